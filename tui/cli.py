@@ -1,0 +1,88 @@
+"""The ``segscope`` command line.
+
+``segscope [PATH]`` opens the TUI; ``segscope COMMAND ...`` runs the same
+operations headless. Each command lives in its own module under
+``tui/commands/`` and exposes ``register(subparsers)``; this module finds them,
+so adding a command never means editing a shared list.
+
+Exit codes: 0 success, 1 a problem with the input or workspace (message on
+stderr), 2 usage error, 3 workspace busy, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from core.errors import SegscopeError
+
+try:
+    from importlib.metadata import version as _dist_version
+
+    __version__ = _dist_version("segscope")
+except Exception:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0+unknown"
+
+
+def _command_modules() -> list[str]:
+    from tui import commands
+
+    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
+    """The parser and the names of its commands."""
+    parser = argparse.ArgumentParser(
+        prog="segscope",
+        description=(
+            "A keyboard-driven terminal workbench for B2B customer segmentation and targeting.\n"
+            "Run without a command to open the workbench on the demo workspace, or give a\n"
+            "workspace PATH to open (or create) it."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'segscope COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"segscope {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _command_modules():
+        module = importlib.import_module(f"tui.commands.{name}")
+        module.register(subparsers)
+    return parser, set(subparsers.choices)
+
+
+def _open_tui(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="segscope", add_help=False)
+    parser.add_argument("path", nargs="?")
+    args, _ = parser.parse_known_args(argv)
+    from tui.launch import run_app
+
+    return run_app(args.path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, commands = build_parser()
+    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+        try:
+            return _open_tui(argv)
+        except SegscopeError as exc:
+            print(f"segscope: {exc}", file=sys.stderr)
+            return exc.exit_code
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except SegscopeError as exc:
+        print(f"segscope {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("segscope: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
