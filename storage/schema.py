@@ -1,0 +1,194 @@
+"""The workspace schema as numbered, forward-only migrations.
+
+``PRAGMA user_version`` holds the number of the last migration applied and
+``PRAGMA application_id`` marks the file as a segscope workspace. Migration N
+runs in one ``BEGIN IMMEDIATE ... COMMIT`` transaction that also sets
+``user_version = N`` (both pragmas live in the database header, which SQLite
+writes transactionally), so a crash leaves the file at N-1 or at N, never
+between. Never edit a migration that has shipped: add a new one.
+
+Dates are INTEGER days since 1970-01-01 and timestamps ISO-8601 TEXT (UTC),
+see docs/architecture.md "Workspace schema".
+"""
+
+from __future__ import annotations
+
+# "SgSc" as a big-endian 32-bit integer; any non-zero value not used by a
+# well-known format would do (see the SQLite docs on application_id).
+APPLICATION_ID = 0x53675363
+
+# Columns of the canonical accounts table in their stored order; anything else
+# in the table (apart from import_id) is an attribute added by an import.
+ACCOUNT_COLUMNS: dict[str, str] = {
+    "account_id": "TEXT PRIMARY KEY",
+    "name": "TEXT",
+    "industry": "TEXT",
+    "country": "TEXT",
+    "region": "TEXT",
+    "employees": "INTEGER",
+    "annual_revenue": "REAL",
+    "founded_year": "INTEGER",
+    "legal_form": "TEXT",
+    "ownership": "TEXT",
+    "business_phase": "TEXT",
+    "purchasing_organisation": "TEXT",
+    "buying_driver": "TEXT",
+    "offer_type": "TEXT",
+    "buying_center_size": "INTEGER",
+    "collaboration": "TEXT",
+    "technologies": "TEXT",
+    "touchpoint_preference": "TEXT",
+    "is_customer": "INTEGER NULL",
+}
+
+TRANSACTION_COLUMNS: dict[str, str] = {
+    "account_id": "TEXT NOT NULL REFERENCES accounts(account_id)",
+    "date": "INTEGER NOT NULL",
+    "amount": "REAL NOT NULL",
+    "margin": "REAL",
+    "invoice_id": "TEXT",
+    "product": "TEXT",
+    "product_line": "TEXT",
+    "channel": "TEXT",
+    "quantity": "REAL",
+    "unit_price": "REAL",
+}
+
+CONTACT_COLUMNS: dict[str, str] = {
+    "contact_id": "TEXT PRIMARY KEY",
+    "account_id": "TEXT NOT NULL REFERENCES accounts(account_id)",
+    "name": "TEXT",
+    "title": "TEXT",
+    "function": "TEXT",
+    "seniority": "TEXT",
+    "decision_role": "TEXT",
+    "preferred_channel": "TEXT",
+    "email": "TEXT",
+}
+
+
+def _columns_sql(columns: dict[str, str]) -> str:
+    return ",\n    ".join(f"{name} {decl}" for name, decl in columns.items())
+
+
+MIGRATION_1 = [
+    # meta: workspace identity and the data version that keys derived caches.
+    """CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+)""",
+    """CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    file_name TEXT,
+    file_hash TEXT,
+    mapping_json TEXT,
+    rows_read INTEGER,
+    rows_accepted INTEGER,
+    rows_rejected INTEGER,
+    created_at TEXT
+)""",
+    "CREATE INDEX imports_kind_hash ON imports(kind, file_hash)",
+    """CREATE TABLE rejected_rows (
+    id INTEGER PRIMARY KEY,
+    import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+    row_number INTEGER,
+    raw_json TEXT,
+    reason TEXT
+)""",
+    "CREATE INDEX rejected_rows_import ON rejected_rows(import_id)",
+    f"""CREATE TABLE accounts (
+    {_columns_sql(ACCOUNT_COLUMNS)},
+    import_id INTEGER
+)""",
+    """CREATE TABLE account_attributes (
+    name TEXT PRIMARY KEY,
+    dtype TEXT NOT NULL CHECK (dtype IN ('TEXT', 'REAL')),
+    import_id INTEGER
+)""",
+    f"""CREATE TABLE transactions (
+    id INTEGER PRIMARY KEY,
+    {_columns_sql(TRANSACTION_COLUMNS)},
+    import_id INTEGER
+)""",
+    "CREATE INDEX transactions_account ON transactions(account_id)",
+    "CREATE INDEX transactions_invoice ON transactions(invoice_id)",
+    f"""CREATE TABLE contacts (
+    {_columns_sql(CONTACT_COLUMNS)},
+    import_id INTEGER
+)""",
+    "CREATE INDEX contacts_account ON contacts(account_id)",
+    "INSERT INTO meta(key, value) VALUES ('application', 'segscope')",
+    "INSERT INTO meta(key, value) VALUES ('workspace_id', lower(hex(randomblob(16))))",
+    "INSERT INTO meta(key, value) VALUES ('data_version', lower(hex(randomblob(16))))",
+    "INSERT INTO meta(key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+    f"PRAGMA application_id = {APPLICATION_ID}",
+]
+
+MIGRATION_2 = [
+    """CREATE TABLE models (
+    name TEXT PRIMARY KEY,
+    spec_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)""",
+    """CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    model_name TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    as_of TEXT,
+    created_at TEXT NOT NULL,
+    label TEXT
+)""",
+    "CREATE INDEX runs_model ON runs(model_name)",
+    """CREATE TABLE assignments (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL,
+    segment TEXT,
+    revenue REAL,
+    PRIMARY KEY (run_id, account_id)
+) WITHOUT ROWID""",
+    """CREATE TABLE segments (
+    model_name TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    label TEXT,
+    notes TEXT,
+    status TEXT CHECK (status IN ('target', 'maintain', 'lean') OR status IS NULL),
+    scores_json TEXT,
+    PRIMARY KEY (model_name, segment)
+)""",
+    """CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value_json TEXT
+)""",
+]
+
+# MIGRATIONS[i] brings a workspace from version i to version i + 1.
+MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2]
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn, target: int = LATEST_VERSION) -> int:
+    """Apply migrations on ``conn`` (autocommit mode) up to ``target``; return the version reached.
+
+    Each step takes the write lock with BEGIN IMMEDIATE, re-reads the version
+    (another process may have migrated meanwhile) and commits the step and its
+    ``user_version`` together. sqlite3 errors (for instance SQLITE_BUSY) are
+    left to the caller to translate.
+    """
+    while True:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= target:
+            return version
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < target:
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
