@@ -70,8 +70,19 @@ class ExpressionError(UsageError):
 
 KEYWORDS = frozenset(
     {
-        "AND", "OR", "NOT", "IN", "BETWEEN", "IS", "NULL", "TRUE", "FALSE",
-        "CONTAINS", "STARTS", "ENDS", "WITH",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "BETWEEN",
+        "IS",
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "CONTAINS",
+        "STARTS",
+        "ENDS",
+        "WITH",
     }
 )
 _COMPARISONS = ("==", "!=", "<>", "<=", ">=", "=", "<", ">")
@@ -154,7 +165,8 @@ def tokenize(text: str) -> list[Token]:
             end = text.find(close, i + 1)
             if end < 0:
                 raise ExpressionError(
-                    f"at position {start}: column name starting here is missing its closing {close}",
+                    f"at position {start}: column name starting here is missing "
+                    f"its closing {close}",
                     start,
                 )
             name = text[i + 1 : end]
@@ -276,9 +288,30 @@ class TextMatch:
     pos: int = 0
 
 
-Node = Literal | Column | Negate | Arith | Compare | Logical | Not | InList | Between | IsNull | TextMatch
+Node = (
+    Literal
+    | Column
+    | Negate
+    | Arith
+    | Compare
+    | Logical
+    | Not
+    | InList
+    | Between
+    | IsNull
+    | TextMatch
+)
 
-_CMP_NORMAL = {"==": "=", "<>": "!=", "=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_CMP_NORMAL = {
+    "==": "=",
+    "<>": "!=",
+    "=": "=",
+    "!=": "!=",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
+}
 
 
 # ---------------------------------------------------------------- parser
@@ -525,7 +558,9 @@ class _Checker:
         msg = f"unknown column '{node.name}' at position {node.pos}"
         if near:
             quoted = [f"'{c}'" for c in near]
-            options = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+            options = (
+                quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+            )
             msg += f"; did you mean {options}?"
         raise ExpressionError(msg, node.pos)
 
@@ -757,9 +792,7 @@ def _compile(node: Node, checker: _Checker) -> pl.Expr:
     raise AssertionError(f"unknown node {node!r}")  # pragma: no cover
 
 
-def compile_expression(
-    text: str, columns: Mapping[str, Any], *, boolean: bool = True
-) -> pl.Expr:
+def compile_expression(text: str, columns: Mapping[str, Any], *, boolean: bool = True) -> pl.Expr:
     """Compile ``text`` into a polars expression over a frame with ``columns``.
 
     ``columns`` maps column names to polars dtypes (a frame's ``.schema``).
@@ -826,7 +859,11 @@ def _column_text(name: str) -> str:
 def to_text(node: Node) -> str:
     """Print an AST back as expression text, fully parenthesised."""
     if isinstance(node, Literal):
-        if isinstance(node.value, int | float) and not isinstance(node.value, bool) and node.value < 0:
+        if (
+            isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+            and node.value < 0
+        ):
             return f"(-{_literal_text(-node.value)})"
         return _literal_text(node.value)
     if isinstance(node, Column):

@@ -39,8 +39,14 @@ FRAME = pl.DataFrame(
         "y": [0.5, None, 2.25, -3.0, 10.0, 0.0],
         "s": ["Health care", "IT", None, "retail", "", "Health"],
         "b": [True, False, None, True, False, True],
-        "d": [dt.date(2024, 1, 1), dt.date(2024, 6, 30), None, dt.date(2023, 12, 31),
-              dt.date(2024, 3, 1), dt.date(2025, 1, 1)],
+        "d": [
+            dt.date(2024, 1, 1),
+            dt.date(2024, 6, 30),
+            None,
+            dt.date(2023, 12, 31),
+            dt.date(2024, 3, 1),
+            dt.date(2025, 1, 1),
+        ],
         "my col": [1, 2, 3, 4, 5, 6],
     }
 )
@@ -93,7 +99,7 @@ class TestValues:
 
     def test_quoted_columns_and_strings(self) -> None:
         assert run("`my col` = 2") == run("[my col] = 2") == [False, True] + [False] * 4
-        assert run("s = \"IT\"")[1] is True
+        assert run('s = "IT"')[1] is True
         frame = pl.DataFrame({"n": ["O'Neil", "x"]})
         assert run("n = 'O''Neil'", frame) == [True, False]
 
@@ -102,7 +108,13 @@ class TestValues:
         assert run("b = FALSE") == [False, True, None, False, True, False]
         assert run("d >= '2024-03-01'") == [False, True, None, False, True, True]
         assert run("d BETWEEN '2024-01-01' AND '2024-12-31'") == [
-            True, True, None, False, True, False]
+            True,
+            True,
+            None,
+            False,
+            True,
+            False,
+        ]
         assert run("d IN ('2024-01-01')")[0] is True
 
     def test_case_insensitive_keywords_and_columns(self) -> None:
@@ -210,18 +222,36 @@ def _bool(depth: int) -> st.SearchStrategy:
         st.just(Column("b")),
         st.builds(Compare, ops, num, num),
         st.builds(Compare, ops, _text(), _text()),
-        st.builds(Compare, st.sampled_from(["=", "!="]), st.just(Column("b")),
-                  st.booleans().map(Literal)),
-        st.builds(Compare, ops, st.just(Column("d")),
-                  st.sampled_from(["2024-01-01", "2024-03-01", "2025-01-01"]).map(Literal)),
-        st.builds(InList, num, st.lists(st.integers(-5, 12).map(Literal), min_size=1,
-                                        max_size=3).map(tuple), st.booleans()),
-        st.builds(InList, st.just(Column("s")), st.lists(SAFE_TEXT.map(Literal), min_size=1,
-                                                         max_size=3).map(tuple), st.booleans()),
+        st.builds(
+            Compare, st.sampled_from(["=", "!="]), st.just(Column("b")), st.booleans().map(Literal)
+        ),
+        st.builds(
+            Compare,
+            ops,
+            st.just(Column("d")),
+            st.sampled_from(["2024-01-01", "2024-03-01", "2025-01-01"]).map(Literal),
+        ),
+        st.builds(
+            InList,
+            num,
+            st.lists(st.integers(-5, 12).map(Literal), min_size=1, max_size=3).map(tuple),
+            st.booleans(),
+        ),
+        st.builds(
+            InList,
+            st.just(Column("s")),
+            st.lists(SAFE_TEXT.map(Literal), min_size=1, max_size=3).map(tuple),
+            st.booleans(),
+        ),
         st.builds(Between, num, num, num, st.booleans()),
         st.builds(IsNull, st.one_of(num, _text(), st.just(Column("d"))), st.booleans()),
-        st.builds(TextMatch, st.sampled_from(["CONTAINS", "STARTS", "ENDS"]), _text(), _text(),
-                  st.booleans()),
+        st.builds(
+            TextMatch,
+            st.sampled_from(["CONTAINS", "STARTS", "ENDS"]),
+            _text(),
+            _text(),
+            st.booleans(),
+        ),
     )
     if depth <= 0:
         return leaf
@@ -233,8 +263,14 @@ def _bool(depth: int) -> st.SearchStrategy:
     )
 
 
-_CMP = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-        ">": operator.gt, ">=": operator.ge}
+_CMP = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _and(a: Any, b: Any) -> Any:
@@ -289,8 +325,10 @@ def reference(node: Any, row: dict[str, Any]) -> Any:
         hit = any(v == i.value for i in node.items)
         return not hit if node.negated else hit
     if isinstance(node, Between):
-        v = _and(reference(Compare(">=", node.operand, node.low), row),
-                 reference(Compare("<=", node.operand, node.high), row))
+        v = _and(
+            reference(Compare(">=", node.operand, node.low), row),
+            reference(Compare("<=", node.operand, node.high), row),
+        )
         return (None if v is None else not v) if node.negated else v
     if isinstance(node, IsNull):
         v = reference(node.operand, row) is None
@@ -314,15 +352,56 @@ def test_printed_ast_reparses_to_same_result_as_python(node: Any) -> None:
     assert got == want, text
 
 
-TOKENS = ["x", "y", "s", "b", "d", "`my col`", "[x]", "1", "2.5", "'a'", "'2024-01-01'", "(",
-          ")", ",", "+", "-", "*", "/", "=", "<>", "<", ">=", "AND", "OR", "NOT", "IN", "BETWEEN",
-          "IS", "NULL", "TRUE", "FALSE", "CONTAINS", "STARTS", "ENDS", "WITH", "zz", "1e999",
-          "99999999999999999999", "'", "`", "[", "]"]
+TOKENS = [
+    "x",
+    "y",
+    "s",
+    "b",
+    "d",
+    "`my col`",
+    "[x]",
+    "1",
+    "2.5",
+    "'a'",
+    "'2024-01-01'",
+    "(",
+    ")",
+    ",",
+    "+",
+    "-",
+    "*",
+    "/",
+    "=",
+    "<>",
+    "<",
+    ">=",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "BETWEEN",
+    "IS",
+    "NULL",
+    "TRUE",
+    "FALSE",
+    "CONTAINS",
+    "STARTS",
+    "ENDS",
+    "WITH",
+    "zz",
+    "1e999",
+    "99999999999999999999",
+    "'",
+    "`",
+    "[",
+    "]",
+]
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.one_of(st.text(max_size=30),
-                 st.lists(st.sampled_from(TOKENS), max_size=12).map(" ".join)))
+@given(
+    st.one_of(st.text(max_size=30), st.lists(st.sampled_from(TOKENS), max_size=12).map(" ".join))
+)
 def test_random_text_only_ever_raises_expression_error(text: str) -> None:
     try:
         expr = compile_expression(text, FRAME.schema)
