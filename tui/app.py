@@ -1,0 +1,295 @@
+"""The segscope workbench: the Textual App, its screens (modes) and workers.
+
+The App owns ``self.state`` (a ``tui.state.WorkbenchState``). Loading and
+computing run in thread workers (``load_data``, ``recompute_segments``); when
+one finishes, ``on_worker_state_changed`` broadcasts ``DataChanged`` /
+``ModelChanged`` / ``SegmentsComputed`` to every open workbench screen, and a
+worker that fails becomes one error notification (the app keeps running).
+
+Screens are Textual modes switched with the number keys. The Model, Segments
+and Runs screens are imported lazily, so a build without one of them still
+starts and shows a placeholder for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.command import Provider
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.theme import Theme
+from textual.widgets import Markdown
+from textual.worker import Worker, WorkerState
+
+from core.errors import SegscopeError
+from tui.config import UserConfig, load_config, save_theme
+from tui.messages import DataChanged, ModelChanged, SegmentsComputed
+from tui.screens import PlaceholderScreen, WorkbenchScreen
+
+if TYPE_CHECKING:
+    from tui.state import WorkbenchState
+
+HELP_PATH = Path(__file__).with_name("help.md")
+
+# mode name -> (key, title, module, class). The order is the number-key order.
+SCREENS: list[tuple[str, str, str, str, str]] = [
+    ("overview", "1", "Overview", "tui.screens.overview", "OverviewScreen"),
+    ("accounts", "2", "Accounts", "tui.screens.accounts", "AccountsScreen"),
+    ("import", "3", "Import", "tui.screens.import_screen", "ImportScreen"),
+    ("model", "4", "Model", "tui.screens.model_editor", "ModelEditorScreen"),
+    ("segments", "5", "Segments", "tui.screens.segments", "SegmentsScreen"),
+    ("runs", "6", "Runs", "tui.screens.runs", "RunsScreen"),
+]
+
+
+def _screen_factory(title: str, module: str, cls: str) -> Callable[[], Screen]:
+    def factory() -> Screen:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            return PlaceholderScreen(title, f"module {module} is missing")
+        try:
+            return getattr(mod, cls)()
+        except Exception as exc:  # a broken screen must not take the workbench down
+            return PlaceholderScreen(title, f"{module}.{cls} failed to start: {exc}")
+
+    return factory
+
+
+def _workbench_commands() -> type[Provider]:
+    from tui.commands_palette import WorkbenchCommands
+
+    return WorkbenchCommands
+
+
+def _help_text() -> str:
+    try:
+        return HELP_PATH.read_text(encoding="utf-8")
+    except OSError:
+        return "# segscope\n\nThe help file is missing from this installation."
+
+
+class HelpScreen(ModalScreen[None]):
+    """The help overlay: tui/help.md plus the bindings of the screen it was opened on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close",
+                tooltip="Close the help screen"),
+    ]
+
+    def __init__(self, bindings_table: str) -> None:
+        super().__init__()
+        self._bindings_table = bindings_table
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-scroll"):
+            yield Markdown(_help_text() + "\n" + self._bindings_table, id="help-text")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)
+
+
+class SegscopeApp(App[int]):
+    """The segscope workbench over one open workspace."""
+
+    TITLE = "segscope"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {_workbench_commands}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {
+        mode: _screen_factory(title, module, cls) for mode, _, title, module, cls in SCREENS
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *[
+            Binding(key, f"switch_mode('{mode}')", title, id=f"screen.{mode}",
+                    tooltip=f"Show the {title} screen")
+            for mode, key, title, _, _ in SCREENS
+        ],
+        Binding("question_mark,f1", "help", "Help", id="app.help",
+                tooltip="Show help: what each screen does and its keys"),
+    ]
+
+    def __init__(
+        self,
+        state: WorkbenchState,
+        *,
+        config: UserConfig | None = None,
+        persist_theme: bool = True,
+        watch_css: bool = False,
+    ) -> None:
+        super().__init__(watch_css=watch_css)
+        self.state = state
+        self.config = config if config is not None else load_config()
+        self._persist_theme = persist_theme
+        self._listeners: list[WorkbenchScreen] = []
+        self.title = state.name
+        self.sub_title = "loading…"
+
+    # -- start ---------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._apply_config()
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.switch_mode("overview")
+        self.load_data()
+
+    def _apply_config(self) -> None:
+        config = self.config
+        if config.error:
+            self.notify(config.error, title="Settings", severity="warning", timeout=10)
+        if config.theme:
+            if config.theme in self.available_themes:
+                self.theme = config.theme
+            else:
+                self.notify(
+                    f"settings file {config.path}: unknown theme {config.theme!r}",
+                    title="Settings",
+                    severity="warning",
+                )
+        if config.keymap:
+            self.set_keymap(config.keymap)
+
+    def _on_theme_changed(self, theme: Theme) -> None:
+        if not self._persist_theme or theme.name == self.config.theme:
+            return
+        self.config.theme = theme.name
+        error = save_theme(theme.name, self.config.path)
+        if error:
+            self.notify(error, title="Settings", severity="warning")
+
+    # -- listeners and broadcast --------------------------------------------
+
+    def register_listener(self, screen: WorkbenchScreen) -> None:
+        if screen not in self._listeners:
+            self._listeners.append(screen)
+
+    def unregister_listener(self, screen: WorkbenchScreen) -> None:
+        if screen in self._listeners:
+            self._listeners.remove(screen)
+
+    def broadcast(self, make_message: Callable[[], Message]) -> None:
+        """Post a fresh message to every open workbench screen (shown or not)."""
+        for screen in list(self._listeners):
+            screen.post_message(make_message())
+
+    def update_freshness(self) -> None:
+        state = self.state
+        parts = []
+        if state.as_of is not None:
+            parts.append(f"as of {state.as_of.isoformat()}")
+        last = state.last_import_time()
+        if last:
+            parts.append(f"last import {str(last)[:16].replace('T', ' ')}")
+        if state.loaded and not parts:
+            parts.append("no data yet: press 3 to import")
+        self.sub_title = " · ".join(parts)
+
+    # -- workers -------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="data", name="load_data")
+    def load_data(self) -> str | None:
+        """Load (or reload after an import) the frames, the frame and the active model."""
+        state = self.state
+        state.reload()
+        _ = state.frame
+        if state.active_model is None:
+            state.set_active_model(None)
+        try:
+            state.recompute()
+        except ImportError:
+            # core.model / core.profile not in this build: show data without segments
+            pass
+        return state.active_model.name if state.active_model is not None else None
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="segments",
+          name="recompute_segments")
+    def recompute_segments(self, model_name: str | None = None) -> tuple[str | None, float]:
+        """Recompute assignments and profiles (optionally switching the active model first)."""
+        import time
+
+        started = time.perf_counter()
+        if model_name is not None:
+            self.state.set_active_model(model_name)
+        self.state.recompute()
+        model = self.state.active_model
+        return (model.name if model else None, (time.perf_counter() - started) * 1000)
+
+    def reload_data(self) -> None:
+        """Re-read the workspace (after an import); screens get DataChanged when done."""
+        self.load_data()
+
+    def activate_model(self, name: str) -> None:
+        """Make ``name`` the active model; screens get ModelChanged then SegmentsComputed."""
+        self.recompute_segments(name)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            error = worker.error
+            what = "loading the workspace" if worker.name == "load_data" else worker.name
+            if isinstance(error, SegscopeError):
+                message = str(error)
+            else:
+                message = f"{type(error).__name__}: {error}"
+                self.log.error(f"worker {worker.name} failed", error)
+            self.notify(message, title=f"Failed while {what}", severity="error", timeout=15)
+            if worker.name == "load_data":
+                self.sub_title = "could not load the workspace"
+            return
+        if event.state != WorkerState.SUCCESS:
+            return
+        if worker.name == "load_data":
+            model_name = worker.result
+            self.update_freshness()
+            self.broadcast(DataChanged)
+            self.broadcast(lambda: ModelChanged(model_name))
+            self.broadcast(lambda: SegmentsComputed(model_name))
+        elif worker.name == "recompute_segments":
+            model_name, elapsed = worker.result
+            self.broadcast(lambda: ModelChanged(model_name))
+            self.broadcast(lambda: SegmentsComputed(model_name, elapsed))
+
+    # -- navigation ----------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self._bindings_table()))
+
+    def _bindings_table(self) -> str:
+        rows = ["## Keys on this screen", "", "| key | action | binding id |", "|---|---|---|"]
+        seen: set[str] = set()
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.description in seen:
+                continue
+            seen.add(binding.description)
+            shown = self.get_key_display(binding)
+            rows.append(f"| `{shown}` | {binding.description} | {binding.id or ''} |")
+        return "\n".join(rows) + "\n"
+
+    async def show_accounts(self, expression: str | None = None,
+                            account_id: str | None = None) -> None:
+        """Open the Accounts screen, optionally filtered by ``expression`` and/or on one account.
+
+        Used for drill-down from other screens, e.g.
+        ``await app.show_accounts('segment == "A1"')``.
+        """
+        await self.switch_mode("accounts")
+        screen = self.screen
+        apply = getattr(screen, "apply_filter", None)
+        if expression is not None and apply is not None:
+            apply(expression)
+        select = getattr(screen, "select_account", None)
+        if account_id is not None and select is not None:
+            select(account_id)

@@ -1,0 +1,51 @@
+"""Open the workbench: ``segscope`` (demo workspace) or ``segscope PATH``.
+
+Everything that can go wrong before the screen appears (a missing directory, a
+file that is not a workspace, a workspace written by a newer segscope, a busy
+workspace) is raised as a ``SegscopeError`` here, so ``tui.cli`` prints it as
+one line on stderr and exits with its code, and the terminal is never left in
+application mode. Problems after start-up become notifications in the app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import SegscopeError
+
+
+def resolve_workspace_path(path: str | Path | None) -> Path:
+    """The workspace to open: ``path``, or the demo workspace (created on first run)."""
+    if path is not None:
+        return Path(path).expanduser()
+    try:
+        from sample_data.demo import ensure_demo_workspace
+    except ImportError as exc:
+        raise SegscopeError(
+            f"the demo workspace is not available in this build ({exc}); "
+            "give a workspace path: segscope PATH"
+        ) from None
+    return Path(ensure_demo_workspace())
+
+
+def open_state(path: str | Path | None):  # -> WorkbenchState
+    """Open (or create) the workspace and wrap it in a ``WorkbenchState`` (data loads later)."""
+    from storage.workspace import Workspace
+    from tui.state import WorkbenchState
+
+    resolved = resolve_workspace_path(path)
+    workspace = Workspace.open(resolved, create=True)
+    return WorkbenchState(workspace)
+
+
+def run_app(path: str | Path | None = None) -> int:
+    """Run the workbench on ``path`` (None: the demo workspace); returns the exit code."""
+    from tui.app import SegscopeApp
+
+    state = open_state(path)
+    try:
+        app = SegscopeApp(state)
+        result = app.run()
+    finally:
+        state.workspace.close()
+    return int(result or app.return_code or 0)

@@ -1,0 +1,88 @@
+"""The workbench screens and their shared base class.
+
+Every screen that shows workspace data derives from ``WorkbenchScreen``: it
+registers itself with the App while mounted, so the App's ``broadcast`` reaches
+it with ``DataChanged`` / ``ModelChanged`` / ``SegmentsComputed``; by default all
+three call ``refresh_from_state()``. A screen adds palette commands by
+overriding ``palette_commands()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, NamedTuple
+
+from textual.app import ComposeResult
+from textual.containers import Center, Middle
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from tui.messages import DataChanged, ModelChanged, SegmentsComputed
+
+if TYPE_CHECKING:
+    from tui.app import SegscopeApp
+    from tui.state import WorkbenchState
+
+
+class PaletteCommand(NamedTuple):
+    """One command a screen offers in the command palette (ctrl+p)."""
+
+    title: str
+    callback: Callable[[], object]
+    help: str = ""
+
+
+class WorkbenchScreen(Screen):
+    """Base of the workbench screens: access to ``app.state`` and the state messages."""
+
+    @property
+    def workbench(self) -> SegscopeApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def state(self) -> WorkbenchState:
+        return self.workbench.state
+
+    def on_mount(self) -> None:
+        self.workbench.register_listener(self)
+        if self.state.loaded:
+            self.refresh_from_state()
+
+    def on_unmount(self) -> None:
+        self.workbench.unregister_listener(self)
+
+    def refresh_from_state(self) -> None:
+        """Redraw from ``self.state`` (override); called on mount and on every state message."""
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.refresh_from_state()
+
+    def on_model_changed(self, message: ModelChanged) -> None:
+        self.refresh_from_state()
+
+    def on_segments_computed(self, message: SegmentsComputed) -> None:
+        self.refresh_from_state()
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        """Commands for the palette while this screen is shown (override)."""
+        return ()
+
+
+class PlaceholderScreen(WorkbenchScreen):
+    """Stands in for a screen whose module is not part of this build yet."""
+
+    def __init__(self, title: str, reason: str) -> None:
+        super().__init__()
+        self._title = title
+        self._reason = reason
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Middle(), Center():
+            yield Static(
+                f"The {self._title} screen is not available yet in this build\n"
+                f"({self._reason}).",
+                markup=False,
+                id="placeholder-text",
+            )
+        yield Footer()

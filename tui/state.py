@@ -1,0 +1,289 @@
+"""What the workbench knows about the open workspace, without any Textual.
+
+``WorkbenchState`` is owned by the App (``app.state``). It loads the three
+canonical frames from the workspace, keeps the per-account frame
+(``core.frame.account_frame``) cached per ``workspace.data_version()`` and as-of
+date, and holds the active segmentation model with its assignments and
+profiles. Loading and computing are plain method calls, so the App runs them in
+thread workers and the tests call them directly.
+
+Thread safety: one lock serialises the methods that load or compute; readers
+get whole frames that are swapped in at the end of each step, never half-built
+ones. polars frames are immutable, so a screen may keep a reference to a frame
+while a worker builds the next one.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from core.model import SegmentationModel
+
+    from storage.workspace import Workspace
+
+ACTIVE_MODEL_SETTING = "tui.active_model"
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The headline numbers of the Overview."""
+
+    accounts: int
+    customers: int
+    prospects: int
+    revenue: float
+    margin: float | None
+
+
+class WorkbenchState:
+    """The open workspace's frames, the cached per-account frame and the active model."""
+
+    def __init__(self, workspace: Workspace, *, as_of: date | None = None) -> None:
+        self.workspace = workspace
+        self._fixed_as_of = as_of
+        self._lock = threading.RLock()
+        self._data_key: str | None = None
+        self._frame_key: tuple[str | None, date | None] | None = None
+        self.accounts: pl.DataFrame | None = None
+        self.transactions: pl.DataFrame | None = None
+        self.contacts: pl.DataFrame | None = None
+        self._frame: pl.DataFrame | None = None
+        self._as_of: date | None = as_of
+        self.active_model: SegmentationModel | None = None
+        self.assignments: pl.DataFrame | None = None
+        self.profiles: pl.DataFrame | None = None
+        self.last_error: str | None = None
+
+    # -- data ----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The workspace's display name (file name without extension)."""
+        return self.workspace.path.stem
+
+    @property
+    def loaded(self) -> bool:
+        return self.accounts is not None
+
+    @property
+    def as_of(self) -> date | None:
+        """The analysis date: fixed at construction, else the default from the transactions."""
+        return self._as_of
+
+    def reload(self) -> bool:
+        """(Re)load the frames if the workspace data changed; True when something was loaded.
+
+        Call after an import (in a worker). The per-account frame is rebuilt
+        lazily on next access of ``frame``.
+        """
+        with self._lock:
+            key = self.workspace.data_version()
+            if key == self._data_key and self.accounts is not None:
+                return False
+            accounts = self.workspace.load_accounts()
+            transactions = self.workspace.load_transactions()
+            contacts = self.workspace.load_contacts()
+            as_of = self._fixed_as_of
+            if as_of is None and transactions.height:
+                from core.metrics import default_as_of
+
+                as_of = default_as_of(transactions)
+            self.accounts, self.transactions, self.contacts = accounts, transactions, contacts
+            self._as_of = as_of
+            self._data_key = key
+            return True
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The per-account frame (``core.frame.account_frame``), cached per data version."""
+        with self._lock:
+            if self.accounts is None:
+                self.reload()
+            key = (self._data_key, self._as_of)
+            if self._frame is None or self._frame_key != key:
+                from core.frame import account_frame
+
+                assert self.accounts is not None and self.transactions is not None
+                self._frame = account_frame(self.accounts, self.transactions, as_of=self._as_of)
+                self._frame_key = key
+            return self._frame
+
+    def frame_with_segments(self) -> pl.DataFrame:
+        """The per-account frame with the active model's ``segment`` column (null if none)."""
+        frame = self.frame
+        assignments = self.assignments
+        if assignments is None or "segment" not in assignments.columns:
+            return frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias("segment"))
+        seg = assignments.select("account_id", "segment")
+        return frame.drop("segment", strict=False).join(seg, on="account_id", how="left")
+
+    def totals(self) -> Totals:
+        frame = self.frame
+        is_customer = (
+            frame["is_customer"].fill_null(False)
+            if "is_customer" in frame.columns
+            else frame["revenue"].fill_null(0) != 0
+        )
+        customers = int(is_customer.sum())
+        margin: float | None = None
+        if "margin" in frame.columns and frame["margin"].null_count() < frame.height:
+            margin = float(frame["margin"].fill_null(0).sum())
+        return Totals(
+            accounts=frame.height,
+            customers=customers,
+            prospects=frame.height - customers,
+            revenue=float(frame["revenue"].fill_null(0).sum()) if frame.height else 0.0,
+            margin=margin,
+        )
+
+    def last_import_time(self) -> str | None:
+        """When the newest import was committed (ISO text as stored), or None."""
+        try:
+            row = self.workspace.conn.execute("SELECT max(created_at) FROM imports").fetchone()
+        except Exception:
+            return None
+        return None if row is None else row[0]
+
+    # -- models --------------------------------------------------------------
+
+    def _stored_model_names(self) -> list[str]:
+        listed: Any = self.workspace.list_models()
+        names: list[str] = []
+        for item in listed:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, dict):
+                names.append(str(item["name"]))
+            else:
+                names.append(str(getattr(item, "name", item)))
+        return names
+
+    def _starter_models(self) -> list[SegmentationModel]:
+        try:
+            from core.starter_models import STARTER_MODELS
+        except ImportError:
+            return []
+        return list(STARTER_MODELS)
+
+    def model_names(self) -> list[str]:
+        """Saved models first, then the starter models not saved under the same name."""
+        stored = self._stored_model_names()
+        starters = [m.name for m in self._starter_models() if m.name not in stored]
+        return stored + starters
+
+    def get_model(self, name: str) -> SegmentationModel:
+        """A saved model by name, else a starter model; KeyError if neither exists."""
+        if name in self._stored_model_names():
+            from core.model import model_from_json
+
+            return model_from_json(self.workspace.get_model(name))
+        for model in self._starter_models():
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+    def _remembered_model_name(self) -> str | None:
+        getter = getattr(self.workspace, "get_setting", None)
+        if getter is None:
+            return None
+        try:
+            value = getter(ACTIVE_MODEL_SETTING)
+        except Exception:
+            return None
+        return value if isinstance(value, str) else None
+
+    def _remember_model_name(self, name: str) -> None:
+        setter = getattr(self.workspace, "set_setting", None)
+        if setter is not None:
+            setter(ACTIVE_MODEL_SETTING, name)
+
+    def set_active_model(self, name: str | None) -> SegmentationModel | None:
+        """Make ``name`` the active model (None: the remembered one, else the first).
+
+        Clears assignments and profiles; call ``recompute()`` (in a worker) next.
+        """
+        with self._lock:
+            names = self.model_names()
+            if name is None:
+                remembered = self._remembered_model_name()
+                name = remembered if remembered in names else (names[0] if names else None)
+            if name is None:
+                self.active_model = None
+            else:
+                self.active_model = self.get_model(name)
+                if name != self._remembered_model_name():
+                    self._remember_model_name(name)
+            self.assignments = None
+            self.profiles = None
+            return self.active_model
+
+    def save_model(self, model: SegmentationModel) -> None:
+        """Save ``model`` in the workspace; if it is the active model's name, it becomes active."""
+        from core.model import model_to_json
+
+        with self._lock:
+            self.workspace.save_model(model.name, model_to_json(model))
+            if self.active_model is None or self.active_model.name == model.name:
+                self.active_model = model
+                self.assignments = None
+                self.profiles = None
+
+    def recompute(self) -> pl.DataFrame | None:
+        """Assign the active model's segments and profile them, from the cached frame."""
+        with self._lock:
+            model = self.active_model
+            if model is None:
+                self.assignments = None
+                self.profiles = None
+                return None
+            from core.model import assign_segments
+            from core.profile import segment_profiles
+
+            frame = self.frame
+            assignments = assign_segments(frame, model)
+            profiles = segment_profiles(frame, assignments)
+            self.assignments, self.profiles = assignments, profiles
+            return assignments
+
+    # -- one account ---------------------------------------------------------
+
+    def account_transactions(self, account_id: str) -> pl.DataFrame:
+        tx = self.transactions
+        if tx is None:
+            return pl.DataFrame()
+        return tx.filter(pl.col("account_id") == account_id).sort("date", descending=True)
+
+    def account_contacts(self, account_id: str) -> pl.DataFrame:
+        contacts = self.contacts
+        if contacts is None:
+            return pl.DataFrame()
+        return contacts.filter(pl.col("account_id") == account_id)
+
+    def monthly_revenue(self, account_id: str, months: int = 24) -> list[float]:
+        """Net revenue per calendar month for the last ``months`` months up to ``as_of``."""
+        as_of = self.as_of
+        tx = self.account_transactions(account_id)
+        if as_of is None or tx.is_empty():
+            return [0.0] * months
+        index = {}
+        y, m = as_of.year, as_of.month
+        for i in range(months - 1, -1, -1):
+            index[(y, m)] = i
+            y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+        values = [0.0] * months
+        per_month = (
+            tx.filter(pl.col("date") <= as_of)
+            .group_by(pl.col("date").dt.year().alias("y"), pl.col("date").dt.month().alias("m"))
+            .agg(pl.col("amount").sum())
+        )
+        for row in per_month.iter_rows(named=True):
+            i = index.get((row["y"], row["m"]))
+            if i is not None:
+                values[i] = float(row["amount"])
+        return values
