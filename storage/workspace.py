@@ -294,8 +294,7 @@ def _check_marker(conn: sqlite3.Connection, path: Path) -> None:
         if app_id == 0 and version == 0 and objects == 0:
             return  # an empty database: version 0
         raise NotAWorkspaceError(
-            f"{path} is a SQLite database but not a segscope workspace "
-            "(it has no segscope marker)"
+            f"{path} is a SQLite database but not a segscope workspace (it has no segscope marker)"
         )
     if version > LATEST_VERSION:
         raise SchemaTooNewError(
