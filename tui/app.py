@@ -50,6 +50,10 @@ SCREENS: list[tuple[str, str, str, str, str]] = [
 ]
 
 
+# In a narrow footer the number keys show together as "123456 Screens".
+SCREEN_KEYS = Binding.Group("Screens", compact=True)
+
+
 def _screen_factory(title: str, module: str, cls: str) -> Callable[[], Screen]:
     def factory() -> Screen:
         try:
@@ -112,7 +116,7 @@ class SegscopeApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *[
             Binding(key, f"switch_mode('{mode}')", title, id=f"screen.{mode}",
-                    tooltip=f"Show the {title} screen")
+                    tooltip=f"Show the {title} screen", group=SCREEN_KEYS)
             for mode, key, title, _, _ in SCREENS
         ],
         Binding("question_mark,f1", "help", "Help", id="app.help",

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.messages import DataChanged, ModelChanged, SegmentsComputed
+from tui.widgets.footer import WorkbenchFooter
 
 if TYPE_CHECKING:
     from tui.app import SegscopeApp
@@ -85,4 +86,4 @@ class PlaceholderScreen(WorkbenchScreen):
                 markup=False,
                 id="placeholder-text",
             )
-        yield Footer()
+        yield WorkbenchFooter()

@@ -1,0 +1,611 @@
+"""Accounts (key 2): every account with its metrics and segment.
+
+A textual-fastdatatable table over the per-account frame (with the active
+model's ``segment``), VisiData keys, a filter box taking the safe expression
+language of ``core.expr``, and a detail pane for the account under the cursor.
+Filtering and sorting happen in polars in a thread worker; the table is then
+replaced by a new one over the new frame (fastdatatable tables are not edited
+in place), so 1M rows stay fast.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import polars as pl
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Header, Input, Sparkline, Static
+from textual_fastdatatable import ArrowBackend, DataTable
+
+from core.errors import SegscopeError
+from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets.footer import WorkbenchFooter
+from tui.widgets.formatting import cell_text, display_frame, short_number, to_tsv
+from tui.widgets.path_suggester import PathSuggester
+from tui.widgets.prompt import PromptScreen
+
+# Columns shown first, in this order, when present; the rest follow as they come.
+LEADING_COLUMNS = [
+    "account_id", "name", "segment", "revenue", "margin", "margin_pct", "recency_days",
+    "frequency", "orders", "avg_order_value", "abc_class", "rfm_segment", "bridge_class",
+    "industry", "country", "region", "employees",
+]
+METRIC_COLUMNS = [
+    "revenue", "margin", "margin_pct", "recency_days", "frequency", "orders",
+    "avg_order_value", "product_breadth", "tenure_days", "growth", "first_purchase",
+    "last_purchase", "abc_class", "r_score", "f_score", "m_score", "rfm_segment",
+    "bridge_class",
+]
+MAX_COLUMN_WIDTH = 28
+COPY_TABLE_LIMIT = 100_000  # rows; beyond this "copy table" would flood the clipboard
+GG_SECONDS = 0.8  # the second g of "g g" must follow within this time
+DETAIL_DELAY = 0.08  # seconds the cursor rests on a row before the detail pane loads
+
+
+def ordered_columns(columns: list[str]) -> list[str]:
+    lead = [c for c in LEADING_COLUMNS if c in columns]
+    return lead + [c for c in columns if c not in lead]
+
+
+def filter_error_text(text: str, message: str, position: int | None) -> Text:
+    """The inline error: the message, then the expression with a caret under the position."""
+    out = Text()
+    if position is None:
+        out.append(message)
+        return out
+    out.append(f"{message}\n")
+    out.append(text.replace("\n", " ") + "\n")
+    out.append(" " * max(0, position) + "^")
+    return out
+
+
+def sort_frame(df: pl.DataFrame, column: str, *, descending: bool) -> pl.DataFrame:
+    """Sort by one column, nulls last, ties in the current order (stable)."""
+    return df.sort(column, descending=descending, nulls_last=True, maintain_order=True)
+
+
+def search_matches(df: pl.DataFrame, column: str, needle: str) -> list[int]:
+    """Row positions whose value in ``column`` contains ``needle`` (case-insensitive, literal)."""
+    if not needle or column not in df.columns:
+        return []
+    hits = (
+        df.select(pl.col(column).cast(pl.Utf8).str.to_lowercase().alias("v"))
+        .with_row_index("i")
+        .filter(pl.col("v").str.contains(needle.lower(), literal=True))
+    )
+    return hits["i"].to_list()
+
+
+class AccountsTable(DataTable):
+    """The fast table; the VisiData keys are the screen's bindings so they are remappable."""
+
+
+@dataclass(frozen=True)
+class DetailData:
+    account: dict
+    monthly: list[float]
+    transactions: pl.DataFrame
+    contacts: pl.DataFrame
+
+
+class AccountsScreen(WorkbenchScreen):
+    """All accounts: filter, sort, search, copy, and the detail of the selected one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "focus_filter", "Filter", id="accounts.filter",
+                tooltip="Type a filter expression, e.g. revenue > 10000"),
+        Binding("slash", "search", "Search", id="accounts.search",
+                tooltip="Search the cursor column; n / N for next / previous"),
+        Binding("left_square_bracket", "sort(False)", "Sort ↑", id="accounts.sort_asc",
+                tooltip="Sort ascending by the cursor column"),
+        Binding("right_square_bracket", "sort(True)", "Sort ↓", id="accounts.sort_desc",
+                tooltip="Sort descending by the cursor column"),
+        Binding("Y", "copy_row", "Copy", id="accounts.copy_row",
+                tooltip="Copy the current row as TSV (with the header)"),
+        Binding("d", "toggle_detail", "Detail", id="accounts.detail",
+                tooltip="Show or hide the detail pane"),
+        Binding("n", "search_next", "Next match", id="accounts.search_next", show=False,
+                tooltip="Next search match"),
+        Binding("N", "search_prev", "Previous match", id="accounts.search_prev", show=False,
+                tooltip="Previous search match"),
+        Binding("ctrl+y", "copy_table", "Copy table", id="accounts.copy_table", show=False,
+                tooltip="Copy the whole (filtered, sorted) table as TSV"),
+        Binding("h", "move('left')", "Left", id="accounts.left", show=False,
+                tooltip="Cursor left"),
+        Binding("j", "move('down')", "Down", id="accounts.down", show=False,
+                tooltip="Cursor down"),
+        Binding("k", "move('up')", "Up", id="accounts.up", show=False, tooltip="Cursor up"),
+        Binding("l", "move('right')", "Right", id="accounts.right", show=False,
+                tooltip="Cursor right"),
+        Binding("g", "top_prefix", "Top (g g)", id="accounts.top", show=False,
+                tooltip="Press g twice: first row"),
+        Binding("G", "bottom", "Bottom", id="accounts.bottom", show=False,
+                tooltip="Last row"),
+        Binding("escape", "leave_input", "Back to table", id="accounts.leave_input",
+                show=False, tooltip="Leave the filter or search box"),
+    ]
+
+    AUTO_FOCUS = None  # the table takes focus once it exists, not the filter box
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._focus_table = True
+        self._base: pl.DataFrame | None = None
+        self._view: pl.DataFrame | None = None
+        self._filter_text = ""
+        self._filter_expr: pl.Expr | None = None
+        self._sort: tuple[str, bool] | None = None
+        self._matches: list[int] = []
+        self._search_text = ""
+        self._last_g = 0.0
+        self._detail_forced: bool | None = None
+        self._pending_account: str | None = None
+        self._cursor_column = 0
+        self._detail_timer = None
+        self._shown_account: str | None = None
+
+    # -- layout --------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="accounts-body"):
+            with Vertical(id="accounts-main"):
+                with Horizontal(id="accounts-filter-row"):
+                    yield Static("Filter ", id="accounts-filter-label", markup=False)
+                    yield Input(
+                        placeholder='e.g. revenue > 10000 and industry == "Retail"   (key f)',
+                        id="accounts-filter",
+                        compact=True,
+                    )
+                yield Static("", id="accounts-filter-error", markup=False)
+                yield Static("Loading…", id="accounts-count", markup=False)
+                yield Vertical(id="accounts-table-holder")
+                yield Input(placeholder="search the cursor column", id="accounts-search",
+                            compact=True)
+            with VerticalScroll(id="accounts-detail"):
+                yield Static("", id="detail-head")
+                yield Static("Monthly revenue, last 24 months", classes="detail-caption",
+                             markup=False)
+                yield Sparkline([], id="detail-sparkline")
+                yield Static("", id="detail-body")
+        yield WorkbenchFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#accounts-search", Input).display = False
+        self.query_one("#accounts-filter-error", Static).display = False
+        self._update_detail_visibility()
+        super().on_mount()
+
+    def on_resize(self) -> None:
+        self._update_detail_visibility()
+
+    def _update_detail_visibility(self) -> None:
+        wide = self.app.size.width >= 110
+        show = self._detail_forced if self._detail_forced is not None else wide
+        self.set_class(not show, "-hide-detail")
+
+    # -- data ----------------------------------------------------------------
+
+    def refresh_from_state(self) -> None:
+        if not self.state.loaded:
+            return
+        self.rebuild_view(reload_base=True)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-view")
+    def rebuild_view(self, reload_base: bool = False) -> None:
+        """Base frame -> filter -> sort, in a thread; then the table is replaced."""
+        if reload_base or self._base is None:
+            frame = self.state.frame_with_segments()
+            self._base = frame.select(ordered_columns(frame.columns))
+        base = self._base
+        view = base
+        if self._filter_expr is not None:
+            view = view.filter(self._filter_expr)
+        if self._sort is not None and self._sort[0] in view.columns:
+            view = sort_frame(view, self._sort[0], descending=self._sort[1])
+        shown = display_frame(view)
+        self.app.call_from_thread(self._show_view, view, shown, base.height)
+
+    async def _show_view(self, view: pl.DataFrame, shown: pl.DataFrame, total: int) -> None:
+        old_table = self._table()
+        keep_account = self._pending_account or self._current_account_id()
+        if old_table is not None:
+            self._cursor_column = old_table.cursor_column
+            await old_table.remove()
+        self._view = view
+        table = AccountsTable(
+            backend=ArrowBackend(shown.to_arrow()),
+            id="accounts-table",
+            max_column_content_width=MAX_COLUMN_WIDTH,
+            null_rep="·",
+            render_markup=False,
+            zebra_stripes=True,
+        )
+        holder = self.query_one("#accounts-table-holder")
+        await holder.mount(table)
+        self._update_count(total)
+        self._matches = []
+        row = 0
+        if keep_account is not None:
+            found = self._row_of(keep_account)
+            row = found if found is not None else 0
+        column = min(self._cursor_column, max(0, len(view.columns) - 1))
+        table.move_cursor(row=row, column=column)
+        if self._pending_account is not None:
+            self._pending_account = None
+        if self._focus_table or not isinstance(self.focused, Input):
+            self._focus_table = False
+            table.focus()
+            self.refresh_bindings()
+        self._schedule_detail()
+
+    def _update_count(self, total: int) -> None:
+        view = self._view
+        shown = 0 if view is None else view.height
+        parts = [f"{shown:,} of {total:,} accounts"]
+        if self._filter_text:
+            parts.append(f"filter: {self._filter_text}")
+        if self._sort is not None:
+            parts.append(f"sorted by {self._sort[0]} {'↓' if self._sort[1] else '↑'}")
+        self.query_one("#accounts-count", Static).update(" · ".join(parts))
+
+    def _table(self) -> AccountsTable | None:
+        tables = self.query(AccountsTable)
+        return tables.first() if tables else None
+
+    def _current_account_id(self) -> str | None:
+        table, view = self._table(), self._view
+        if table is None or view is None or view.height == 0:
+            return None
+        row = table.cursor_row
+        if 0 <= row < view.height:
+            return view["account_id"][row]
+        return None
+
+    def _row_of(self, account_id: str) -> int | None:
+        view = self._view
+        if view is None:
+            return None
+        hits = view.select(pl.col("account_id") == account_id).to_series().arg_true()
+        return int(hits[0]) if len(hits) else None
+
+    def _cursor_column_name(self) -> str | None:
+        table, view = self._table(), self._view
+        if table is None or view is None or not view.columns:
+            return None
+        return view.columns[min(table.cursor_column, len(view.columns) - 1)]
+
+    # -- filter --------------------------------------------------------------
+
+    @on(Input.Submitted, "#accounts-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self.apply_filter(event.value):
+            self._focus_table = True
+
+    @on(Input.Changed, "#accounts-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if not event.value.strip() and self._filter_text:
+            self.apply_filter("")
+
+    def apply_filter(self, text: str) -> bool:
+        """Filter the table by an expression (empty: no filter); False if it is invalid.
+
+        An invalid expression is explained under the box and the table keeps
+        its last valid filter.
+        """
+        from core.expr import ExpressionError, compile_expression
+
+        box = self.query_one("#accounts-filter", Input)
+        if box.value != text:
+            box.value = text
+        error = self.query_one("#accounts-filter-error", Static)
+        text = text.strip()
+        if not text:
+            expr = None
+        else:
+            base = self._base
+            if base is None:
+                frame = self.state.frame_with_segments()
+                base = self._base = frame.select(ordered_columns(frame.columns))
+            try:
+                expr = compile_expression(text, base.schema)
+            except ExpressionError as exc:
+                error.update(filter_error_text(text, str(exc), exc.position))
+                error.display = True
+                box.add_class("-invalid")
+                return False
+            except SegscopeError as exc:
+                error.update(filter_error_text(text, str(exc), None))
+                error.display = True
+                box.add_class("-invalid")
+                return False
+        error.display = False
+        box.remove_class("-invalid")
+        self._filter_text, self._filter_expr = text, expr
+        self.rebuild_view()
+        return True
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#accounts-filter", Input).focus()
+
+    def action_leave_input(self) -> None:
+        search = self.query_one("#accounts-search", Input)
+        if search.display:
+            search.display = False
+        table = self._table()
+        if table is not None:
+            table.focus()
+
+    # -- sort ----------------------------------------------------------------
+
+    def action_sort(self, descending: bool) -> None:
+        column = self._cursor_column_name()
+        if column is None:
+            return
+        self._sort = (column, descending)
+        self._pending_account = None
+        self.rebuild_view()
+
+    # -- search --------------------------------------------------------------
+
+    def action_search(self) -> None:
+        search = self.query_one("#accounts-search", Input)
+        column = self._cursor_column_name() or "?"
+        search.placeholder = f"search in {column} (Enter: find, n/N: next/previous)"
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#accounts-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.search(event.value)
+        self.action_leave_input()
+
+    def search(self, text: str) -> int:
+        """Find ``text`` in the cursor column; moves to the first match from the cursor."""
+        column, view, table = self._cursor_column_name(), self._view, self._table()
+        self._search_text = text
+        if column is None or view is None or table is None:
+            return 0
+        self._matches = search_matches(view, column, text)
+        if not self._matches:
+            self.notify(f"no match for {text!r} in {column}", severity="warning")
+            return 0
+        self._jump_match(forward=True, include_current=True)
+        return len(self._matches)
+
+    def _jump_match(self, *, forward: bool, include_current: bool = False) -> None:
+        table = self._table()
+        if table is None or not self._matches:
+            if self._search_text:
+                self.notify("no more matches", severity="warning")
+            return
+        row = table.cursor_row
+        if forward:
+            later = [m for m in self._matches if m > row or (include_current and m == row)]
+            target = later[0] if later else self._matches[0]
+        else:
+            earlier = [m for m in self._matches if m < row]
+            target = earlier[-1] if earlier else self._matches[-1]
+        table.move_cursor(row=target)
+
+    def action_search_next(self) -> None:
+        self._jump_match(forward=True)
+
+    def action_search_prev(self) -> None:
+        self._jump_match(forward=False)
+
+    # -- movement ------------------------------------------------------------
+
+    def action_move(self, direction: str) -> None:
+        table = self._table()
+        if table is None:
+            return
+        {
+            "left": table.action_cursor_left,
+            "right": table.action_cursor_right,
+            "up": table.action_cursor_up,
+            "down": table.action_cursor_down,
+        }[direction]()
+
+    def action_top_prefix(self) -> None:
+        now = time.monotonic()
+        if now - self._last_g <= GG_SECONDS:
+            self._last_g = 0.0
+            table = self._table()
+            if table is not None:
+                table.move_cursor(row=0)
+        else:
+            self._last_g = now
+
+    def action_bottom(self) -> None:
+        table, view = self._table(), self._view
+        if table is not None and view is not None and view.height:
+            table.move_cursor(row=view.height - 1)
+
+    # -- copy and export -----------------------------------------------------
+
+    def action_copy_row(self) -> None:
+        table, view = self._table(), self._view
+        if table is None or view is None or view.height == 0:
+            return
+        row = view.slice(table.cursor_row, 1)
+        self.app.copy_to_clipboard(to_tsv(row))
+        self.notify(f"copied account {cell_text(row['account_id'][0])} as TSV")
+
+    def action_copy_table(self) -> None:
+        view = self._view
+        if view is None:
+            return
+        rows = view.head(COPY_TABLE_LIMIT)
+        self.app.copy_to_clipboard(to_tsv(rows))
+        capped = ""
+        if view.height > rows.height:
+            capped = f" (first {COPY_TABLE_LIMIT:,} of {view.height:,})"
+        self.notify(f"copied {rows.height:,} rows as TSV{capped}")
+
+    def action_export_table(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self.export_table(path)
+
+        default = str(Path.cwd() / "accounts.csv")
+        self.app.push_screen(
+            PromptScreen("Export this table to (.csv, .xlsx or .parquet):", default,
+                         suggester=PathSuggester()),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-export")
+    def export_table(self, path: str) -> None:
+        from storage.export import write_frame
+
+        view = self._view
+        if view is None:
+            return
+        target = Path(path).expanduser()
+        write_frame(view, target)
+        self.app.call_from_thread(self.notify, f"exported {view.height:,} rows to {target}")
+
+    # -- detail pane ---------------------------------------------------------
+
+    def action_toggle_detail(self) -> None:
+        self._detail_forced = self.has_class("-hide-detail")
+        self._update_detail_visibility()
+        self._schedule_detail()
+
+    @on(DataTable.CellHighlighted)
+    def _cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self._schedule_detail()
+
+    def _schedule_detail(self) -> None:
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY, self._load_detail)
+
+    def _load_detail(self) -> None:
+        if self.has_class("-hide-detail"):
+            return
+        account_id = self._current_account_id()
+        if account_id is None:
+            self.query_one("#detail-head", Static).update(Text("No account selected."))
+            self.query_one("#detail-body", Static).update("")
+            self.query_one("#detail-sparkline", Sparkline).data = []
+            self._shown_account = None
+            return
+        if account_id == self._shown_account:
+            return
+        self.compute_detail(account_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-detail")
+    def compute_detail(self, account_id: str) -> None:
+        view = self._view
+        if view is None:
+            return
+        row = view.filter(pl.col("account_id") == account_id)
+        if row.is_empty():
+            return
+        state = self.state
+        data = DetailData(
+            account=row.row(0, named=True),
+            monthly=state.monthly_revenue(account_id),
+            transactions=state.account_transactions(account_id).head(8),
+            contacts=state.account_contacts(account_id).head(8),
+        )
+        self.app.call_from_thread(self._show_detail, account_id, data)
+
+    def _show_detail(self, account_id: str, data: DetailData) -> None:
+        self._shown_account = account_id
+        account = data.account
+        head = Text()
+        head.append(str(account.get("name") or account_id), style="bold")
+        head.append(f"\n{account_id}")
+        segment = account.get("segment")
+        head.append(f" · segment {segment}" if segment is not None else " · no segment")
+        self.query_one("#detail-head", Static).update(head)
+        self.query_one("#detail-sparkline", Sparkline).data = data.monthly
+        self.query_one("#detail-body", Static).update(
+            Group(
+                _pairs_table("Metrics", account, [c for c in METRIC_COLUMNS if c in account]),
+                _pairs_table(
+                    "Attributes",
+                    account,
+                    [c for c in account if c not in METRIC_COLUMNS
+                     and c not in ("account_id", "name", "segment")],
+                ),
+                _frame_table("Last transactions", data.transactions,
+                             ["date", "amount", "product", "invoice_id"]),
+                _frame_table("Contacts", data.contacts,
+                             ["name", "title", "decision_role", "email"]),
+            )
+        )
+
+    # -- drill-down API ------------------------------------------------------
+
+    def select_account(self, account_id: str) -> None:
+        """Put the cursor on ``account_id``; clears the filter if it hides the account."""
+        row = self._row_of(account_id)
+        table = self._table()
+        if row is not None and table is not None:
+            table.move_cursor(row=row)
+            table.focus()
+            return
+        self._pending_account = account_id
+        if self._filter_text:
+            self.apply_filter("")
+        else:
+            self.rebuild_view()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand("Export this table…", self.action_export_table,
+                           "Write the filtered, sorted table to CSV, XLSX or Parquet"),
+            PaletteCommand("Copy this table as TSV", self.action_copy_table,
+                           "Copy the filtered, sorted table to the clipboard"),
+            PaletteCommand("Clear the filter", lambda: self.apply_filter(""),
+                           "Show all accounts"),
+        ]
+
+
+def _value_text(value: object) -> str:
+    if value is None:
+        return "·"
+    if isinstance(value, float):
+        return short_number(value, decimals=2) if abs(value) >= 1000 else f"{value:.2f}"
+    return str(value)
+
+
+def _pairs_table(title: str, row: dict, columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None,
+                  padding=(0, 1), expand=True)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for column in columns:
+        value = row.get(column)
+        if value is None and column not in METRIC_COLUMNS:
+            continue
+        table.add_row(Text(column), Text(_value_text(value)))
+    return table
+
+
+def _frame_table(title: str, df: pl.DataFrame, columns: list[str]) -> Table:
+    present = [c for c in columns if c in df.columns]
+    if not present:
+        return Table(title=f"{title}: none", title_justify="left", box=None)
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True,
+                  header_style="dim")
+    for column in present:
+        table.add_column(column, overflow="ellipsis", no_wrap=True)
+    if df.is_empty():
+        table.add_row(*([Text("none")] + [Text("")] * (len(present) - 1)))
+    for row in df.select(present).iter_rows():
+        table.add_row(*(Text(_value_text(v)) for v in row))
+    return table

@@ -1,0 +1,190 @@
+"""Overview (key 1): the totals, the Pareto curve of revenue and the segments at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Header, Static
+from textual_plotext import PlotextPlot
+
+from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets.footer import WorkbenchFooter
+from tui.widgets.formatting import grouped, percent, short_number
+from tui.widgets.stat_tile import StatTile
+
+PARETO_POINTS = 200  # the curve is drawn from this many points, whatever the account count
+MAX_BARS = 10  # segments beyond these (by revenue) are summed into "other"
+
+
+@dataclass(frozen=True)
+class OverviewData:
+    accounts: int
+    customers: int
+    prospects: int
+    revenue: float
+    margin: float | None
+    model_name: str | None
+    segment_count: int | None
+    pareto: pl.DataFrame | None  # account_share, measure_share (downsampled)
+    top20_share: float | None  # revenue share of the top 20% of accounts
+    bars: pl.DataFrame | None  # segment, account_share, revenue_share
+
+
+def overview_data(state) -> OverviewData:  # state: tui.state.WorkbenchState
+    """Everything the Overview draws, computed from the state (run in a worker)."""
+    from core.abc import pareto_curve
+
+    totals = state.totals()
+    frame = state.frame
+    pareto = None
+    top20 = None
+    if frame.height and totals.revenue > 0:
+        curve = pareto_curve(frame, measure="revenue")
+        step = max(1, curve.height // PARETO_POINTS)
+        pareto = pl.concat([curve.gather_every(step), curve.tail(1)]).unique(
+            "account_share", keep="first", maintain_order=True
+        )
+        at20 = curve.filter(pl.col("account_share") <= 0.2)
+        top20 = float(at20["measure_share"].max()) if at20.height else 0.0
+    bars = None
+    assignments = state.assignments
+    model = state.active_model
+    segment_count = None
+    if assignments is not None and "segment" in assignments.columns and frame.height:
+        joined = assignments.select("account_id", "segment").join(
+            frame.select("account_id", "revenue"), on="account_id", how="left"
+        )
+        per = (
+            joined.group_by("segment")
+            .agg(pl.len().alias("n"), pl.col("revenue").fill_null(0).sum().alias("rev"))
+            .sort(["rev", "segment"], descending=[True, False])
+        )
+        segment_count = per.height
+        if per.height > MAX_BARS:
+            head = per.head(MAX_BARS - 1)
+            rest = per.slice(MAX_BARS - 1)
+            other = pl.DataFrame(
+                {"segment": ["other"], "n": [int(rest["n"].sum())], "rev": [rest["rev"].sum()]},
+                schema=per.schema,
+            )
+            per = pl.concat([head, other])
+        total_rev = float(per["rev"].sum())
+        bars = per.select(
+            pl.col("segment").cast(pl.Utf8).fill_null("(none)"),
+            (pl.col("n") / frame.height).alias("account_share"),
+            (pl.col("rev") / total_rev if total_rev else pl.lit(0.0)).alias("revenue_share"),
+        )
+    return OverviewData(
+        accounts=totals.accounts,
+        customers=totals.customers,
+        prospects=totals.prospects,
+        revenue=totals.revenue,
+        margin=totals.margin,
+        model_name=model.name if model is not None else None,
+        segment_count=segment_count,
+        pareto=pareto,
+        top20_share=top20,
+        bars=bars,
+    )
+
+
+class OverviewScreen(WorkbenchScreen):
+    """Totals, the Pareto curve and the active model's segments by accounts and revenue."""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="tiles"):
+            yield StatTile("Accounts", id="tile-accounts")
+            yield StatTile("Customers", id="tile-customers")
+            yield StatTile("Prospects", id="tile-prospects")
+            yield StatTile("Revenue", id="tile-revenue")
+            yield StatTile("Margin", id="tile-margin")
+            yield StatTile("Active model", id="tile-model")
+        with Horizontal(id="charts"):
+            yield PlotextPlot(id="pareto-plot")
+            yield PlotextPlot(id="segment-plot")
+        yield Static("Loading the workspace…", id="overview-status", markup=False)
+        yield WorkbenchFooter()
+
+    def refresh_from_state(self) -> None:
+        self.compute_overview()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="overview")
+    def compute_overview(self) -> None:
+        data = overview_data(self.state)
+        self.app.call_from_thread(self.show_overview, data)
+
+    def show_overview(self, data: OverviewData) -> None:
+        self.query_one("#tile-accounts", StatTile).set(grouped(data.accounts))
+        share = data.customers / data.accounts if data.accounts else None
+        self.query_one("#tile-customers", StatTile).set(
+            grouped(data.customers), percent(share)
+        )
+        self.query_one("#tile-prospects", StatTile).set(grouped(data.prospects))
+        self.query_one("#tile-revenue", StatTile).set(
+            short_number(data.revenue), "12 months"
+        )
+        margin_note = ""
+        if data.margin is not None and data.revenue:
+            margin_note = percent(data.margin / data.revenue)
+        self.query_one("#tile-margin", StatTile).set(short_number(data.margin), margin_note)
+        model_note = f"{data.segment_count} segments" if data.segment_count is not None else ""
+        self.query_one("#tile-model", StatTile).set(data.model_name or "none", model_note)
+        self._draw_pareto(data)
+        self._draw_segments(data)
+        status = self.query_one("#overview-status", Static)
+        if data.top20_share is not None:
+            status.update(
+                f"The top 20% of accounts bring {percent(data.top20_share)} of revenue."
+            )
+        elif data.accounts == 0:
+            status.update("The workspace is empty: press 3 to import accounts and transactions.")
+        else:
+            status.update("No revenue in the analysis window.")
+
+    def _draw_pareto(self, data: OverviewData) -> None:
+        widget = self.query_one("#pareto-plot", PlotextPlot)
+        plt = widget.plt
+        plt.clear_figure()
+        plt.title("Pareto: share of revenue by share of accounts")
+        if data.pareto is not None and data.pareto.height:
+            xs = [x * 100 for x in data.pareto["account_share"].to_list()]
+            ys = [y * 100 for y in data.pareto["measure_share"].to_list()]
+            plt.plot([0.0, *xs], [0.0, *ys], marker="braille")
+            plt.xlim(0, 100)
+            plt.ylim(0, 100)
+            plt.xlabel("% of accounts")
+            plt.ylabel("% of revenue")
+        widget.refresh()
+
+    def _draw_segments(self, data: OverviewData) -> None:
+        widget = self.query_one("#segment-plot", PlotextPlot)
+        plt = widget.plt
+        plt.clear_figure()
+        title = "Segments: % of accounts and % of revenue"
+        plt.title(title if data.model_name else "Segments: no active model")
+        if data.bars is not None and data.bars.height:
+            names = [str(s)[:14] for s in data.bars["segment"].to_list()]
+            plt.multiple_bar(
+                names,
+                [
+                    [round(v * 100, 1) for v in data.bars["account_share"].to_list()],
+                    [round(v * 100, 1) for v in data.bars["revenue_share"].to_list()],
+                ],
+                labels=["% accounts", "% revenue"],
+                orientation="horizontal",
+            )
+        widget.refresh()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand(
+                "Recompute segments",
+                self.workbench.recompute_segments,
+                "Recompute the active model's segments from the cached account frame",
+            )
+        ]
