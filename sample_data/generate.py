@@ -357,7 +357,8 @@ def _orders_per_customer(
 ) -> np.ndarray:
     """Expected orders per customer, so that lines average ``transactions_per_customer``."""
     active_years = (pop.end_day[customers] - pop.start_day[customers] + 1) / 365.25
-    weight = np.sqrt(pop.annual_spend[customers] * active_years)
+    # frequency grows with the square root of spend; lines accrue over the active time
+    weight = np.sqrt(pop.annual_spend[customers]) * active_years
     lines = cfg.transactions_per_customer * (1 - RETURN_SHARE) * weight / weight.mean()
     lines_per_order = 1 + np.asarray(V.GROUP_EXTRA_LINES)[pop.group[customers]]
     return lines / lines_per_order
