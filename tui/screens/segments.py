@@ -1,0 +1,322 @@
+"""Segments (key 5): the active model's segment profiles, one segment's
+distinguishing traits, notes, the target / maintain / lean flag, and the
+drill-down into a segment's accounts.
+
+Profiles come ready-made from ``app.state.profiles`` (the App recomputes them
+in a worker and posts ``SegmentsComputed``); this screen only sorts them for
+display, computes the traits of the highlighted segment in a thread worker, and
+reads and writes annotations through the workspace.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import polars as pl
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets.segment_accounts import AccountsDialog
+from tui.widgets.segment_dialogs import NotesDialog
+from tui.widgets.segment_table import fill_table
+
+FLAGS = ("target", "maintain", "lean")
+
+
+def quote_text(value: str) -> str:
+    """A text literal of the expression language (a quote is doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def segment_filter(segment: str) -> str:
+    """The Accounts filter expression that selects one segment's accounts."""
+    return f"segment = {quote_text(segment)}"
+
+
+def read_annotations(workspace: Any, model_name: str) -> dict[str, dict[str, Any]]:
+    """``{segment: {"notes": str|None, "status": str|None}}`` from the workspace."""
+    rows = workspace.get_segment_annotations(model_name)
+    return {str(row["segment"]): row for row in rows.iter_rows(named=True)}
+
+
+class SegmentsScreen(WorkbenchScreen):
+    """Profile table (sortable), traits of the highlighted segment, notes and flags."""
+
+    CSS_PATH = "segments.tcss"
+    BINDINGS = [
+        Binding(
+            "left_square_bracket", "sort(False)", "Sort ↑", id="segments.sort_asc",
+            tooltip="Sort segments by the cursor column, ascending",
+        ),
+        Binding(
+            "right_square_bracket", "sort(True)", "Sort ↓", id="segments.sort_desc",
+            tooltip="Sort segments by the cursor column, descending",
+        ),
+        Binding(
+            "enter", "drill", "Accounts", id="segments.drill",
+            tooltip="Show the accounts of the highlighted segment",
+        ),
+        Binding(
+            "t", "flag('target')", "Target", id="segments.flag_target",
+            tooltip="Mark the segment as a target (again to clear)",
+        ),
+        Binding(
+            "m", "flag('maintain')", "Maintain", id="segments.flag_maintain",
+            tooltip="Mark the segment as maintain (again to clear)",
+        ),
+        Binding(
+            "l", "flag('lean')", "Lean", id="segments.flag_lean",
+            tooltip="Mark the segment as lean service (again to clear)",
+        ),
+        Binding(
+            "e", "edit_notes", "Notes", id="segments.notes",
+            tooltip="Edit the notes of the highlighted segment",
+        ),
+    ]
+
+    class TraitsComputed(Message):
+        """The traits of ``segment`` are ready (posted by the traits worker)."""
+
+        def __init__(self, segment: str, traits: pl.DataFrame) -> None:
+            super().__init__()
+            self.segment = segment
+            self.traits = traits
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sort: tuple[str, bool] | None = None
+        self._segments: list[str] = []
+        self._annotations: dict[str, dict[str, Any]] = {}
+        self._traits_for: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="segments-body"):
+            with Vertical(id="profiles-pane"):
+                yield Label("", id="profiles-title", markup=False)
+                yield DataTable(id="profile-table", cursor_type="cell", zebra_stripes=True)
+            with Vertical(id="traits-pane"):
+                yield Label("Distinguishing traits", id="traits-title", markup=False)
+                yield DataTable(id="traits-table", cursor_type="row", show_cursor=False)
+                yield Label("Notes", id="notes-title")
+                yield Static("", id="segment-notes", markup=False)
+        yield Footer()
+
+    # -- reading state -------------------------------------------------------
+
+    @property
+    def model_name(self) -> str | None:
+        model = self.state.active_model
+        return None if model is None else model.name
+
+    def refresh_from_state(self) -> None:
+        profiles = self.state.profiles
+        title = self.query_one("#profiles-title", Label)
+        name = self.model_name
+        if name is None:
+            title.update("No active model: choose one on the Model screen (4).")
+            self._show_profiles(None)
+            return
+        if profiles is None:
+            title.update(f"Model {name}: computing segments…")
+            self._show_profiles(None)
+            return
+        self._load_annotations()
+        title.update(f"Model {name}: {profiles.height} segments")
+        self._show_profiles(profiles)
+
+    def _load_annotations(self) -> None:
+        name = self.model_name
+        try:
+            self._annotations = read_annotations(self.state.workspace, name) if name else {}
+        except Exception as exc:  # a locked or older workspace must not break the screen
+            self._annotations = {}
+            self.notify(f"Could not read segment notes: {exc}", severity="warning")
+
+    def display_frame(self, profiles: pl.DataFrame) -> pl.DataFrame:
+        """The profiles with the flag and a notes marker, in the chosen sort order."""
+        flags = [
+            (self._annotations.get(seg) or {}).get("status") or ""
+            for seg in profiles["segment"].to_list()
+        ]
+        notes = [
+            "✎" if (self._annotations.get(seg) or {}).get("notes") else ""
+            for seg in profiles["segment"].to_list()
+        ]
+        shown = profiles.select(
+            pl.col("segment"),
+            pl.Series("flag", flags, dtype=pl.Utf8),
+            pl.Series("notes", notes, dtype=pl.Utf8),
+            pl.exclude("segment"),
+        )
+        if self._sort is not None and self._sort[0] in shown.columns:
+            column, descending = self._sort
+            shown = shown.sort(column, descending=descending, nulls_last=True, maintain_order=True)
+        return shown
+
+    def _show_profiles(self, profiles: pl.DataFrame | None) -> None:
+        table = self.query_one("#profile-table", DataTable)
+        if profiles is None:
+            table.clear(columns=True)
+            self._segments = []
+            self._show_traits(None, None)
+            return
+        shown = self.display_frame(profiles)
+        self._segments = shown["segment"].to_list()
+        fill_table(table, shown)
+        self._segment_highlighted()
+
+    # -- the highlighted segment ---------------------------------------------
+
+    @property
+    def current_segment(self) -> str | None:
+        table = self.query_one("#profile-table", DataTable)
+        row = table.cursor_row
+        if 0 <= row < len(self._segments):
+            return self._segments[row]
+        return None
+
+    @on(DataTable.CellHighlighted, "#profile-table")
+    def _on_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self._segment_highlighted()
+
+    @on(DataTable.CellSelected, "#profile-table")
+    def _on_cell_selected(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        self.action_drill()
+
+    def _segment_highlighted(self) -> None:
+        segment = self.current_segment
+        notes = (self._annotations.get(segment) or {}).get("notes") if segment else None
+        self.query_one("#segment-notes", Static).update(notes or "(no notes — press e)")
+        if segment is not None and segment != self._traits_for:
+            self._traits_for = segment
+            self.query_one("#traits-title", Label).update(f"Traits of {segment}: computing…")
+            self._compute_traits(segment)
+
+    @work(thread=True, exclusive=True, group="traits", exit_on_error=False)
+    def _compute_traits(self, segment: str) -> None:
+        from core.profile import distinguishing_traits
+
+        state = self.state
+        assignments = state.assignments
+        if assignments is None:
+            return
+        traits = distinguishing_traits(state.frame, assignments, segment)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.TraitsComputed(segment, traits))
+
+    def on_segments_screen_traits_computed(self, message: TraitsComputed) -> None:
+        if message.segment == self.current_segment:
+            self._show_traits(message.segment, message.traits)
+
+    def _show_traits(self, segment: str | None, traits: pl.DataFrame | None) -> None:
+        table = self.query_one("#traits-table", DataTable)
+        title = self.query_one("#traits-title", Label)
+        if segment is None or traits is None:
+            self._traits_for = None
+            title.update("Distinguishing traits")
+            table.clear(columns=True)
+            return
+        title.update(f"Traits of {segment}")
+        fill_table(table, traits, keep_cursor=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(f"Segments: {event.worker.error}", severity="error", timeout=8)
+
+    # -- actions ---------------------------------------------------------------
+
+    def action_sort(self, descending: bool) -> None:
+        table = self.query_one("#profile-table", DataTable)
+        profiles = self.state.profiles
+        if profiles is None or not table.columns:
+            return
+        column_key = list(table.columns)[table.cursor_column]
+        self._sort = (str(column_key.value), descending)
+        segment = self.current_segment
+        self._show_profiles(profiles)
+        if segment in self._segments:
+            table.move_cursor(row=self._segments.index(segment), animate=False)
+
+    async def action_drill(self) -> None:
+        segment = self.current_segment
+        if segment is None:
+            return
+        show_accounts = getattr(self.app, "show_accounts", None)
+        if callable(show_accounts) and importlib.util.find_spec("tui.screens.accounts"):
+            await show_accounts(segment_filter(segment))
+            return
+        members = self.state.frame_with_segments().filter(pl.col("segment") == segment)
+        self.app.push_screen(AccountsDialog(f"Segment {segment}", members))
+
+    def action_flag(self, status: str) -> None:
+        segment, name = self.current_segment, self.model_name
+        if segment is None or name is None:
+            return
+        current = (self._annotations.get(segment) or {}).get("status")
+        new = None if current == status else status
+        self._annotations.setdefault(segment, {})["status"] = new
+        self._save_annotation(name, segment, status=new, notes=None, set_status=True)
+        self._redraw_keep_cursor()
+
+    def action_edit_notes(self) -> None:
+        segment, name = self.current_segment, self.model_name
+        if segment is None or name is None:
+            return
+        notes = (self._annotations.get(segment) or {}).get("notes") or ""
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            self._annotations.setdefault(segment, {})["notes"] = text
+            self._save_annotation(name, segment, notes=text, status=None, set_status=False)
+            self._redraw_keep_cursor()
+
+        self.app.push_screen(NotesDialog(segment, notes), done)
+
+    def _redraw_keep_cursor(self) -> None:
+        profiles = self.state.profiles
+        if profiles is None:
+            return
+        table = self.query_one("#profile-table", DataTable)
+        row, column = table.cursor_row, table.cursor_column
+        self._show_profiles(profiles)
+        table.move_cursor(row=row, column=column, animate=False)
+        self._segment_highlighted()
+
+    @work(thread=True, group="annotations", exit_on_error=False)
+    def _save_annotation(
+        self,
+        model_name: str,
+        segment: str,
+        *,
+        notes: str | None,
+        status: str | None,
+        set_status: bool,
+    ) -> None:
+        ws = self.state.workspace
+        if set_status:
+            ws.set_segment_annotation(model_name, segment, status=status)
+        else:
+            ws.set_segment_annotation(model_name, segment, notes=notes)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        segment = self.current_segment
+        if segment is None:
+            return []
+        return [
+            PaletteCommand(f"Show accounts of {segment}", self.action_drill),
+            PaletteCommand(f"Edit notes of {segment}", self.action_edit_notes),
+            *(
+                PaletteCommand(f"Mark {segment} as {flag}", lambda f=flag: self.action_flag(f))
+                for flag in FLAGS
+            ),
+        ]

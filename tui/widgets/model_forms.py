@@ -1,0 +1,589 @@
+"""One form per dimension kind for the model editor.
+
+A form shows the fields of one dimension spec (``core.model``), rebuilds the
+spec on every keystroke and posts ``DimensionForm.Edited`` with either the new
+spec or the error. Errors are shown inline under the field they concern; an
+expression error in a rule names the line and points at the position with a
+caret. Text parsing (comma lists, "label: values" lines) lives in plain
+functions here so it is tested without a screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, TextArea
+
+from core.errors import SegscopeError
+from core.expr import validate_expression
+from core.model import (
+    AbcDimension,
+    BinsDimension,
+    CategoryDimension,
+    Dimension,
+    PerformanceDimension,
+    RfmDimension,
+    RuleDimension,
+    SalesLogicDimension,
+)
+
+KIND_CHOICES: list[tuple[str, str]] = [
+    ("abc", "abc — A/B/C by cumulative share of revenue or margin"),
+    ("rfm", "rfm — RFM named segment or one score"),
+    ("performance", "performance — revenue-bridge class of the last period"),
+    ("bins", "bins — a numeric column cut into ranges"),
+    ("category", "category — a text column grouped into levels"),
+    ("rule", "rule — ordered label: condition rules"),
+    ("sales_logic", "sales_logic — traditional vs complex sales"),
+]
+
+RFM_USES = [
+    ("segment", "named RFM segment (Champions, Loyal, …)"),
+    ("r", "recency score R1–R5"),
+    ("f", "frequency score F1–F5"),
+    ("m", "monetary score M1–M5"),
+    ("rf", "recency × frequency (R5F5 …)"),
+]
+
+
+class FieldError(ValueError):
+    """A field's text cannot be read; ``field`` names the input it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# -- text parsing (pure) ---------------------------------------------------------
+
+
+def format_number(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_number_list(text: str, field: str) -> tuple[float, ...]:
+    """"10, 50, 250" -> (10.0, 50.0, 250.0); the error names the bad item."""
+    items = [item.strip() for item in text.split(",")]
+    if items == [""]:
+        raise FieldError(field, "give at least one number, e.g. 10, 50, 250")
+    values = []
+    for position, item in enumerate(items, start=1):
+        try:
+            values.append(float(item.replace("_", "")))
+        except ValueError:
+            raise FieldError(
+                field, f"item {position} ({item!r}) is not a number"
+            ) from None
+    return tuple(values)
+
+
+def parse_text_list(text: str) -> tuple[str, ...] | None:
+    """"Small, Mid, Large" -> ("Small", "Mid", "Large"); empty text -> None."""
+    items = tuple(item.strip() for item in text.split(","))
+    return None if items == ("",) else items
+
+
+def parse_quantiles(text: str, field: str) -> int | tuple[float, ...]:
+    """"4" (four equal groups) or "0.2, 0.5, 0.8" (probabilities)."""
+    stripped = text.strip()
+    if stripped.isdigit():
+        return int(stripped)
+    return parse_number_list(stripped, field)
+
+
+def parse_label_lines(text: str, field: str) -> list[tuple[int, str, str]]:
+    """Lines "label: rest" -> [(line number, label, rest)]; blank lines are skipped."""
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, colon, rest = line.partition(":")
+        if not colon or not label.strip():
+            raise FieldError(field, f"line {number}: write it as 'label: …'")
+        if not rest.strip():
+            raise FieldError(field, f"line {number}: nothing after '{label.strip()}:'")
+        out.append((number, label.strip(), rest.strip()))
+    return out
+
+
+def parse_groups(text: str, field: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Lines "label: v1, v2" -> ((label, (v1, v2)), ...)."""
+    return tuple(
+        (label, tuple(v.strip() for v in rest.split(",") if v.strip()))
+        for _, label, rest in parse_label_lines(text, field)
+    )
+
+
+def format_groups(groups: Iterable[tuple[str, Iterable[str]]]) -> str:
+    return "\n".join(f"{label}: {', '.join(values)}" for label, values in groups)
+
+
+def parse_rules(
+    text: str, field: str, schema: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """Lines "label: condition", each condition checked against ``schema``.
+
+    The error message points at the line and character where the condition
+    goes wrong, with a caret under it.
+    """
+    rules = []
+    lines = text.splitlines()
+    for number, label, condition in parse_label_lines(text, field):
+        error = validate_expression(condition, schema)
+        if error is not None:
+            line = lines[number - 1]
+            start = line.index(":") + 1
+            start += len(line[start:]) - len(line[start:].lstrip())
+            caret = " " * (start + error.position) + "^"
+            raise FieldError(field, f"line {number}: {error}\n{line}\n{caret}")
+        rules.append((label, condition))
+    if not rules:
+        raise FieldError(field, "add at least one rule, e.g.  Big: revenue >= 100000")
+    return tuple(rules)
+
+
+def format_rules(rules: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"{label}: {condition}" for label, condition in rules)
+
+
+def numeric_columns(schema: Mapping[str, Any]) -> list[str]:
+    return [name for name, dtype in schema.items() if dtype.is_numeric()]
+
+
+def text_columns(schema: Mapping[str, Any]) -> list[str]:
+    return [
+        name
+        for name, dtype in schema.items()
+        if dtype in (pl.Utf8, pl.Categorical) or isinstance(dtype, pl.Enum)
+        if name != "account_id"
+    ]
+
+
+def describe_dimension(dim: Dimension) -> str:
+    """One line naming the dimension and its main parameter."""
+    detail = ""
+    if isinstance(dim, AbcDimension):
+        detail = dim.measure
+    elif isinstance(dim, RfmDimension):
+        detail = dim.use
+    elif isinstance(dim, BinsDimension | CategoryDimension):
+        detail = dim.column
+    elif isinstance(dim, RuleDimension):
+        detail = f"{len(dim.rules)} rules"
+    return f"{dim.name} · {dim.kind}" + (f" ({detail})" if detail else "")
+
+
+def _unique_name(base: str, taken: set[str]) -> str:
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base} {n}", n + 1
+    return name
+
+
+def new_dimension(kind: str, schema: Mapping[str, Any], taken: set[str] | None = None) -> Dimension:
+    """A sensible first version of a dimension of ``kind`` for this frame."""
+    taken = taken or set()
+    numeric = numeric_columns(schema)
+    text = text_columns(schema)
+    if kind == "abc":
+        return AbcDimension(name=_unique_name("ABC", taken))
+    if kind == "rfm":
+        return RfmDimension(name=_unique_name("RFM", taken))
+    if kind == "performance":
+        return PerformanceDimension(name=_unique_name("Performance", taken))
+    if kind == "bins":
+        column = next((c for c in ("revenue", "employees") if c in numeric), None)
+        column = column or (numeric[0] if numeric else "revenue")
+        return BinsDimension(name=_unique_name("Size", taken), column=column, quantiles=4)
+    if kind == "category":
+        column = "industry" if "industry" in text else (text[0] if text else "industry")
+        return CategoryDimension(name=_unique_name(column.capitalize(), taken), column=column)
+    if kind == "rule":
+        return RuleDimension(
+            name=_unique_name("Rule", taken),
+            rules=(("Big", "revenue >= 100000"),),
+            default="Other",
+        )
+    if kind == "sales_logic":
+        return SalesLogicDimension(name=_unique_name("Sales logic", taken))
+    raise SegscopeError(f"unknown dimension kind {kind!r}")
+
+
+# -- widgets ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """Where a field's error is shown."""
+
+    id: str
+
+
+class DimensionForm(Vertical):
+    """Base of the per-kind forms: fields, inline errors, ``Edited`` messages."""
+
+    class Edited(Message):
+        """The form's text changed: ``spec`` is the new valid spec, or None with ``error``."""
+
+        def __init__(self, index: int, spec: Dimension | None, error: str | None) -> None:
+            super().__init__()
+            self.index = index
+            self.spec = spec
+            self.error = error
+
+    # Words of a core.model error message -> the field it is shown under.
+    ERROR_FIELDS: dict[str, str] = {"name": "name"}
+
+    def __init__(self, spec: Dimension, schema: Mapping[str, Any], *, index: int) -> None:
+        super().__init__(classes="dimension-form")
+        self.spec = spec
+        self.schema = dict(schema)
+        self.index = index
+        self._ready = False
+
+    # subclasses: compose the fields; build the spec from them
+    def fields(self) -> ComposeResult:  # pragma: no cover - abstract
+        yield from ()
+
+    def build(self) -> Dimension:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        yield from self.text_field("name", "Name", self.spec.name)
+        yield from self.fields()
+        yield Label("", id="form-error", classes="field-error", markup=False)
+
+    def on_mount(self) -> None:
+        # Changed events from setting the initial values are not edits.
+        self.call_after_refresh(self._set_ready)
+
+    def _set_ready(self) -> None:
+        self._ready = True
+
+    # -- field helpers -----------------------------------------------------------
+
+    def field_label(self, text: str) -> Label:
+        return Label(text, classes="field-label", markup=False)
+
+    def error_label(self, field: str) -> Label:
+        return Label("", id=f"{field}-error", classes="field-error", markup=False)
+
+    def text_field(
+        self, field: str, label: str, value: str, *, placeholder: str = ""
+    ) -> ComposeResult:
+        yield self.field_label(label)
+        yield Input(value, id=field, placeholder=placeholder, compact=True)
+        yield self.error_label(field)
+
+    def select_field(
+        self, field: str, label: str, options: list[tuple[str, str]], value: str
+    ) -> ComposeResult:
+        values = [v for _, v in options]
+        if value not in values:  # a column the current data lacks: keep it visible
+            options = [(f"{value} (not in the data)", value), *options]
+        yield self.field_label(label)
+        yield Select(options, value=value, allow_blank=False, id=field, compact=True)
+        yield self.error_label(field)
+
+    def area_field(self, field: str, label: str, value: str, *, height: int = 6) -> ComposeResult:
+        yield self.field_label(label)
+        area = TextArea(value, id=field, soft_wrap=False, show_line_numbers=True)
+        area.styles.height = height + 2
+        yield area
+        yield self.error_label(field)
+
+    def text(self, field: str) -> str:
+        widget = self.query_one(f"#{field}")
+        if isinstance(widget, TextArea):
+            return widget.text
+        if isinstance(widget, Select):
+            return str(widget.value)
+        assert isinstance(widget, Input)
+        return widget.value
+
+    def focus_first_field(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    # -- change handling ---------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.revalidate()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.revalidate()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.revalidate()
+
+    def revalidate(self) -> None:
+        if not self._ready:
+            return
+        for label in self.query(".field-error"):
+            assert isinstance(label, Label)
+            label.update("")
+            label.remove_class("-shown")
+        try:
+            spec = self.build()
+        except FieldError as exc:
+            self.show_error(str(exc), exc.field)
+            self.post_message(self.Edited(self.index, None, _first_line(str(exc))))
+            return
+        except SegscopeError as exc:
+            message = str(exc)
+            field = next((f for word, f in self.ERROR_FIELDS.items() if word in message), None)
+            self.show_error(message, field)
+            self.post_message(self.Edited(self.index, None, message))
+            return
+        self.spec = spec
+        self.post_message(self.Edited(self.index, spec, None))
+
+    def show_error(self, message: str, field: str | None = None) -> None:
+        """Show ``message`` under ``field`` (or under the whole form)."""
+        target = self.query(f"#{field}-error") if field else None
+        label = target.first() if target else self.query_one("#form-error", Label)
+        assert isinstance(label, Label)
+        label.update(message)
+        label.add_class("-shown")
+
+    def value_or_none(self, field: str) -> str | None:
+        text = self.text(field).strip()
+        return text or None
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else text
+
+
+def _float(text: str, field: str, what: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise FieldError(field, f"{what} must be a number, e.g. 0.8") from None
+
+
+class AbcForm(DimensionForm):
+    spec: AbcDimension
+    ERROR_FIELDS = {"threshold": "b", "measure": "measure", "name": "name"}
+
+    def fields(self) -> ComposeResult:
+        measures = numeric_columns(self.schema)
+        preferred = [m for m in ("revenue", "margin") if m in measures]
+        options = [(m, m) for m in preferred + [m for m in measures if m not in preferred]]
+        yield from self.select_field("measure", "Measure", options, self.spec.measure)
+        yield from self.text_field("a", "A while the share before is below (0–1)",
+                                   format_number(self.spec.a))
+        yield from self.text_field("b", "B while the share before is below (0–1)",
+                                   format_number(self.spec.b))
+
+    def build(self) -> Dimension:
+        return AbcDimension(
+            name=self.text("name").strip(),
+            measure=self.text("measure"),
+            a=_float(self.text("a"), "a", "the A threshold"),
+            b=_float(self.text("b"), "b", "the B threshold"),
+        )
+
+
+class RfmForm(DimensionForm):
+    spec: RfmDimension
+
+    def fields(self) -> ComposeResult:
+        yield from self.select_field("use", "Use", [(t, v) for v, t in RFM_USES], self.spec.use)
+        yield from self.text_field("missing", "Label for accounts without purchases",
+                                   self.spec.missing_label)
+
+    def build(self) -> Dimension:
+        return RfmDimension(
+            name=self.text("name").strip(),
+            use=self.text("use"),
+            grid=self.spec.grid,
+            missing_label=self.text("missing").strip() or "No purchases",
+        )
+
+
+class PerformanceForm(DimensionForm):
+    spec: PerformanceDimension
+
+    def fields(self) -> ComposeResult:
+        yield Label(
+            "Levels are the revenue-bridge classes of the last period "
+            "(new, reactivated, expansion, retention, contraction, churn).",
+            classes="field-help",
+            markup=False,
+        )
+        yield from self.text_field("missing", "Label for accounts without activity",
+                                   self.spec.missing_label)
+
+    def build(self) -> Dimension:
+        return PerformanceDimension(
+            name=self.text("name").strip(),
+            missing_label=self.text("missing").strip() or "No activity",
+        )
+
+
+class BinsForm(DimensionForm):
+    spec: BinsDimension
+    ERROR_FIELDS = {"cuts": "values", "quantiles": "values", "labels": "labels", "name": "name"}
+
+    def fields(self) -> ComposeResult:
+        spec = self.spec
+        columns = numeric_columns(self.schema)
+        yield from self.select_field("column", "Column", [(c, c) for c in columns], spec.column)
+        mode = "cuts" if spec.cuts is not None else "quantiles"
+        yield from self.select_field(
+            "mode",
+            "Cut by",
+            [("cut points", "cuts"), ("quantiles", "quantiles")],
+            mode,
+        )
+        if spec.cuts is not None:
+            values = ", ".join(format_number(c) for c in spec.cuts)
+        elif isinstance(spec.quantiles, int):
+            values = str(spec.quantiles)
+        else:
+            values = ", ".join(format_number(q) for q in spec.quantiles or ())
+        yield from self.text_field(
+            "values",
+            "Cut points (comma list) or quantiles (a number of groups, or probabilities)",
+            values,
+            placeholder="10, 50, 250   or   4   or   0.2, 0.5, 0.8",
+        )
+        yield from self.text_field(
+            "labels", "Labels (comma list, optional)", ", ".join(spec.labels or ()),
+            placeholder="Small, Mid, Large",
+        )
+        yield from self.select_field(
+            "closed",
+            "A value equal to a cut point goes",
+            [("to the bin above [a, b)", "left"), ("to the bin below (a, b]", "right")],
+            "right" if spec.right_closed else "left",
+        )
+
+    def build(self) -> Dimension:
+        mode = self.text("mode")
+        values = self.text("values")
+        cuts = quantiles = None
+        if mode == "cuts":
+            cuts = parse_number_list(values, "values")
+        else:
+            quantiles = parse_quantiles(values, "values")
+        return BinsDimension(
+            name=self.text("name").strip(),
+            column=self.text("column"),
+            cuts=cuts,
+            quantiles=quantiles,
+            labels=parse_text_list(self.text("labels")),
+            right_closed=self.text("closed") == "right",
+            missing_label=self.spec.missing_label,
+        )
+
+
+class CategoryForm(DimensionForm):
+    spec: CategoryDimension
+    ERROR_FIELDS = {"group": "groups", "keep_top": "keep_top", "name": "name"}
+
+    def fields(self) -> ComposeResult:
+        spec = self.spec
+        columns = text_columns(self.schema)
+        yield from self.select_field("column", "Column", [(c, c) for c in columns], spec.column)
+        yield from self.area_field(
+            "groups", "Groups, one per line:  label: value, value, …", format_groups(spec.groups)
+        )
+        yield from self.text_field(
+            "keep_top",
+            "Keep the N most frequent other values (empty: keep all)",
+            "" if spec.keep_top is None else str(spec.keep_top),
+        )
+        yield from self.text_field("other", "Other label", spec.other_label)
+
+    def build(self) -> Dimension:
+        keep_text = self.text("keep_top").strip()
+        keep_top = None
+        if keep_text:
+            if not keep_text.isdigit():
+                raise FieldError("keep_top", "a whole number, or empty to keep all values")
+            keep_top = int(keep_text)
+        other = self.text("other").strip()
+        if not other:
+            raise FieldError("other", "the Other label cannot be empty")
+        return CategoryDimension(
+            name=self.text("name").strip(),
+            column=self.text("column"),
+            groups=parse_groups(self.text("groups"), "groups"),
+            keep_top=keep_top,
+            other_label=other,
+            missing_label=self.spec.missing_label,
+        )
+
+
+class RuleForm(DimensionForm):
+    spec: RuleDimension
+
+    def fields(self) -> ComposeResult:
+        yield from self.area_field(
+            "rules",
+            "Rules in order, first match wins:  label: condition",
+            format_rules(self.spec.rules),
+            height=7,
+        )
+        yield Label(
+            "e.g.  Key: revenue >= 100000 AND industry IN ('Retail', 'Food')",
+            classes="field-help",
+            markup=False,
+        )
+        yield from self.text_field("default", "Default label (no rule matches)",
+                                   self.spec.default)
+
+    def build(self) -> Dimension:
+        default = self.text("default").strip()
+        if not default:
+            raise FieldError("default", "the default label cannot be empty")
+        cls = type(self.spec)
+        return cls(
+            name=self.text("name").strip(),
+            rules=parse_rules(self.text("rules"), "rules", self.schema),
+            default=default,
+        )
+
+
+FORMS: dict[type[Dimension], type[DimensionForm]] = {
+    AbcDimension: AbcForm,
+    RfmDimension: RfmForm,
+    PerformanceDimension: PerformanceForm,
+    BinsDimension: BinsForm,
+    CategoryDimension: CategoryForm,
+    RuleDimension: RuleForm,
+    SalesLogicDimension: RuleForm,
+}
+
+
+class UnsupportedForm(DimensionForm):
+    """Dimensions of kinds without a form yet (cluster, potential, …): read-only."""
+
+    def fields(self) -> ComposeResult:
+        yield Label(
+            f"Dimensions of kind {self.spec.kind} are edited elsewhere; "
+            "this model keeps it as it is.",
+            classes="field-help",
+            markup=False,
+        )
+
+    def build(self) -> Dimension:
+        return self.spec
+
+
+def form_for(spec: Dimension, schema: Mapping[str, Any], *, index: int) -> Widget:
+    """The form that edits ``spec`` (dimension number ``index`` of the model)."""
+    return FORMS.get(type(spec), UnsupportedForm)(spec, schema, index=index)

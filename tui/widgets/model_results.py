@@ -1,0 +1,102 @@
+"""The live result of the model editor, without Textual: segment a frame with a
+draft model and summarise it as level counts and a segment table.
+
+Runs in the editor's thread worker on every (debounced) edit, so it sticks to
+two small group-bys over the assignments; the full profiles are the Segments
+screen's job (``core.profile.segment_profiles``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """What the editor shows for one draft model."""
+
+    levels: pl.DataFrame  # dimension, level, accounts, share
+    segments: pl.DataFrame  # segment, accounts, share, revenue, revenue_share
+    accounts: int
+    elapsed_ms: float
+
+
+def dimension_columns(assignments: pl.DataFrame) -> list[str]:
+    """The per-dimension level columns of ``assign_segments``' output, in model order."""
+    return [c for c in assignments.columns if c not in ("account_id", "segment")]
+
+
+def level_counts(assignments: pl.DataFrame) -> pl.DataFrame:
+    """Accounts per level of each dimension, levels in the dimension's own order.
+
+    The order is the level Enum's (A, B, C; bins low to high; rules as
+    written), so rows stay put while counts change under the analyst's typing.
+    """
+    total = max(assignments.height, 1)
+    parts = []
+    for column in dimension_columns(assignments):
+        counts = (
+            assignments.group_by(pl.col(column).alias("level"))
+            .len("accounts")
+            .sort("level", nulls_last=True)
+            .select(
+                pl.lit(column).alias("dimension"),
+                pl.col("level").cast(pl.Utf8),
+                pl.col("accounts").cast(pl.Int64),
+                (pl.col("accounts") / total).alias("share"),
+            )
+        )
+        parts.append(counts)
+    if not parts:
+        return pl.DataFrame(
+            schema={"dimension": pl.Utf8, "level": pl.Utf8, "accounts": pl.Int64,
+                    "share": pl.Float64}
+        )
+    return pl.concat(parts)
+
+
+def segment_table(assignments: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Accounts and revenue per segment, in the model's segment order (stable while typing)."""
+    revenue = (
+        frame.select("account_id", pl.col("revenue").fill_null(0.0))
+        if "revenue" in frame.columns
+        else frame.select("account_id", pl.lit(0.0).alias("revenue"))
+    )
+    joined = assignments.select("account_id", "segment").join(revenue, on="account_id", how="left")
+    total_accounts = max(joined.height, 1)
+    total_revenue = joined["revenue"].fill_null(0.0).sum()
+    per_segment = joined.group_by("segment").agg(
+        pl.len().cast(pl.Int64).alias("accounts"),
+        pl.col("revenue").fill_null(0.0).sum().alias("revenue"),
+    )
+    return per_segment.sort("segment").select(
+        pl.col("segment").cast(pl.Utf8),
+        "accounts",
+        (pl.col("accounts") / total_accounts).alias("share"),
+        "revenue",
+        (pl.col("revenue") / total_revenue if total_revenue else pl.lit(None, pl.Float64)).alias(
+            "revenue_share"
+        ),
+    )
+
+
+def live_result(
+    frame: pl.DataFrame, model: Any, *, cache: Any = None, frame_token: Any = None
+) -> LiveResult:
+    """Segment ``frame`` with ``model`` and summarise it (raises what assign_segments raises).
+
+    With a ``cache`` and a ``frame_token`` the levels of dimensions that did
+    not change since the last call are reused (``core.segment``).
+    """
+    from core.segment import assign_segments
+
+    started = time.perf_counter()
+    assignments = assign_segments(frame, model, cache=cache, frame_token=frame_token)
+    levels = level_counts(assignments)
+    segments = segment_table(assignments, frame)
+    return LiveResult(levels, segments, assignments.height,
+                      (time.perf_counter() - started) * 1000)
