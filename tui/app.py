@@ -208,11 +208,7 @@ class SegscopeApp(App[int]):
         _ = state.frame
         if state.active_model is None:
             state.set_active_model(None)
-        try:
-            state.recompute()
-        except ImportError:
-            # core.model / core.profile not in this build: show data without segments
-            pass
+        state.recompute()
         return state.active_model.name if state.active_model is not None else None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="segments",

@@ -158,6 +158,8 @@ class WorkbenchState:
         for item in listed:
             if isinstance(item, str):
                 names.append(item)
+            elif isinstance(item, tuple | list):
+                names.append(str(item[0]))
             elif isinstance(item, dict):
                 names.append(str(item["name"]))
             else:
@@ -243,11 +245,15 @@ class WorkbenchState:
                 self.profiles = None
                 return None
             from core.model import assign_segments
-            from core.profile import segment_profiles
 
             frame = self.frame
             assignments = assign_segments(frame, model)
-            profiles = segment_profiles(frame, assignments)
+            try:
+                from core.profile import segment_profiles
+            except ImportError:  # profiles are optional for the screens of this part
+                profiles = None
+            else:
+                profiles = segment_profiles(frame, assignments)
             self.assignments, self.profiles = assignments, profiles
             return assignments
 

@@ -1,0 +1,446 @@
+"""Import (key 3): read a file, check its mapping, validate, then commit or cancel.
+
+The flow follows ``storage.importer``: the first rows are shown as read, each
+source column gets a Select with its recognised target (editable), and
+``prepare_import`` validates the whole file without writing anything. Only
+``Commit`` calls ``commit_import`` (one transaction, in a thread worker, with
+a progress bar); the App then reloads its state and every screen refreshes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Header, Input, Label, ProgressBar, Select, Static
+from textual_fastdatatable import ArrowBackend, DataTable
+
+from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets.footer import WorkbenchFooter
+from tui.widgets.path_suggester import PathSuggester
+
+KINDS = ("accounts", "transactions", "contacts")
+IGNORE = "__ignore__"
+PREVIEW_ROWS = 12
+REJECTED_SAMPLE = 8
+IMPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".xlsx", ".parquet")
+
+
+def guess_kind(path: Path) -> str:
+    """A first guess from the file name; the analyst can change it."""
+    name = path.name.lower()
+    if any(w in name for w in ("transaction", "invoice", "sales", "order", "lines")):
+        return "transactions"
+    if any(w in name for w in ("contact", "people", "person")):
+        return "contacts"
+    return "accounts"
+
+
+def target_options(kind: str, column: str) -> list[tuple[str, str]]:
+    """The Select options of one source column: ignore, the canonical targets, an attribute."""
+    from storage.mapping import attribute_name, targets
+
+    options = [("— ignore —", IGNORE)]
+    options += [(t, t) for t in targets(kind)]
+    if kind == "accounts":
+        attr = attribute_name(column)
+        if attr not in targets(kind):
+            options.append((f"attribute: {attr}", attr))
+    return options
+
+
+class PathInput(Input):
+    """An Input whose Tab accepts the path suggestion (and moves on when there is none)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete", "Complete", id="import.complete", show=False,
+                tooltip="Complete the path"),
+    ]
+
+    def action_complete(self) -> None:
+        before = self.value
+        self.cursor_position = len(self.value)
+        self.action_cursor_right()  # at the end of the value this accepts the suggestion
+        if self.value == before:
+            self.screen.focus_next()
+
+
+class ImportScreen(WorkbenchScreen):
+    """Preview, map, validate and commit one file."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+l", "focus_path", "File", id="import.path",
+                tooltip="Type the path of the file to import"),
+        Binding("ctrl+t", "validate", "Validate", id="import.validate",
+                tooltip="Validate the whole file with the mapping (writes nothing)"),
+        Binding("ctrl+s", "commit", "Commit", id="import.commit",
+                tooltip="Write the validated rows to the workspace in one transaction"),
+        Binding("escape", "cancel", "Cancel", id="import.cancel",
+                tooltip="Forget this import; nothing is written"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._path: Path | None = None
+        self._kind = "accounts"
+        self._columns: list[str] = []
+        self._prepared: Any = None
+        self._mapping_version = 0
+        self._committing = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="import-body"):
+            with Horizontal(id="import-file-row"):
+                yield Label("File ", id="import-file-label")
+                yield PathInput(
+                    placeholder="path to a CSV, XLSX or Parquet file (Tab completes)",
+                    id="import-path",
+                    suggester=PathSuggester(suffixes=IMPORT_SUFFIXES),
+                    compact=True,
+                )
+                yield Select(
+                    [(k, k) for k in KINDS], value="accounts", allow_blank=False,
+                    id="import-kind", compact=True,
+                )
+            yield Static("Type a path and press Enter to preview the file.", id="import-status",
+                         markup=False)
+            yield Label("Preview: the first rows as read", classes="import-section")
+            yield Vertical(id="import-preview-holder")
+            with Horizontal(id="import-lower"):
+                with Vertical(id="import-mapping-box"):
+                    yield Label("Mapping: source column → target", classes="import-section")
+                    yield VerticalScroll(id="import-mapping")
+                with Vertical(id="import-report-box"):
+                    yield Label("Validation", classes="import-section")
+                    yield Static("", id="import-report")
+            yield ProgressBar(id="import-progress", show_eta=False)
+            with Horizontal(id="import-buttons"):
+                yield Button("Validate", id="import-validate", variant="default", compact=True)
+                yield Button("Commit", id="import-commit", variant="primary", compact=True,
+                             disabled=True)
+                yield Button("Cancel", id="import-cancel", variant="default", compact=True)
+        yield WorkbenchFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#import-progress", ProgressBar).display = False
+        super().on_mount()
+        self.query_one("#import-path", Input).focus()
+
+    # -- choose a file -------------------------------------------------------
+
+    def action_focus_path(self) -> None:
+        self.query_one("#import-path", Input).focus()
+
+    @on(Input.Submitted, "#import-path")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        self.open_file(event.value)
+
+    def open_file(self, text: str, kind: str | None = None) -> None:
+        """Preview ``text`` (a path) and guess its mapping; validation follows."""
+        text = text.strip()
+        if not text:
+            self._set_status("Type the path of a file first.", error=True)
+            return
+        path = Path(text).expanduser()
+        self._path = path
+        self._prepared = None
+        kind = kind or guess_kind(path)
+        self._kind = kind
+        select = self.query_one("#import-kind", Select)
+        if select.value != kind:
+            with select.prevent(Select.Changed):
+                select.value = kind
+        self._set_status(f"Reading {path} …")
+        self._update_buttons()
+        self.load_preview(path, kind)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import-preview")
+    def load_preview(self, path: Path, kind: str) -> None:
+        from storage.mapping import guess_mapping
+        from storage.readers import ROW, iter_batches, sniff_source
+
+        info = sniff_source(path)
+        head = next(iter(iter_batches(info, batch_size=PREVIEW_ROWS)), None)
+        if head is None:
+            head = pl.DataFrame({ROW: []})
+        columns = [c for c in head.columns if c != ROW]
+        mapping = guess_mapping(columns, kind)
+        preview = head.rename({ROW: "row"}) if ROW in head.columns else head
+        self.app.call_from_thread(self._show_preview, path, info.describe(), preview, columns,
+                                  mapping)
+
+    async def _show_preview(self, path: Path, described: str, preview: pl.DataFrame,
+                            columns: list[str], mapping: Mapping[str, str]) -> None:
+        holder = self.query_one("#import-preview-holder")
+        await holder.remove_children()
+        await holder.mount(
+            DataTable(backend=ArrowBackend(preview.to_arrow()), id="import-preview",
+                      render_markup=False, null_rep="·", max_column_content_width=24,
+                      show_cursor=False)
+        )
+        self._columns = columns
+        await self._build_mapping(mapping)
+        self._set_status(f"{path.name}: {described}, {len(columns)} columns")
+        self.validate()
+
+    async def _build_mapping(self, mapping: Mapping[str, str]) -> None:
+        box = self.query_one("#import-mapping", VerticalScroll)
+        await box.remove_children()
+        self._mapping_version += 1
+        rows = []
+        for index, column in enumerate(self._columns):
+            options = target_options(self._kind, column)
+            value = mapping.get(column, IGNORE)
+            if value not in {v for _, v in options}:
+                options.append((value, value))
+            select = Select(options, value=value, allow_blank=False, compact=True,
+                            id=f"map-{self._mapping_version}-{index}", classes="map-select")
+            select.tooltip = f"Target of source column {column!r}"
+            rows.append(
+                Horizontal(Label(Text(column), classes="map-source"), select, classes="map-row")
+            )
+        if rows:
+            await box.mount_all(rows)
+
+    def current_mapping(self) -> dict[str, str]:
+        """{source column: target} as the Selects show it (ignored columns left out)."""
+        mapping: dict[str, str] = {}
+        for index, column in enumerate(self._columns):
+            selects = self.query(f"#map-{self._mapping_version}-{index}")
+            if not selects:
+                continue
+            value = selects.first(Select).value
+            if isinstance(value, str) and value != IGNORE:
+                mapping[column] = value
+        return mapping
+
+    @on(Select.Changed, "#import-kind")
+    async def _kind_changed(self, event: Select.Changed) -> None:
+        if self._path is None or event.value == self._kind:
+            self._kind = str(event.value)
+            return
+        self.open_file(str(self._path), kind=str(event.value))
+
+    @on(Select.Changed, ".map-select")
+    def _mapping_changed(self, event: Select.Changed) -> None:
+        self._prepared = None
+        self._update_buttons()
+        self.validate()
+
+    # -- validate ------------------------------------------------------------
+
+    def action_validate(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self._path is None or not self._columns:
+            return
+        self._prepared = None
+        self._update_buttons()
+        self.query_one("#import-report", Static).update(Text("Validating …"))
+        self.prepare(self._path, self._kind, self.current_mapping())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import-prepare")
+    def prepare(self, path: Path, kind: str, mapping: dict[str, str]) -> None:
+        from storage.importer import prepare_import
+
+        try:
+            prepared = prepare_import(path, kind, mapping=mapping)
+        except Exception as exc:
+            self.app.call_from_thread(self._show_prepare_error, exc)
+            raise
+        self.app.call_from_thread(self._show_report, prepared)
+
+    def _show_prepare_error(self, exc: Exception) -> None:
+        self.query_one("#import-report", Static).update(Text(str(exc), style="bold red"))
+
+    def _show_report(self, prepared: Any) -> None:
+        self._prepared = prepared
+        self.query_one("#import-report", Static).update(report_renderable(prepared))
+        self._update_buttons()
+
+    # -- commit / cancel -----------------------------------------------------
+
+    def action_commit(self) -> None:
+        if self._prepared is None or self._committing:
+            if self._prepared is None:
+                self.notify("validate the file first (ctrl+t)", severity="warning")
+            return
+        self._committing = True
+        self._update_buttons()
+        bar = self.query_one("#import-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
+        self.commit(self._prepared)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import-commit")
+    def commit(self, prepared: Any) -> None:
+        from storage.importer import commit_import
+
+        def progress(done: float, total: float | None = None, *_: Any) -> None:
+            self.app.call_from_thread(self._show_progress, done, total)
+
+        try:
+            report = commit_import(self.state.workspace, prepared, progress=progress)
+        except Exception:
+            self.app.call_from_thread(self._commit_failed)
+            raise
+        self.app.call_from_thread(self._committed, report)
+
+    def _show_progress(self, done: float, total: float | None) -> None:
+        bar = self.query_one("#import-progress", ProgressBar)
+        if total:
+            bar.update(total=total, progress=done)
+
+    def _commit_failed(self) -> None:
+        self._committing = False
+        self.query_one("#import-progress", ProgressBar).display = False
+        self._update_buttons()
+
+    def _committed(self, report: Any) -> None:
+        self._committing = False
+        name = self._path.name if self._path else "file"
+        self.notify(f"imported {name}: {commit_summary(report)}", title="Import committed")
+        self.reset(keep_status=f"Imported {name}: {commit_summary(report)}")
+        self.workbench.reload_data()
+
+    def action_cancel(self) -> None:
+        if self._committing:
+            self.notify("the commit is running; it finishes or rolls back as a whole",
+                        severity="warning")
+            return
+        had = self._path is not None
+        self.reset(keep_status="Cancelled: nothing was written." if had else None)
+
+    def reset(self, keep_status: str | None = None) -> None:
+        self._path = None
+        self._prepared = None
+        self._columns = []
+        self.query_one("#import-preview-holder").remove_children()
+        self.query_one("#import-mapping").remove_children()
+        self.query_one("#import-report", Static).update("")
+        self.query_one("#import-progress", ProgressBar).display = False
+        self._set_status(keep_status or "Type a path and press Enter to preview the file.")
+        self._update_buttons()
+
+    @on(Button.Pressed, "#import-validate")
+    def _validate_pressed(self) -> None:
+        path = self.query_one("#import-path", Input).value
+        if self._path is None or str(self._path) != str(Path(path.strip()).expanduser()):
+            self.open_file(path)
+        else:
+            self.validate()
+
+    @on(Button.Pressed, "#import-commit")
+    def _commit_pressed(self) -> None:
+        self.action_commit()
+
+    @on(Button.Pressed, "#import-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    # -- helpers -------------------------------------------------------------
+
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#import-status", Static)
+        status.update(Text(text))
+        status.set_class(error, "error-text")
+
+    def _update_buttons(self) -> None:
+        commit = self.query_one("#import-commit", Button)
+        accepted = report_counts(self._prepared)[0] if self._prepared is not None else 0
+        commit.disabled = self._prepared is None or self._committing or accepted == 0
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand("Validate this file", self.action_validate,
+                           "Validate the whole file with the current mapping"),
+            PaletteCommand("Commit this import", self.action_commit,
+                           "Write the validated rows to the workspace"),
+            PaletteCommand("Cancel this import", self.action_cancel, "Nothing is written"),
+        ]
+
+
+# -- reading the importer's results (duck-typed on the documented fields) -------
+
+def _height(frame: Any) -> int:
+    if frame is None:
+        return 0
+    return int(getattr(frame, "height", None) or len(frame))
+
+
+def report_counts(prepared: Any) -> tuple[int, int]:
+    """(accepted, rejected) of a ``PreparedImport``."""
+    return _height(getattr(prepared, "accepted", None)), _height(getattr(prepared, "rejected", None))
+
+
+def _reason_column(rejected: pl.DataFrame) -> str | None:
+    for name in ("reason", "reasons", "error"):
+        if name in rejected.columns:
+            return name
+    return None
+
+
+def report_renderable(prepared: Any) -> Any:
+    """Accepted and rejected counts, rejections by reason, and a sample of rejected rows."""
+    from rich.console import Group
+
+    accepted, rejected_n = report_counts(prepared)
+    parts: list[Any] = []
+    head = Text()
+    head.append(f"{accepted:,} rows accepted", style="bold green" if accepted else "bold")
+    head.append(" · ")
+    head.append(f"{rejected_n:,} rejected", style="bold red" if rejected_n else "")
+    parts.append(head)
+    notes = getattr(prepared, "notes", None) or getattr(prepared, "warnings", None)
+    for note in notes or ():
+        parts.append(Text(f"• {note}", style="yellow"))
+    rejected = getattr(prepared, "rejected", None)
+    if isinstance(rejected, pl.DataFrame) and rejected.height:
+        reason = _reason_column(rejected)
+        if reason is not None:
+            by_reason = (
+                rejected.group_by(reason).agg(pl.len().alias("rows"))
+                .sort(["rows", reason], descending=[True, False])
+            )
+            table = Table(title="Rejected by reason", title_justify="left", box=None,
+                          padding=(0, 1), header_style="dim")
+            table.add_column("rows", justify="right")
+            table.add_column("reason", overflow="fold")
+            for value, rows in by_reason.iter_rows():
+                table.add_row(Text(f"{rows:,}"), Text(str(value)))
+            parts.append(table)
+        sample = rejected.head(REJECTED_SAMPLE)
+        shown = [c for c in sample.columns if c != reason][:5]
+        if reason is not None:
+            shown.append(reason)
+        table = Table(title="Sample of rejected rows", title_justify="left", box=None,
+                      padding=(0, 1), header_style="dim")
+        for column in shown:
+            table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=24)
+        for row in sample.select(shown).iter_rows():
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        parts.append(table)
+    return Group(*parts)
+
+
+def commit_summary(report: Any) -> str:
+    """One line from an ``ImportReport`` (its own summary if it has one)."""
+    for attr in ("summary", "describe"):
+        method = getattr(report, attr, None)
+        if callable(method):
+            return str(method())
+    accepted = getattr(report, "rows_accepted", getattr(report, "accepted", None))
+    rejected = getattr(report, "rows_rejected", getattr(report, "rejected", None))
+    if isinstance(accepted, int):
+        return f"{accepted:,} rows accepted, {rejected or 0:,} rejected"
+    return str(report)
