@@ -24,7 +24,6 @@ import polars as pl
 
 if TYPE_CHECKING:
     from core.model import SegmentationModel
-
     from storage.workspace import Workspace
 
 ACTIVE_MODEL_SETTING = "tui.active_model"

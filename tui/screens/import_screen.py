@@ -380,7 +380,8 @@ def _height(frame: Any) -> int:
 
 def report_counts(prepared: Any) -> tuple[int, int]:
     """(accepted, rejected) of a ``PreparedImport``."""
-    return _height(getattr(prepared, "accepted", None)), _height(getattr(prepared, "rejected", None))
+    accepted = _height(getattr(prepared, "accepted", None))
+    return accepted, _height(getattr(prepared, "rejected", None))
 
 
 def _reason_column(rejected: pl.DataFrame) -> str | None:
