@@ -1,27 +1,31 @@
 """Loading workspace tables into canonical polars frames.
 
-Rows travel SQLite -> Arrow (ADBC's SQLite driver) -> polars, with no Python
-object per row. ADBC infers each column's Arrow type from the first batch, so a
-column that starts with NULLs and later holds numbers would fail; every query
-therefore starts with one typed sentinel row (dropped afterwards) and CASTs
-each column to its declared type.
+Rows travel SQLite -> Arrow (ADBC's SQLite driver) -> polars with no Python
+object per row. The ADBC reader runs in a child process
+(``storage.cache_snapshot``, whose docstring explains why it must not share a
+process with ``sqlite3``) and writes LZ4 Arrow IPC files; this side reads them
+and applies the canonical dtypes.
 
-Large frames are also kept as Arrow IPC files in ``<workspace>.cache/`` keyed on
-``data_version()`` (read in the same read transaction as the rows), so a cache
-written for other data is never used: the SQLite file stays the single source
-of truth and the cache can be deleted at any time.
+Those files are kept as a derived cache in ``<workspace>.cache/``, named by a
+hash of the data version the child read in the same read transaction as the
+rows. A load first asks SQLite for the current ``data_version()`` and uses a
+cache file only if it was written for exactly that version, so a stale cache is
+never used; the SQLite file stays the single source of truth and the cache
+directory can be deleted at any time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 
 from storage.errors import WorkspaceError
@@ -30,10 +34,10 @@ from storage.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, TRANSACTION_COLUMNS
 if TYPE_CHECKING:
     from storage.workspace import Workspace
 
-# Bump when the cached frame layout changes, so old cache files are ignored.
+# Bump when the cached file layout changes, so old cache files are ignored.
 CACHE_FORMAT = "1"
-# Frames smaller than this are not worth a cache file.
-DEFAULT_CACHE_MIN_ROWS = 200_000
+TABLES = ("accounts", "transactions", "contacts")
+_REPO_ROOT = Path(__file__).resolve().parents[1]
 
 ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.Utf8(),
@@ -82,194 +86,169 @@ CONTACT_SCHEMA: dict[str, pl.DataType] = {
     "email": pl.Utf8(),
 }
 
+RUN_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.Utf8(),
+    "segment": pl.Utf8(),
+    "revenue": pl.Float64(),
+}
+
+_SCHEMAS = {
+    "accounts": ACCOUNT_SCHEMA,
+    "transactions": TRANSACTION_SCHEMA,
+    "contacts": CONTACT_SCHEMA,
+}
 assert list(ACCOUNT_SCHEMA) == list(ACCOUNT_COLUMNS)
 assert list(TRANSACTION_SCHEMA) == list(TRANSACTION_COLUMNS)
 assert list(CONTACT_SCHEMA) == list(CONTACT_COLUMNS)
 
-# SQL type each polars dtype is read as, and the sentinel value of the first row.
-_SQL_TYPE = {pl.Utf8: ("TEXT", "''"), pl.Float64: ("REAL", "0.5"), pl.Int64: ("INTEGER", "0")}
-
-
-def quote(name: str) -> str:
-    """A SQL identifier, quoted."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_kind(dtype: pl.DataType) -> tuple[str, str]:
-    if dtype == pl.Date or dtype == pl.Boolean:
-        return _SQL_TYPE[pl.Int64]
-    return _SQL_TYPE[type(dtype)]
-
-
-def _typed_select(columns: dict[str, pl.DataType], exprs: dict[str, str], source: str) -> str:
-    """SELECT with a typed sentinel row first (see module docstring)."""
-    sentinel = ", ".join(
-        f"{_sql_kind(dtype)[1]} AS {quote(name)}" for name, dtype in columns.items()
-    )
-    body = ", ".join(
-        f"CAST({exprs.get(name, quote(name))} AS {_sql_kind(dtype)[0]})"
-        for name, dtype in columns.items()
-    )
-    return f"SELECT {sentinel} UNION ALL SELECT {body} FROM {source}"
-
-
-def account_attribute_columns(conn: Any) -> dict[str, pl.DataType]:
-    """Extra account columns added by imports, with their polars dtypes (REAL -> Float64)."""
-    cur = conn.cursor()
-    cur.execute("SELECT name, type FROM pragma_table_info('accounts') ORDER BY cid")
-    rows = cur.fetchall()
-    cur.close()
-    extra: dict[str, pl.DataType] = {}
-    for name, decl in rows:
-        if name in ACCOUNT_COLUMNS or name == "import_id":
-            continue
-        extra[name] = pl.Float64() if "REAL" in str(decl).upper() else pl.Utf8()
-    return extra
-
 
 class LoadingMixin:
-    """``ws.load_accounts()``, ``ws.load_transactions()``, ``ws.load_contacts()``.
+    """``ws.load_accounts()``, ``load_transactions()``, ``load_contacts()``, ``load_tables()``.
 
-    Loads read the last committed state through their own connection, so they
-    do not see the uncommitted rows of a ``ws.write()`` block in progress.
+    Loads read the last committed state (they do not see the uncommitted rows
+    of a ``ws.write()`` block in progress).
     """
 
-    cache_min_rows: int = DEFAULT_CACHE_MIN_ROWS
-
     def load_accounts(self: Workspace) -> pl.DataFrame:
-        """Accounts in canonical dtypes plus their attribute columns.
+        """Accounts in canonical dtypes, then the attribute columns imports added.
 
         ``is_customer`` is the stored value when it is not null, otherwise
         whether the account has any transaction.
         """
-        return self._load("accounts", _accounts_query)
+        return self.load_tables(("accounts",))["accounts"]
 
     def load_transactions(self: Workspace) -> pl.DataFrame:
         """Transactions in canonical dtypes (``date`` as ``pl.Date``), in stored order."""
-        return self._load("transactions", _transactions_query)
+        return self.load_tables(("transactions",))["transactions"]
 
     def load_contacts(self: Workspace) -> pl.DataFrame:
         """Contacts in canonical dtypes."""
-        return self._load("contacts", _contacts_query)
+        return self.load_tables(("contacts",))["contacts"]
 
-    # -- internals -----------------------------------------------------------
-
-    def _load(self: Workspace, kind: str, build: Any) -> pl.DataFrame:
-        with _read_transaction(self.path) as conn:
-            version = _read_data_version(conn)
-            cache_file = self.cache_dir / f"{kind}-{_cache_key(kind, version)}.arrow"
-            if self.cache_enabled:
-                cached = _read_cache(cache_file)
+    def load_tables(self: Workspace, kinds: tuple[str, ...] = TABLES) -> dict[str, pl.DataFrame]:
+        """Several tables at once; those not cached are read in one consistent snapshot."""
+        for kind in kinds:
+            if kind not in TABLES:
+                raise ValueError(f"unknown table {kind!r}; expected one of {', '.join(TABLES)}")
+        frames: dict[str, pl.DataFrame] = {}
+        if self.cache_enabled:
+            version = self.data_version()
+            for kind in kinds:
+                cached = _read_ipc(_cache_file(self.cache_dir, kind, version), kind)
                 if cached is not None:
-                    return cached
-            sql, schema = build(conn)
-            frame = _fetch(conn, sql, schema)
-        if self.cache_enabled and frame.height >= self.cache_min_rows:
-            _write_cache(cache_file, frame)
-        return frame
+                    frames[kind] = cached
+        missing = [k for k in kinds if k not in frames]
+        if missing:
+            frames.update(self._snapshot(missing))
+        return {kind: frames[kind] for kind in kinds}
 
-
-def _accounts_query(conn: Any) -> tuple[str, dict[str, pl.DataType]]:
-    schema = {**ACCOUNT_SCHEMA, **account_attribute_columns(conn)}
-    exprs = {
-        "is_customer": (
-            "CASE WHEN a.is_customer IS NOT NULL THEN a.is_customer != 0 ELSE"
-            " EXISTS (SELECT 1 FROM transactions t WHERE t.account_id = a.account_id) END"
-        ),
-    }
-    exprs.update({name: f"a.{quote(name)}" for name in schema if name not in exprs})
-    return _typed_select(schema, exprs, "accounts AS a"), schema
-
-
-def _transactions_query(conn: Any) -> tuple[str, dict[str, pl.DataType]]:
-    return _typed_select(TRANSACTION_SCHEMA, {}, "transactions"), TRANSACTION_SCHEMA
-
-
-def _contacts_query(conn: Any) -> tuple[str, dict[str, pl.DataType]]:
-    return _typed_select(CONTACT_SCHEMA, {}, "contacts"), CONTACT_SCHEMA
-
-
-@contextlib.contextmanager
-def _read_transaction(path: Path) -> Iterator[Any]:
-    """An ADBC connection inside one read transaction (one consistent snapshot)."""
-    try:
-        conn = adbc_sqlite.connect(str(path), autocommit=True)
-    except Exception as exc:
-        raise WorkspaceError(f"cannot read the workspace {path}: {exc}") from None
-    try:
-        cur = conn.cursor()
-        cur.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            with contextlib.suppress(Exception):
-                cur.execute("COMMIT")
-            cur.close()
-    finally:
-        conn.close()
-
-
-def _read_data_version(conn: Any) -> str:
-    from storage.workspace import _data_version
-
-    return _data_version(conn)
-
-
-def _fetch(conn: Any, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    cur = conn.cursor()
-    try:
-        cur.execute(sql)
-        table = cur.fetch_arrow_table()
-    except Exception as exc:
-        raise WorkspaceError(f"cannot load data from the workspace: {exc}") from None
-    finally:
-        cur.close()
-    frame = pl.from_arrow(table, rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
-    frame = frame.slice(1)  # drop the sentinel row
-    casts = []
-    for name, dtype in schema.items():
-        col = pl.col(name)
-        if dtype == pl.Date:
-            col = col.cast(pl.Int32).cast(pl.Date)
-        elif dtype == pl.Boolean:
-            col = col.cast(pl.Boolean)
+    def _snapshot(self: Workspace, kinds: list[str]) -> dict[str, pl.DataFrame]:
+        """Read ``kinds`` through the ADBC child; keep its files as cache when enabled."""
+        if self.cache_enabled:
+            try:
+                self.cache_dir.mkdir(exist_ok=True)
+                out_dir = self.cache_dir
+            except OSError:
+                out_dir = None  # a read-only place: load without caching
         else:
-            col = col.cast(dtype)
-        casts.append(col)
-    return frame.select(casts).rechunk()
+            out_dir = None
+        with contextlib.ExitStack() as stack:
+            if out_dir is None:
+                out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="segscope-")))
+            tmp = {k: str(out_dir / f".{k}.{os.getpid()}.{id(self)}.tmp") for k in kinds}
+            result = run_snapshot_child(self.path, kinds, tmp)
+            frames: dict[str, pl.DataFrame] = {}
+            for kind in kinds:
+                frame = _read_ipc(Path(tmp[kind]), kind)
+                if frame is None:
+                    raise WorkspaceError(
+                        f"cannot load {kind} from {self.path}: the snapshot file is unreadable"
+                    )
+                frames[kind] = frame
+                if self.cache_enabled and out_dir == self.cache_dir:
+                    _install_cache_file(Path(tmp[kind]), self.cache_dir, kind, result["version"])
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp[kind])
+        return frames
 
 
-def _cache_key(kind: str, version: str) -> str:
-    return hashlib.sha256(f"{CACHE_FORMAT}:{kind}:{version}".encode()).hexdigest()[:24]
+def run_snapshot_child(path: Path, kinds: list[str], files: dict[str, str]) -> dict:
+    """Run ``storage.cache_snapshot`` in a child process; its parsed JSON result."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    request = json.dumps({"path": str(path), "kinds": kinds, "files": files})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "storage.cache_snapshot"],
+            input=request,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    except OSError as exc:
+        raise WorkspaceError(f"cannot load data from {path}: {exc}") from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        why = lines[-1] if lines else f"reader exited with code {done.returncode}"
+        raise WorkspaceError(f"cannot load {', '.join(kinds)} from {path}: {why}")
+    return json.loads(done.stdout)
 
 
-def _read_cache(path: Path) -> pl.DataFrame | None:
+def load_run_frame(ws: Workspace, run_id: int) -> pl.DataFrame:
+    """``account_id, segment, revenue`` of run ``run_id`` (not cached: ids can be reused)."""
+    kind = f"run:{int(run_id)}"
+    with tempfile.TemporaryDirectory(prefix="segscope-") as tmp:
+        file = str(Path(tmp) / "run.arrow")
+        run_snapshot_child(ws.path, [kind], {kind: file})
+        frame = _read_ipc(Path(file), "run")
+    if frame is None:
+        raise WorkspaceError(f"cannot load run {run_id} from {ws.path}")
+    return frame
+
+
+def _cache_file(cache_dir: Path, kind: str, version: str) -> Path:
+    key = hashlib.sha256(f"{CACHE_FORMAT}:{kind}:{version}".encode()).hexdigest()[:24]
+    return cache_dir / f"{kind}-{key}.arrow"
+
+
+def _install_cache_file(tmp: Path, cache_dir: Path, kind: str, version: str) -> None:
+    """Rename the child's file to its versioned name and drop older files of that kind."""
+    target = _cache_file(cache_dir, kind, version)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return
+    for old in cache_dir.glob(f"{kind}-*.arrow"):
+        if old != target:
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+
+def _read_ipc(path: Path, kind: str) -> pl.DataFrame | None:
+    """A snapshot file as a canonical frame, or None if missing or damaged (a cache miss)."""
     if not path.is_file():
         return None
     try:
-        return pl.read_ipc(path)
+        raw = pl.read_ipc(path)
     except Exception:
-        # A damaged cache file is just a miss.
         with contextlib.suppress(OSError):
             path.unlink()
         return None
-
-
-def _write_cache(path: Path, frame: pl.DataFrame) -> None:
-    """Write atomically (temp file + rename) and drop older files of the same kind."""
-    try:
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        frame.write_ipc(tmp, compression="lz4")
-        os.replace(tmp, path)
-        kind = path.name.split("-", 1)[0]
-        for old in path.parent.glob(f"{kind}-*.arrow"):
-            if old != path:
-                with contextlib.suppress(OSError):
-                    old.unlink()
-    except OSError:
-        # A cache that cannot be written (read-only directory, full disk) is
-        # only slower, never wrong.
-        with contextlib.suppress(OSError, UnboundLocalError):
-            tmp.unlink()
+    schema = RUN_SCHEMA if kind == "run" else _SCHEMAS[kind]
+    casts = []
+    for name, arrow_dtype in raw.schema.items():
+        dtype = schema.get(name)
+        if dtype is None:  # an account attribute: REAL -> Float64, else Utf8
+            dtype = pl.Float64() if arrow_dtype.is_float() else pl.Utf8()
+        col = pl.col(name)
+        if dtype == pl.Date:
+            col = col.cast(pl.Int32).cast(pl.Date)
+        casts.append(col.cast(dtype))
+    # row 0 is the typed sentinel the child adds (see storage.cache_snapshot)
+    return raw.slice(1).select(casts).rechunk()

@@ -196,13 +196,10 @@ class RepositoryMixin:
 
     def load_run(self: Workspace, run_id: int) -> pl.DataFrame:
         """``account_id, segment, revenue`` of a saved run, by account_id."""
-        from storage.loading import _fetch, _read_transaction, _typed_select
+        from storage.loading import load_run_frame
 
         self.run_info(run_id)  # raises if absent
-        schema = {"account_id": pl.Utf8(), "segment": pl.Utf8(), "revenue": pl.Float64()}
-        sql = _typed_select(schema, {}, f"assignments WHERE run_id = {int(run_id)}")
-        with _read_transaction(self.path) as conn:
-            return _fetch(conn, sql, schema)
+        return load_run_frame(self, run_id)
 
     def delete_run(self: Workspace, run_id: int) -> None:
         with self.write(touches_data=False) as db:

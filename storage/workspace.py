@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
+from storage.cache_snapshot import DATA_VERSION_SQL
 from storage.errors import (
     NotAWorkspaceError,
     SchemaTooNewError,
@@ -121,6 +122,11 @@ class Workspace(LoadingMixin, RepositoryMixin):
                 f"cannot create a workspace at {path}: {exc.strerror or exc}"
             ) from None
         os.close(fd)
+        # Leftover WAL/SHM files of an earlier file at this path would be
+        # replayed into the new database; nobody can be using them now.
+        for suffix in ("-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{path}{suffix}").unlink()
         try:
             return cls.open(path, busy_timeout=busy_timeout, cache=cache)
         except BaseException:
@@ -199,7 +205,8 @@ class Workspace(LoadingMixin, RepositoryMixin):
         workspace id tells copies of different workspaces apart; the largest
         rowids catch rows appended by code that bypassed ``ws.write()``.
         """
-        return _data_version(self.conn)
+        with self._lock:
+            return _data_version(self.conn)
 
     # -- writing -------------------------------------------------------------
 
@@ -318,16 +325,7 @@ def _configure(conn: sqlite3.Connection, path: Path, busy_timeout: float) -> Non
         raise WorkspaceError(f"cannot open the workspace {path}: {exc}") from None
 
 
-def _data_version(conn: Any) -> str:
-    """The data version read through any DB-API connection (sqlite3 or ADBC)."""
-    cur = conn.cursor()
-    cur.execute(
-        "SELECT (SELECT value FROM meta WHERE key = 'workspace_id'),"
-        " (SELECT value FROM meta WHERE key = 'data_version'),"
-        " (SELECT coalesce(max(rowid), 0) FROM accounts),"
-        " (SELECT coalesce(max(rowid), 0) FROM transactions),"
-        " (SELECT coalesce(max(rowid), 0) FROM contacts)"
-    )
-    row = cur.fetchone()
-    cur.close()
+def _data_version(conn: sqlite3.Connection) -> str:
+    # The same SQL the snapshot child runs, so cache keys match.
+    row = conn.execute(DATA_VERSION_SQL).fetchone()
     return "-".join(str(v) for v in row)
