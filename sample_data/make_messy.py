@@ -32,7 +32,9 @@ ACCOUNTS = [
 ]
 
 # An ERP invoice-line export: UTF-8, ',' separated, dates d/m/Y throughout
-# (13/02/2024 makes the order unambiguous), one Excel serial date.
+# (13/02/2024 makes the order unambiguous), one Excel serial date. The bad
+# amount is a typo (letter O for zero): "n/a" would be an empty cell, and an
+# empty amount is derived from quantity x unit price.
 TRANSACTIONS = [
     "Invoice Number,Invoice Date,Customer ID,Product Code,Quantity,Unit Price,Net Amount",
     "R-24001,05/01/2024,M-1001,FX-100,10,2.50,25.00",
@@ -40,7 +42,7 @@ TRANSACTIONS = [
     "R-24002,13/02/2024,M-1002,PK-120,100,1.10,110.00",
     "R-24003,31/02/2024,M-1003,TL-130,1,85.00,85.00",
     "R-24004,15/03/2024,M-1004,,,,",
-    "R-24005,20/03/2024,M-1006,SF-101,5,12.00,n/a",
+    "R-24005,20/03/2024,M-1006,SF-101,5,12.00,6O.00",
     "R-24006,02/04/2024,M-9999,EL-110,3,40.00,120.00",
     "G-24001,10/04/2024,M-1001,FX-100,-4,2.50,-10.00",
     "R-24007,45396,M-1007,SP-140,6,15.00,90.00",
