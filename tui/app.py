@@ -136,6 +136,7 @@ class SegscopeApp(App[int]):
         self.config = config if config is not None else load_config()
         self._persist_theme = persist_theme
         self._listeners: list[WorkbenchScreen] = []
+        self.notices: list[tuple[str, str]] = []  # (severity, message) shown, newest last
         self.title = state.name
         self.sub_title = "loading…"
 
@@ -170,6 +171,12 @@ class SegscopeApp(App[int]):
         error = save_theme(theme.name, self.config.path)
         if error:
             self.notify(error, title="Settings", severity="warning")
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information",
+               **kwargs) -> None:  # type: ignore[override]
+        """Show a toast and keep it in ``self.notices`` (the tests and the log read it)."""
+        self.notices.append((severity, message))
+        super().notify(message, title=title, severity=severity, **kwargs)
 
     # -- listeners and broadcast --------------------------------------------
 

@@ -85,9 +85,16 @@ class WorkbenchState:
             key = self.workspace.data_version()
             if key == self._data_key and self.accounts is not None:
                 return False
-            accounts = self.workspace.load_accounts()
-            transactions = self.workspace.load_transactions()
-            contacts = self.workspace.load_contacts()
+            ws = self.workspace
+            if hasattr(ws, "load_tables"):  # one consistent snapshot, one reader process
+                tables = ws.load_tables(("accounts", "transactions", "contacts"))
+                accounts = tables["accounts"]
+                transactions = tables["transactions"]
+                contacts = tables["contacts"]
+            else:
+                accounts = ws.load_accounts()
+                transactions = ws.load_transactions()
+                contacts = ws.load_contacts()
             as_of = self._fixed_as_of
             if as_of is None and transactions.height:
                 from core.metrics import default_as_of

@@ -95,6 +95,8 @@ def overview_data(state) -> OverviewData:  # state: tui.state.WorkbenchState
 class OverviewScreen(WorkbenchScreen):
     """Totals, the Pareto curve and the active model's segments by accounts and revenue."""
 
+    painted_with_data = False  # set once the tiles show loaded data (bench/bench_tui.py)
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="tiles"):
@@ -136,6 +138,7 @@ class OverviewScreen(WorkbenchScreen):
         self.query_one("#tile-model", StatTile).set(data.model_name or "none", model_note)
         self._draw_pareto(data)
         self._draw_segments(data)
+        self.painted_with_data = True
         status = self.query_one("#overview-status", Static)
         if data.top20_share is not None:
             status.update(

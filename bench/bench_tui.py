@@ -1,0 +1,194 @@
+"""Benchmark of the workbench: first paint, opening Accounts, sorting it.
+
+    .venv/bin/python bench/bench_tui.py                       # demo workspace + 100k accounts
+    .venv/bin/python bench/bench_tui.py --accounts 1000000    # a bigger one
+
+First paint is measured from the command: a child process is started
+(``python bench/bench_tui.py --child PATH``) and the time runs from just before
+the spawn until the child, running the App headless (``App.run_test`` at
+120x40), sees the Overview showing data (``OverviewScreen.painted_with_data``).
+It includes interpreter start-up, imports, opening the workspace, loading the
+frames, the per-account frame, the active model and the first render; it does
+not include building the workspace.
+
+Accounts: in one headless App, the time from pressing ``2`` to the table being
+mounted over all rows, then the time from pressing ``]`` (sort descending by
+the cursor column, revenue) to the new table being mounted; the polars sort
+alone is timed too. Each figure is the median of ``--repeat`` runs.
+
+The big workspace is generated with ``sample_data.generate`` (seed 11) and
+imported with ``storage.importer`` once, then kept in ``bench/.cache/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CACHE = ROOT / "bench" / ".cache"
+SIZE = (120, 40)
+
+
+# -- the child: one headless start ---------------------------------------------
+
+async def _first_paint(path: Path) -> float:
+    from storage.workspace import Workspace
+    from tui.app import SegscopeApp
+    from tui.config import UserConfig
+    from tui.state import WorkbenchState
+
+    ws = Workspace.open(path)
+    app = SegscopeApp(WorkbenchState(ws), config=UserConfig(), persist_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        while not getattr(app.screen, "painted_with_data", False):
+            await pilot.pause(0.005)
+        painted = time.time()
+    ws.close()
+    return painted
+
+
+def child(path: str) -> None:
+    painted = asyncio.run(_first_paint(Path(path)))
+    print(f"PAINTED {painted:.6f}", flush=True)
+
+
+def first_paint(path: Path) -> float:
+    env = dict(os.environ)
+    env["XDG_CONFIG_HOME"] = tempfile.mkdtemp()  # no user settings in the measurement
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", str(path)],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("PAINTED "))
+    return float(line.split()[1]) - started
+
+
+# -- Accounts: open and sort ---------------------------------------------------
+
+async def _accounts(path: Path) -> dict[str, float]:
+    from storage.workspace import Workspace
+    from tui.app import SegscopeApp
+    from tui.config import UserConfig
+    from tui.screens.accounts import AccountsScreen, sort_frame
+    from tui.state import WorkbenchState
+
+    ws = Workspace.open(path)
+    app = SegscopeApp(WorkbenchState(ws), config=UserConfig(), persist_theme=False)
+    figures: dict[str, float] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        while not getattr(app.screen, "painted_with_data", False):
+            await pilot.pause(0.005)
+        started = time.perf_counter()
+        await pilot.press("2")
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        while screen._table() is None:
+            await pilot.pause(0.002)
+        await pilot.pause()
+        figures["open_accounts_s"] = time.perf_counter() - started
+        table = screen._table()
+        figures["rows"] = float(screen._view.height)
+        revenue = screen._view.columns.index("revenue")
+        table.move_cursor(column=revenue)
+        await pilot.pause()
+        before = table
+        started = time.perf_counter()
+        await pilot.press("right_square_bracket")
+        while screen._table() is before or screen._table() is None:
+            await pilot.pause(0.002)
+        await pilot.pause()
+        figures["sort_in_app_s"] = time.perf_counter() - started
+        view = screen._view
+        started = time.perf_counter()
+        sort_frame(view, "revenue", descending=False)
+        figures["polars_sort_s"] = time.perf_counter() - started
+        first = view["revenue"][0]
+        top = view["revenue"].max()
+        assert first == top, "the table was not sorted"
+    ws.close()
+    return figures
+
+
+# -- workspaces ----------------------------------------------------------------
+
+def demo_workspace() -> Path:
+    from sample_data.demo import build_demo_workspace
+
+    target = CACHE / "demo.segscope"
+    if not target.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        build_demo_workspace(target)
+    return target
+
+
+def big_workspace(accounts: int) -> Path:
+    target = CACHE / f"big_{accounts}.segscope"
+    if target.exists():
+        return target
+    from storage.importer import commit_import, prepare_import
+    from storage.workspace import Workspace
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    src = CACHE / f"src_{accounts}"
+    if not (src / "accounts.csv").exists():
+        subprocess.run(
+            [sys.executable, "-m", "sample_data.generate", "--accounts", str(accounts),
+             "--seed", "11", "--out", str(src)],
+            check=True, cwd=ROOT,
+        )
+    started = time.perf_counter()
+    tmp = target.with_suffix(".tmp")
+    with Workspace.create(tmp, overwrite=True) as ws:
+        for name, kind in (("accounts.csv", "accounts"), ("transactions.csv", "transactions")):
+            commit_import(ws, prepare_import(src / name, kind))
+    tmp.rename(target)
+    print(f"  built {target.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return target
+
+
+def measure(label: str, path: Path, repeat: int) -> None:
+    paints = [first_paint(path) for _ in range(repeat)]
+    runs = [asyncio.run(_accounts(path)) for _ in range(repeat)]
+    rows = int(runs[0]["rows"])
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    print(f"{label}: {rows:,} accounts")
+    print(f"  first paint (command -> Overview with data): {statistics.median(paints):.2f} s"
+          f"  (runs: {', '.join(f'{p:.2f}' for p in paints)})")
+    print(f"  open Accounts (key 2 -> table mounted):      {med('open_accounts_s') * 1000:.0f} ms")
+    print(f"  sort in the app (] -> new table mounted):    {med('sort_in_app_s') * 1000:.0f} ms")
+    print(f"  polars sort alone:                           {med('polars_sort_s') * 1000:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000,
+                        help="size of the big workspace (default 100000)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    print(f"segscope TUI benchmark, {os.cpu_count()} cores, terminal {SIZE[0]}x{SIZE[1]}")
+    if not args.skip_demo:
+        measure("demo workspace", demo_workspace(), args.repeat)
+    if args.accounts:
+        measure("generated workspace (seed 11)", big_workspace(args.accounts), args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Fixtures of the TUI tests: isolated settings, a tiny fixed workspace, the app.
+
+Every test runs with its own XDG config/data dirs (so no user keymap or theme
+leaks in, and a theme chosen in a test is never saved to the real home), the
+default theme, no NO_COLOR, and the analysis date fixed at 2025-12-31.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+AS_OF = date(2025, 12, 31)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Point platformdirs at a temporary home; no colour overrides."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("SEGSCOPE_CONFIG", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TEXTUAL_THEME", raising=False)
+    return tmp_path / "config" / "segscope" / "config.toml"
+
+
+def build_tiny_workspace(path: Path) -> Path:
+    """Create a workspace at ``path`` by importing the CSVs in tests/tui/data."""
+    from storage.importer import commit_import, prepare_import
+    from storage.workspace import Workspace
+
+    with Workspace.create(path) as ws:
+        for kind, name in (("accounts", "accounts.csv"), ("transactions", "transactions.csv"),
+                           ("contacts", "contacts.csv")):
+            commit_import(ws, prepare_import(DATA / name, kind))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_template(tmp_path_factory) -> Path:
+    return build_tiny_workspace(tmp_path_factory.mktemp("template") / "tiny.segscope")
+
+
+@pytest.fixture
+def tiny_workspace(tiny_template, tmp_path) -> Path:
+    """A fresh copy of the tiny workspace for one test (36 accounts, 30 customers)."""
+    target = tmp_path / "tiny.segscope"
+    shutil.copyfile(tiny_template, target)
+    return target
+
+
+@pytest.fixture
+def make_app(tiny_workspace):
+    """``make_app(path=None)``: the App over the tiny workspace (or ``path``), as of 2025-12-31."""
+    opened = []
+
+    def factory(path: Path | None = None):
+        from storage.workspace import Workspace
+        from tui.app import SegscopeApp
+        from tui.state import WorkbenchState
+
+        ws = Workspace.open(path or tiny_workspace)
+        opened.append(ws)
+        return SegscopeApp(WorkbenchState(ws, as_of=AS_OF), persist_theme=False)
+
+    yield factory
+    for ws in opened:
+        ws.close()
+
+
+async def _settle(app, pilot) -> None:
+    for _ in range(4):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+@pytest.fixture
+def settle():
+    """``await settle(app, pilot)``: every worker done and its messages handled."""
+    return _settle

@@ -1,0 +1,203 @@
+"""The workbench shell: screens, help, palette, settings, colour, and start-up errors."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+from textual.widgets import Markdown
+
+from tui.app import HelpScreen, SegscopeApp
+from tui.cli import main as cli_main
+from tui.config import load_config
+from tui.screens import PlaceholderScreen
+
+
+class TestScreens:
+    async def test_number_keys_switch_screens(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            assert app.current_mode == "overview"
+            expected = {"2": "accounts", "3": "import", "4": "model", "5": "segments",
+                        "6": "runs", "1": "overview"}
+            for key, mode in expected.items():
+                await pilot.press(key)
+                await settle(app, pilot)
+                assert app.current_mode == mode
+            names = {type(s).__name__ for s in app.screen_stack}
+            assert names == {"OverviewScreen"}
+
+    async def test_own_screens_are_real_not_placeholders(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            for key, cls in (("1", "OverviewScreen"), ("2", "AccountsScreen"),
+                             ("3", "ImportScreen")):
+                await pilot.press(key)
+                await settle(app, pilot)
+                assert type(app.screen).__name__ == cls
+                assert not isinstance(app.screen, PlaceholderScreen)
+
+    async def test_title_shows_workspace_and_freshness(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            assert app.title == "tiny"
+            assert app.sub_title.startswith("as of 2025-12-31")
+            assert "last import" in app.sub_title
+
+
+class TestHelp:
+    @pytest.mark.parametrize("key", ["question_mark", "f1"])
+    async def test_help_opens_and_closes(self, make_app, settle, key):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("2")
+            await settle(app, pilot)
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            text = app.screen.query_one(Markdown).source
+            assert "Filter expressions" in text  # from tui/help.md
+            assert "accounts.sort_asc" in text  # the bindings of the screen it was opened on
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, HelpScreen)
+            assert app.current_mode == "accounts"
+
+    def test_every_binding_has_id_and_tooltip(self):
+        from tui.screens.accounts import AccountsScreen
+        from tui.screens.import_screen import ImportScreen
+        from tui.screens.overview import OverviewScreen
+
+        for owner in (SegscopeApp, AccountsScreen, ImportScreen, OverviewScreen, HelpScreen):
+            for binding in owner.BINDINGS:
+                assert binding.id, f"{owner.__name__} binding {binding.key} has no id"
+                assert binding.tooltip, f"{owner.__name__} binding {binding.key} has no tooltip"
+
+
+class TestPalette:
+    async def test_palette_jumps_to_a_screen_and_an_account(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"Go to Import")
+            await settle(app, pilot)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert app.current_mode == "import"
+
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"C017")
+            await settle(app, pilot)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert app.current_mode == "accounts"
+            assert app.screen._current_account_id() == "C017"
+
+
+class TestSettings:
+    async def test_user_keymap_remaps_a_screen_key(self, make_app, settle, isolated_settings):
+        isolated_settings.parent.mkdir(parents=True)
+        isolated_settings.write_text('[keymap]\n"screen.accounts" = "a"\n', encoding="utf-8")
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("a")
+            await settle(app, pilot)
+            assert app.current_mode == "accounts"
+            await pilot.press("1")
+            await settle(app, pilot)
+            await pilot.press("2")  # the old key no longer switches
+            await settle(app, pilot)
+            assert app.current_mode == "overview"
+
+    async def test_theme_choice_is_saved_and_restored(self, make_app, settle, isolated_settings):
+        app = make_app()
+        app._persist_theme = True
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            app.theme = "textual-light"
+            await pilot.pause()
+        assert load_config(isolated_settings).theme == "textual-light"
+        again = make_app()
+        async with again.run_test(size=(120, 40)) as pilot:
+            await settle(again, pilot)
+            assert again.theme == "textual-light"
+
+    async def test_broken_settings_file_is_reported_not_fatal(self, make_app, settle,
+                                                              isolated_settings):
+        isolated_settings.parent.mkdir(parents=True)
+        isolated_settings.write_text("theme = [unclosed\n", encoding="utf-8")
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            messages = [m for _, m in app.notices]
+            assert any("not valid TOML" in m and str(isolated_settings) in m for m in messages)
+            assert app.theme == "textual-dark"
+
+
+class TestColour:
+    async def test_no_color_makes_the_screen_monochrome(self, make_app, settle, monkeypatch):
+        monkeypatch.setenv("NO_COLOR", "1")
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            svg = app.export_screenshot()
+        colours = set(re.findall(r"#([0-9a-f]{6})", svg))
+        assert colours
+        assert all(c[0:2] == c[2:4] == c[4:6] for c in colours), colours
+
+    async def test_colour_is_on_by_default(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            svg = app.export_screenshot()
+        colours = set(re.findall(r"#([0-9a-f]{6})", svg))
+        assert any(not (c[0:2] == c[2:4] == c[4:6]) for c in colours)
+
+
+class TestStartupErrors:
+    def test_a_file_that_is_not_a_workspace(self, tmp_path, capsys):
+        bad = tmp_path / "notes.segscope"
+        bad.write_text("this is not a database\n" * 20, encoding="utf-8")
+        assert cli_main([str(bad)]) == 1
+        err = capsys.readouterr().err
+        assert "not a segscope workspace" in err and str(bad) in err
+        assert "Traceback" not in err
+        assert bad.read_text(encoding="utf-8").startswith("this is not a database")
+
+    def test_a_foreign_sqlite_database(self, tmp_path, capsys):
+        foreign = tmp_path / "other.db"
+        with sqlite3.connect(foreign) as conn:
+            conn.execute("CREATE TABLE t (x)")
+        assert cli_main([str(foreign)]) == 1
+        err = capsys.readouterr().err
+        assert "not a segscope workspace" in err and "Traceback" not in err
+
+    def test_a_missing_directory(self, tmp_path, capsys):
+        assert cli_main([str(tmp_path / "nowhere" / "ws.segscope")]) == 1
+        err = capsys.readouterr().err
+        assert "does not exist" in err and "Traceback" not in err
+
+    async def test_a_failing_load_becomes_a_notification(self, make_app, settle, monkeypatch):
+        app = make_app()
+
+        def broken(self):
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr(type(app.state), "reload", broken)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            messages = [m for _, m in app.notices]
+            assert any("disk on fire" in m for m in messages)
+            assert app.sub_title == "could not load the workspace"
+            await pilot.press("2")  # still running and usable
+            await settle(app, pilot)
+            assert app.current_mode == "accounts"
