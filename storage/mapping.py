@@ -1,0 +1,423 @@
+"""Mapping the columns of an import file onto segscope's canonical columns.
+
+Column names are compared after normalising them: lower case, every character
+that is not a letter or digit removed, so ``Billing State/Province``,
+``billing_state_province`` and ``BillingStateProvince`` are the same name. Each
+canonical column lists the names common CRM and ERP exports use for it, most
+specific first; a source column is used for one target only.
+
+Targets besides the canonical columns (docs/architecture.md):
+- transactions: none; unmapped columns (``Country``, ``Description`` when a
+  product code exists, ...) are ignored and reported;
+- contacts: ``first_name`` and ``last_name`` are joined into ``name``;
+- accounts: every unrecognised column is kept as an account attribute under a
+  snake_case name (``Billing City`` -> ``billing_city``).
+
+``SOURCE=TARGET`` overrides (``--map``) win over guesses; ``SOURCE=`` ignores
+a column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from core.errors import UsageError
+from storage.readers import ImportFileError
+from storage.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, TRANSACTION_COLUMNS
+
+KINDS = ("accounts", "transactions", "contacts")
+
+# Names in priority order; each is normalised with ``normalise`` before use.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "accounts": {
+        "account_id": (
+            "account_id",
+            "Account ID",
+            "Account Number",
+            "Account No",
+            "Record ID",
+            "Company ID",
+            "Customer ID",
+            "CustomerID",
+            "Customer No",
+            "Customer Number",
+            "Client ID",
+            "Organisation ID",
+            "Organization ID",
+            "ID",
+        ),
+        "name": (
+            "name",
+            "Account Name",
+            "Company name",
+            "Company",
+            "Customer Name",
+            "Organisation",
+            "Organization",
+            "Organisation Name",
+            "Organization Name",
+        ),
+        "industry": ("industry", "Industry", "Sector", "Vertical", "Industry Sector"),
+        "country": (
+            "country",
+            "Billing Country",
+            "Country/Region",
+            "Country",
+            "Shipping Country",
+            "Country Name",
+            "Country Code",
+        ),
+        "region": (
+            "region",
+            "Billing State/Province",
+            "Billing State",
+            "State/Region",
+            "State/Province",
+            "State",
+            "Region",
+            "Province",
+        ),
+        "employees": (
+            "employees",
+            "Employees",
+            "Number of Employees",
+            "Employee Count",
+            "No of Employees",
+            "Headcount",
+            "Staff",
+        ),
+        "annual_revenue": (
+            "annual_revenue",
+            "Annual Revenue",
+            "Revenue",
+            "Turnover",
+            "Annual Turnover",
+        ),
+        "founded_year": ("founded_year", "Year Founded", "Founded", "Founded Year"),
+        "legal_form": ("legal_form", "Legal Form", "Legal Entity Type", "Company Type"),
+        "ownership": ("ownership", "Ownership"),
+        "business_phase": ("business_phase", "Business Phase", "Phase"),
+        "purchasing_organisation": (
+            "purchasing_organisation",
+            "Purchasing Organization",
+            "Purchasing",
+        ),
+        "buying_driver": ("buying_driver", "Buying Driver"),
+        "offer_type": ("offer_type", "Offer Type"),
+        "buying_center_size": (
+            "buying_center_size",
+            "Buying Centre Size",
+            "Buying Center",
+            "Buying Centre",
+        ),
+        "collaboration": ("collaboration", "Willingness to Collaborate"),
+        "technologies": ("technologies", "Technologies", "Technology", "Tech Stack"),
+        "touchpoint_preference": ("touchpoint_preference", "Preferred Touchpoint"),
+        "is_customer": ("is_customer", "Customer", "Is Customer"),
+    },
+    "transactions": {
+        "account_id": (
+            "account_id",
+            "Customer ID",
+            "CustomerID",
+            "Customer No",
+            "Customer Number",
+            "Customer",
+            "Account ID",
+            "Account Number",
+            "Account",
+            "Client ID",
+            "Sold-to Party",
+            "Debtor",
+            "Company ID",
+        ),
+        "date": (
+            "date",
+            "Invoice Date",
+            "InvoiceDate",
+            "Order Date",
+            "Transaction Date",
+            "Posting Date",
+            "Document Date",
+            "Billing Date",
+            "Sale Date",
+            "Date",
+        ),
+        "amount": (
+            "amount",
+            "Net Amount",
+            "Line Total",
+            "Amount",
+            "Net Sales",
+            "Sales Amount",
+            "Revenue",
+            "Sales",
+            "Line Amount",
+            "Total",
+            "Net Value",
+            "Value",
+        ),
+        "margin": (
+            "margin",
+            "Contribution Margin",
+            "Gross Profit",
+            "Gross Margin",
+            "Margin",
+            "Profit",
+        ),
+        "invoice_id": (
+            "invoice_id",
+            "Invoice No",
+            "InvoiceNo",
+            "Invoice Number",
+            "Invoice",
+            "Invoice ID",
+            "Order ID",
+            "Order No",
+            "Order Number",
+            "Document No",
+            "Document Number",
+            "Billing Document",
+        ),
+        "product": (
+            "product",
+            "StockCode",
+            "Stock Code",
+            "SKU",
+            "Product ID",
+            "Product Code",
+            "Item Code",
+            "Article Number",
+            "Material",
+            "Product",
+            "Item",
+        ),
+        "product_line": (
+            "product_line",
+            "Product Line",
+            "Product Category",
+            "Category",
+            "Product Group",
+            "Material Group",
+        ),
+        "channel": ("channel", "Sales Channel", "Channel"),
+        "quantity": ("quantity", "Quantity", "Qty", "Units", "Quantity Ordered"),
+        "unit_price": (
+            "unit_price",
+            "Unit Price",
+            "UnitPrice",
+            "Price",
+            "Price Each",
+            "Net Price",
+        ),
+    },
+    "contacts": {
+        "contact_id": ("contact_id", "Contact ID", "Record ID", "Person ID", "ID"),
+        "account_id": (
+            "account_id",
+            "Account ID",
+            "Associated Company ID",
+            "Company ID",
+            "Customer ID",
+            "CustomerID",
+            "Account Number",
+        ),
+        "name": ("name", "Full Name", "Contact Name", "Name"),
+        "first_name": ("first_name", "First Name", "Given Name", "Firstname"),
+        "last_name": ("last_name", "Last Name", "Surname", "Family Name", "Lastname"),
+        "title": ("title", "Job Title", "Title", "Position"),
+        "function": ("function", "Department", "Function", "Business Function"),
+        "seniority": ("seniority", "Seniority", "Seniority Level", "Management Level"),
+        "decision_role": (
+            "decision_role",
+            "Buying Role",
+            "Decision Role",
+            "Buying Center Role",
+            "Buying Centre Role",
+            "Role",
+        ),
+        "preferred_channel": ("preferred_channel", "Preferred Channel"),
+        "email": ("email", "Email", "Email Address", "E-mail", "Mail"),
+    },
+}
+
+# When ``Description`` is the only thing that names the product, use it.
+PRODUCT_FALLBACKS = ("Description", "Product Name", "Item Description", "Product Description")
+
+CANONICAL: dict[str, tuple[str, ...]] = {
+    "accounts": tuple(ACCOUNT_COLUMNS),
+    "transactions": tuple(TRANSACTION_COLUMNS),
+    "contacts": tuple(CONTACT_COLUMNS),
+}
+# Targets a mapping may name that are not stored columns themselves.
+PSEUDO_TARGETS = {"contacts": ("first_name", "last_name")}
+# Attribute names that would clash with the table or SQLite.
+RESERVED = {"import_id", "rowid", "oid", "_rowid_", "id"}
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(name: str) -> str:
+    """``'Billing State/Province'`` -> ``'billingstateprovince'``."""
+    return _NON_ALNUM.sub("", name.lower())
+
+
+def attribute_name(column: str) -> str:
+    """A safe snake_case column name for an unknown account column."""
+    name = re.sub(r"[^0-9a-z]+", "_", column.strip().lower()).strip("_")
+    if not name:
+        name = "attribute"
+    if name[0].isdigit():
+        name = f"a_{name}"
+    if name in RESERVED or name in ACCOUNT_COLUMNS:
+        name = f"attr_{name}"
+    return name
+
+
+def targets(kind: str) -> tuple[str, ...]:
+    """Every name a mapping may send a column to for ``kind``."""
+    check_kind(kind)
+    return CANONICAL[kind] + PSEUDO_TARGETS.get(kind, ())
+
+
+def check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise UsageError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
+
+
+def guess_mapping(columns: Sequence[str], kind: str) -> dict[str, str]:
+    """{source column: target} for the columns recognised (and, for accounts, kept).
+
+    Columns left out of the result are ignored by the import.
+    """
+    check_kind(kind)
+    by_norm: dict[str, str] = {}
+    for col in columns:
+        by_norm.setdefault(normalise(col), col)
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for target, aliases in ALIASES[kind].items():
+        for alias in aliases:
+            source = by_norm.get(normalise(alias))
+            if source is not None and source not in used:
+                mapping[source] = target
+                used.add(source)
+                break
+    if kind == "transactions" and "product" not in mapping.values():
+        for alias in PRODUCT_FALLBACKS:
+            source = by_norm.get(normalise(alias))
+            if source is not None and source not in used:
+                mapping[source] = "product"
+                used.add(source)
+                break
+    if kind == "accounts":
+        taken = set(mapping.values())
+        for col in columns:
+            if col in used or not col.strip():
+                continue
+            name = attribute_name(col)
+            while name in taken:
+                name = f"{name}_2"
+            mapping[col] = name
+            taken.add(name)
+    return mapping
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, str | None]:
+    """``['Customer No=account_id', 'Notes=']`` -> ``{'Customer No': 'account_id', 'Notes': None}``.
+
+    ``SOURCE=`` (empty target) ignores the column.
+    """
+    overrides: dict[str, str | None] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(
+                f"--map '{item}' is not SOURCE=TARGET (use 'SOURCE=' to ignore a column)"
+            )
+        source, target = item.rsplit("=", 1)
+        source = source.strip()
+        if not source:
+            raise UsageError(f"--map '{item}' names no source column")
+        overrides[source] = target.strip() or None
+    return overrides
+
+
+def resolve_mapping(
+    columns: Sequence[str],
+    kind: str,
+    overrides: Mapping[str, str | None] | None = None,
+) -> dict[str, str]:
+    """The guessed mapping with ``overrides`` applied and checked against the file."""
+    mapping = guess_mapping(columns, kind)
+    if not overrides:
+        return mapping
+    allowed = set(targets(kind))
+    by_norm = {normalise(c): c for c in columns}
+    for source, target in overrides.items():
+        actual = source if source in columns else by_norm.get(normalise(source))
+        if actual is None:
+            raise UsageError(
+                f"--map names column '{source}', which the file does not have; "
+                f"its columns are {_listing(columns)}"
+            )
+        if target is None:
+            mapping.pop(actual, None)
+            continue
+        if target not in allowed:
+            if kind != "accounts":
+                raise UsageError(
+                    f"--map target '{target}' is not a {kind} column; "
+                    f"expected one of {', '.join(sorted(allowed))}"
+                )
+            if target != attribute_name(target):
+                raise UsageError(
+                    f"--map target '{target}' is not a valid attribute name; "
+                    f"try '{attribute_name(target)}'"
+                )
+        # The override takes the target from whichever column the guess gave it to.
+        for other, t in list(mapping.items()):
+            if t == target and other != actual:
+                if kind == "accounts":
+                    mapping[other] = _free_name(attribute_name(other), mapping)
+                else:
+                    del mapping[other]
+        mapping[actual] = target
+    return mapping
+
+
+def _free_name(name: str, mapping: Mapping[str, str]) -> str:
+    taken = set(mapping.values())
+    while name in taken or name in ACCOUNT_COLUMNS:
+        name = f"{name}_2"
+    return name
+
+
+def _listing(columns: Sequence[str]) -> str:
+    shown = ", ".join(f"'{c}'" for c in columns[:30])
+    return shown + (f" and {len(columns) - 30} more" if len(columns) > 30 else "")
+
+
+REQUIRED_HINT = {
+    "account_id": "the account (customer) id",
+    "date": "the invoice date",
+    "amount": "the amount (or quantity and unit price)",
+}
+
+
+def check_required(columns: Sequence[str], kind: str, mapping: Mapping[str, str], path) -> None:
+    """Raise ``ImportFileError`` when a column the kind needs has no source column."""
+    mapped = set(mapping.values())
+    needed = ["account_id"]
+    if kind == "transactions":
+        needed.append("date")
+        if "amount" not in mapped and not {"quantity", "unit_price"} <= mapped:
+            needed.append("amount")
+    for target in needed:
+        if target not in mapped:
+            what = REQUIRED_HINT[target]
+            raise ImportFileError(
+                f"{path}: no column for {what} ({target}) in this {kind} file; "
+                f"its columns are {_listing(columns)}. "
+                f"Name the column with --map 'COLUMN={target}'"
+            )
