@@ -1,0 +1,178 @@
+"""Benchmark of the per-account core: metric frame, ABC + RFM, bridge, account frame.
+
+    .venv/bin/python bench/bench_core.py                 # 1M accounts / 20M transactions
+    .venv/bin/python bench/bench_core.py --accounts 100000 --baseline
+
+Data: bench/data/big/{accounts,transactions}.{parquet,csv} when present (canonical
+columns), else a synthetic set made with a seeded numpy generator (20
+transactions per account on average, 30 % prospects, 3 % returns). With
+``--baseline`` the pandas notebook version (bench/pandas_baseline.py) runs on
+the same frames and the speed-up is reported. Peak RSS is the process maximum
+(``resource.getrusage``), so it includes data generation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BIG = ROOT / "bench" / "data" / "big"
+
+
+def synthesise(n_accounts: int, n_transactions: int | None = None, seed: int = 7
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Canonical accounts and transactions frames, skewed like B2B sales."""
+    rng = np.random.default_rng(seed)
+    n_tx = n_transactions if n_transactions is not None else 20 * n_accounts
+    n_customers = int(n_accounts * 0.7)
+    # Skewed purchase counts: a few accounts carry many lines.
+    weights = rng.pareto(1.5, n_customers) + 0.05
+    weights /= weights.sum()
+    acct = np.sort(rng.choice(n_customers, size=n_tx, p=weights))
+    start = dt.date(2023, 1, 1).toordinal()
+    span = dt.date(2025, 12, 31).toordinal() - start + 1
+    days = rng.integers(0, span, n_tx)
+    order = np.lexsort((days, acct))
+    acct, days = acct[order], days[order]
+    amount = np.round(rng.lognormal(5.0, 1.2, n_tx), 2)
+    returns = rng.random(n_tx) < 0.03
+    amount[returns] *= -1
+    margin = np.round(amount * rng.uniform(0.05, 0.45, n_tx), 2)
+    new_invoice = np.ones(n_tx, dtype=bool)
+    new_invoice[1:] = (acct[1:] != acct[:-1]) | (days[1:] != days[:-1])
+    invoice = np.cumsum(new_invoice)
+    epoch = dt.date(1970, 1, 1).toordinal()
+    lines = np.array([f"L{i:02d}" for i in range(25)])
+    transactions = pl.DataFrame(
+        {
+            "acct": acct,
+            "date": (days + start - epoch).astype("int32"),
+            "amount": amount,
+            "margin": margin,
+            "invoice": invoice,
+            "product_line": lines[rng.integers(0, 25, n_tx)],
+        }
+    ).select(
+        (pl.lit("C") + pl.col("acct").cast(pl.Utf8).str.zfill(7)).alias("account_id"),
+        pl.col("date").cast(pl.Date),
+        pl.col("amount"),
+        pl.col("margin"),
+        (pl.lit("INV") + pl.col("invoice").cast(pl.Utf8)).alias("invoice_id"),
+        pl.col("product_line"),
+    )
+    industries = np.array(["Manufacturing", "Retail", "Health", "Finance", "Logistics"])
+    accounts = pl.DataFrame(
+        {
+            "account_id": [f"C{i:07d}" for i in range(n_accounts)],
+            "industry": industries[rng.integers(0, 5, n_accounts)],
+            "employees": rng.integers(5, 5000, n_accounts),
+        }
+    )
+    return accounts, transactions
+
+
+def _read_big() -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    frames = []
+    for name in ("accounts", "transactions"):
+        for ext, reader in ((".parquet", pl.read_parquet), (".csv", pl.read_csv)):
+            path = BIG / f"{name}{ext}"
+            if path.exists():
+                kwargs = {"try_parse_dates": True} if ext == ".csv" else {}
+                frames.append(reader(path, **kwargs))
+                break
+        else:
+            return None
+    accounts, transactions = frames
+    transactions = transactions.with_columns(pl.col("date").cast(pl.Date),
+                                             pl.col("account_id").cast(pl.Utf8))
+    return accounts.with_columns(pl.col("account_id").cast(pl.Utf8)), transactions
+
+
+def _timed(label: str, fn, repeat: int, rows: list[tuple[str, float]]):
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    rows.append((label, best))
+    return result
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--transactions", type=int, default=None,
+                        help="default: 20 per account")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N")
+    parser.add_argument("--baseline", action="store_true", help="also run the pandas baseline")
+    parser.add_argument("--synthetic", action="store_true", help="ignore bench/data/big")
+    args = parser.parse_args(argv)
+    from core.abc import abc_classes
+    from core.bridge import revenue_bridge
+    from core.frame import account_frame
+    from core.metrics import account_metrics, default_as_of
+    from core.rfm import rfm_scores
+
+    t0 = time.perf_counter()
+    big = None if args.synthetic else _read_big()
+    if big is not None:
+        accounts, transactions = big
+        source = f"{BIG}"
+    else:
+        accounts, transactions = synthesise(args.accounts, args.transactions)
+        source = "synthetic (numpy seed 7)"
+    print(f"data: {source}: {accounts.height:,} accounts, {transactions.height:,} transactions "
+          f"({time.perf_counter() - t0:.1f} s to load/generate)")
+    as_of = default_as_of(transactions)
+
+    rows: list[tuple[str, float]] = []
+    metrics = _timed("metric frame", lambda: account_metrics(accounts, transactions, as_of=as_of),
+                     args.repeat, rows)
+    _timed("ABC + RFM", lambda: (abc_classes(metrics), rfm_scores(metrics)), args.repeat, rows)
+    _timed("revenue bridge (year)", lambda: revenue_bridge(transactions, as_of=as_of),
+           args.repeat, rows)
+    _timed("account frame (all of it)",
+           lambda: account_frame(accounts, transactions, as_of=as_of), args.repeat, rows)
+    polars_rss = _peak_rss_mb()
+
+    if args.baseline:
+        from bench.pandas_baseline import pandas_metrics_abc_rfm, to_pandas
+
+        pdf_accounts, pdf_tx = to_pandas(accounts, transactions)
+        _timed("pandas baseline: metrics + ABC + RFM",
+               lambda: pandas_metrics_abc_rfm(pdf_accounts, pdf_tx, as_of),
+               1, rows)
+
+    width = max(len(label) for label, _ in rows)
+    print(f"\n{'step':<{width}}  seconds")
+    for label, secs in rows:
+        print(f"{label:<{width}}  {secs:7.3f}")
+    if args.baseline:
+        timings = dict(rows)
+        ours = timings["metric frame"] + timings["ABC + RFM"]
+        base = timings["pandas baseline: metrics + ABC + RFM"]
+        print(f"\nspeed-up (pandas / polars, metrics + ABC + RFM): {base / ours:.1f}x")
+    print(f"peak RSS after the polars steps: {polars_rss:,.0f} MB; at the end: "
+          f"{_peak_rss_mb():,.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
