@@ -26,8 +26,8 @@ The language (keywords are case-insensitive):
   always case-insensitive, because CRM text is typed by hand;
 - ``NOT``, ``AND``, ``OR`` (that precedence) and parentheses.
 
-NULL follows SQL three-valued logic (``NULL > 3`` is NULL, ``NULL OR TRUE`` is
-TRUE); a rule whose condition is NULL for an account does not match it.
+A NaN in a float column is treated as NULL. NULL follows SQL three-valued
+logic (``NULL > 3`` is NULL, ``NULL OR TRUE`` is TRUE); a rule whose condition is NULL for an account does not match it.
 
 Errors are :class:`ExpressionError` with ``.position``, the 0-based character
 offset in the text, and a message that says what was expected there.
@@ -724,8 +724,12 @@ def _compile(node: Node, checker: _Checker) -> pl.Expr:
     if isinstance(node, Column):
         name = checker.resolved[id(node)]
         col = pl.col(name)
-        if _dtype_kind(checker.columns[name]) == TEXT and checker.columns[name] != pl.String:
+        dtype = checker.columns[name]
+        if _dtype_kind(dtype) == TEXT and dtype != pl.String:
             col = col.cast(pl.String)
+        elif dtype.is_float():
+            # polars orders NaN above every number; a missing measurement is NULL here
+            col = col.fill_nan(None)
         return col
     if isinstance(node, Negate):
         return -_compile(node.operand, checker)

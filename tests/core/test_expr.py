@@ -80,6 +80,11 @@ class TestValues:
         assert run("x / y IS NULL") == [False, True, True, False, False, True]
         assert run("x / 2 = 0.5")[0] is True
 
+    def test_nan_is_null(self) -> None:
+        frame = pl.DataFrame({"v": [float("nan"), 1.0, None]})
+        assert run("v > 0", frame) == [None, True, None]
+        assert run("v IS NULL", frame) == [True, False, True]
+
     def test_in_between_is_null(self) -> None:
         assert run("x IN (1, 12, 99)") == [True, False, None, True, False, False]
         assert run("x NOT IN (1, 12)") == [False, True, None, False, True, True]

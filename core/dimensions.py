@@ -1,0 +1,186 @@
+"""Level computation for segmentation dimensions: pure, vectorised, cheap.
+
+Every dimension maps each account (row of the per-account frame) to one
+level. A :class:`Levels` holds that mapping as integer codes into an ordered
+tuple of labels, so that combining dimensions into segments and counting cells
+works on integers, never on millions of strings. The ordering of ``labels`` is
+the display order (A before B, bins low to high, rules in their order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from core.errors import UsageError
+from core.expr import ExpressionError, compile_expression
+
+__all__ = [
+    "Levels",
+    "levels_from_strings",
+    "bin_levels",
+    "quantile_cuts",
+    "default_bin_labels",
+    "rule_levels",
+    "format_number",
+]
+
+
+class DimensionError(UsageError):
+    """A dimension cannot be computed on this frame (missing column, bad type, ...)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """One level per row: ``labels[codes[i]]`` is row i's level."""
+
+    codes: pl.Series  # UInt32, no nulls, same length and order as the frame
+    labels: tuple[str, ...]
+
+    def as_series(self, name: str) -> pl.Series:
+        """The levels as an ordered ``pl.Enum`` series."""
+        enum = pl.Enum(list(self.labels))
+        return pl.Series(name, list(self.labels), dtype=enum).gather(self.codes)
+
+
+def _unique_in_order(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for v in values:
+        seen.setdefault(v, None)
+    return list(seen)
+
+
+def levels_from_strings(
+    values: pl.Series, order: Sequence[str] = (), missing_label: str = "Unknown"
+) -> Levels:
+    """Codes for a text column: labels in ``order`` first, then other values sorted.
+
+    Nulls become ``missing_label`` (added at the end when it occurs).
+    """
+    values = values.cast(pl.String)
+    present = values.drop_nulls().unique().to_list()
+    labels = _unique_in_order(order)
+    known = set(labels)
+    labels += sorted(v for v in present if v not in known)
+    if values.null_count():
+        if missing_label not in labels:
+            labels.append(missing_label)
+        values = values.fill_null(missing_label)
+    if not labels:
+        labels = [missing_label]
+    codes = values.cast(pl.Enum(labels)).to_physical().cast(pl.UInt32)
+    return Levels(codes, tuple(labels))
+
+
+def format_number(x: float) -> str:
+    """Compact human number for labels: 1,000 / 2.5 / 0.125."""
+    if math.isfinite(x) and float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.4g}"
+
+
+def default_bin_labels(cuts: Sequence[float], right_closed: bool = False) -> list[str]:
+    """Labels for the len(cuts)+1 bins.
+
+    Left-closed bins [lo, hi) read "< c1", "c1–c2", ..., "≥ ck"; right-closed
+    bins (lo, hi] read "≤ c1", "c1–c2", ..., "> ck".
+    """
+    if not cuts:
+        return ["All"]
+    f = [format_number(c) for c in cuts]
+    first, last = ("≤ ", "> ") if right_closed else ("< ", "≥ ")
+    return [first + f[0]] + [f"{f[i]}–{f[i + 1]}" for i in range(len(f) - 1)] + [last + f[-1]]
+
+
+def quantile_cuts(values: pl.Series, quantiles: int | Sequence[float]) -> list[float]:
+    """Cut points at the given probabilities (or n equal-count groups).
+
+    Uses linear interpolation between order statistics over non-null values;
+    repeated cut points (heavy ties) collapse, so fewer bins may result.
+    """
+    if isinstance(quantiles, int):
+        probs = [i / quantiles for i in range(1, quantiles)]
+    else:
+        probs = list(quantiles)
+    clean = values.cast(pl.Float64).drop_nulls().drop_nans()
+    if clean.is_empty():
+        return []
+    cuts = [clean.quantile(p, interpolation="linear") for p in probs]
+    return sorted({float(c) for c in cuts if c is not None})
+
+
+def bin_levels(
+    values: pl.Series,
+    cuts: Sequence[float],
+    labels: Sequence[str],
+    *,
+    right_closed: bool = False,
+    missing_label: str = "Unknown",
+) -> Levels:
+    """Assign each value to a bin between consecutive ``cuts``.
+
+    Bin i holds cuts[i-1] <= x < cuts[i] (left-closed, the default) or
+    cuts[i-1] < x <= cuts[i] (``right_closed``). Null and NaN go to
+    ``missing_label``.
+    """
+    labels = list(labels)
+    x = values.cast(pl.Float64)
+    missing = x.is_null() | x.is_nan().fill_null(True)
+    breaks = pl.Series(list(cuts), dtype=pl.Float64)
+    side = "left" if right_closed else "right"
+    idx = breaks.search_sorted(x.fill_null(0.0).fill_nan(0.0), side=side)
+    idx = idx.cast(pl.UInt32)
+    if missing.any():
+        if missing_label not in labels:
+            labels.append(missing_label)
+        miss_code = labels.index(missing_label)
+        codes = np.where(missing.to_numpy(), miss_code, idx.to_numpy()).astype(np.uint32)
+        idx = pl.Series("", codes)
+    return Levels(idx.rename(""), tuple(labels))
+
+
+def rule_levels(
+    frame: pl.DataFrame,
+    rules: Sequence[tuple[str, str]],
+    default: str,
+    *,
+    dimension: str = "",
+) -> Levels:
+    """First matching rule wins; a NULL condition does not match; else ``default``."""
+    labels = _unique_in_order([label for label, _ in rules] + [default])
+    code_of = {label: i for i, label in enumerate(labels)}
+    chain = None
+    for number, (label, condition) in enumerate(rules, start=1):
+        try:
+            cond = compile_expression(condition, frame.schema)
+        except ExpressionError as exc:
+            where = f"dimension '{dimension}', rule {number} ('{label}')"
+            raise ExpressionError(f"{where}: {exc}", exc.position) from None
+        then = pl.lit(code_of[label], pl.UInt32)
+        cond = cond.fill_null(False)
+        chain = pl.when(cond).then(then) if chain is None else chain.when(cond).then(then)
+    default_code = pl.lit(code_of[default], pl.UInt32)
+    expr = default_code if chain is None else chain.otherwise(default_code)
+    codes = frame.select(expr.alias("code")).to_series()
+    if codes.len() != frame.height:  # constant conditions give a scalar
+        codes = pl.Series("code", np.full(frame.height, codes[0], dtype=np.uint32))
+    return Levels(codes, tuple(labels))
+
+
+def require_column(frame: pl.DataFrame, column: str, dimension: str, *, numeric: bool) -> None:
+    """Raise a DimensionError naming the dimension when ``column`` is unusable."""
+    if column not in frame.columns:
+        import difflib
+
+        near = difflib.get_close_matches(column, frame.columns, n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in near)}?" if near else ""
+        raise DimensionError(f"dimension '{dimension}': unknown column '{column}'{hint}")
+    dtype = frame.schema[column]
+    if numeric and not dtype.is_numeric():
+        raise DimensionError(
+            f"dimension '{dimension}': column '{column}' is {dtype}, bins need a numeric column"
+        )
