@@ -27,7 +27,8 @@ The language (keywords are case-insensitive):
 - ``NOT``, ``AND``, ``OR`` (that precedence) and parentheses.
 
 A NaN in a float column is treated as NULL. NULL follows SQL three-valued
-logic (``NULL > 3`` is NULL, ``NULL OR TRUE`` is TRUE); a rule whose condition is NULL for an account does not match it.
+logic (``NULL > 3`` is NULL, ``NULL OR TRUE`` is TRUE); a rule whose
+condition is NULL for an account does not match it.
 
 Errors are :class:`ExpressionError` with ``.position``, the 0-based character
 offset in the text, and a message that says what was expected there.
