@@ -33,3 +33,7 @@ class WorkspaceBusyError(WorkspaceError):
 
 class SchemaTooNewError(WorkspaceError):
     """The workspace was written by a newer segscope whose schema this version does not know."""
+
+
+class ExportError(SegscopeError):
+    """An export that cannot be written (unknown extension, bad sheet name, unwritable path)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from core.errors import SegscopeError
+from storage.errors import ExportError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = {".csv": "CSV", ".xlsx": "XLSX", ".parquet": "Parquet"}
@@ -34,10 +34,6 @@ _WORKBOOK_OPTIONS = {
     "strings_to_urls": False,
     "nan_inf_to_errors": True,
 }
-
-
-class ExportError(SegscopeError):
-    """An export that cannot be written (unknown extension, bad sheet name, unwritable path)."""
 
 
 def neutralise_text(value: str) -> str:
