@@ -44,7 +44,13 @@ import polars as pl
 
 from core.errors import SegscopeError
 from storage import validation as v
-from storage.mapping import check_kind, check_required, resolve_mapping, targets
+from storage.mapping import (
+    check_kind,
+    check_required,
+    guess_mapping,
+    resolve_mapping,
+    targets,
+)
 from storage.readers import (
     ROW,
     ImportFileError,
@@ -64,6 +70,7 @@ __all__ = [
     "PreparedImport",
     "commit_import",
     "prepare_import",
+    "guess_mapping",
     "read_source",
 ]
 
@@ -341,6 +348,7 @@ class ImportReport:
     invoices_replaced: int = 0
     lines_replaced: int = 0
     new_attributes: list[str] = field(default_factory=list)
+    rejected_at_commit: list[str] = field(default_factory=list)  # "row N: reason" lines
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -457,6 +465,9 @@ def _write(
             extra = _commit_contacts(conn, prepared, import_id, report, progress)
             if extra.height:
                 rejected = pl.concat([rejected, extra])
+                report.rejected_at_commit = [
+                    f"row {r}: {reason}" for r, reason in extra.select(ROW, "reason").iter_rows()
+                ]
                 report.rows_accepted -= extra.height
                 report.rows_rejected += extra.height
                 counts = report.rejected_by_reason

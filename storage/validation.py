@@ -203,7 +203,7 @@ class Evidence:
     """Counts gathered over every batch of a file, from which ``FileRules`` are decided."""
 
     numbers: dict[str, list[int]] = field(default_factory=dict)
-    # source -> [present, point_only, comma_only, valid_point, valid_comma]
+    # source -> [present, point_only, comma_only, valid_point, valid_comma, with . or ,]
     dates: dict[str, list[int]] = field(default_factory=dict)
     # source -> [day_first_evidence, month_first_evidence, day_month_pattern]
 
@@ -219,6 +219,7 @@ class Evidence:
                 (p & s.str.contains(_COMMA_ONLY)).sum().alias(f"{src}\x00comma"),
                 (p & parse_number(c, "point").is_not_null()).sum().alias(f"{src}\x00vp"),
                 (p & parse_number(c, "comma").is_not_null()).sum().alias(f"{src}\x00vc"),
+                (p & s.str.contains(r"[.,]")).sum().alias(f"{src}\x00sep"),
             ]
         for src in date_sources:
             s = pl.col(src).str.strip_chars()
@@ -234,9 +235,10 @@ class Evidence:
         row = frame.select(exprs).row(0, named=True)
         for src in number_sources:
             counts = [
-                int(row[f"{src}\x00{k}"] or 0) for k in ("present", "point", "comma", "vp", "vc")
+                int(row[f"{src}\x00{k}"] or 0)
+                for k in ("present", "point", "comma", "vp", "vc", "sep")
             ]
-            old = self.numbers.setdefault(src, [0] * 5)
+            old = self.numbers.setdefault(src, [0] * 6)
             self.numbers[src] = [x + y for x, y in zip(old, counts, strict=True)]
         for src in date_sources:
             counts = [int(row[f"{src}\x00{k}"] or 0) for k in ("dm", "md", "n")]
@@ -279,14 +281,14 @@ def decide_rules(
     decimal: dict[str, str] = {}
     notes: list[str] = []
     numeric_attrs: set[str] = set()
-    for src, (n, point, comma, vp, vc) in evidence.numbers.items():
+    for src, (n, point, comma, vp, vc, sep) in evidence.numbers.items():
         style = decide_decimal(point, comma, separator)
         decimal[src] = style
         if src in attribute_sources:
             valid = vc if style == "comma" else vp
             if n > 0 and valid == n:
                 numeric_attrs.add(attribute_sources[src])
-        elif point == 0 and comma == 0 and style == "comma" and n:
+        elif point == 0 and comma == 0 and style == "comma" and sep:
             notes.append(
                 f"{number_sources.get(src, src)} ('{src}'): read with a decimal comma "
                 "(the file is ;-separated and no value says otherwise)"
@@ -457,8 +459,8 @@ def validate(
 
     work = (
         frame.with_columns(**{f"__t_{k}": v for k, v in typed.items()})
-        .with_columns(**{f"__t_{k}": v for k, v in derived.items()})
         .with_columns(**{k: v.fill_null(False) for k, v in flags.items()})
+        .with_columns(**{f"__t_{k}": v for k, v in derived.items()})
         .with_columns(**{k: v.fill_null(False) for k, v in missing.items()})
     )
     flag_names = [ch.flag for ch in checks]

@@ -1,0 +1,213 @@
+"""``segscope import WORKSPACE FILE --kind KIND``: import a CSV, XLSX or Parquet file.
+
+The file is read, mapped and validated first (nothing written); then every
+accepted row, every rejected row with its reason and the import record are
+committed in one transaction. Exit codes: 0 imported (rows may have been
+rejected: see the report), 1 unreadable file / no id column / workspace
+problem, 2 usage error, 3 workspace busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from storage.mapping import KINDS, parse_overrides
+
+DESCRIPTION = """\
+Import accounts, transactions or contacts into a workspace.
+
+FILE may be CSV (delimiter , ; tab or | sniffed; UTF-8 with or without BOM,
+or cp1252/latin-1; decimal comma understood), gzip-compressed CSV, XLSX (first
+sheet, or --sheet) or Parquet. Columns of common CRM and ERP exports are
+recognised (Salesforce, HubSpot, invoice lines); --map fixes the rest.
+
+The whole file is committed in one transaction or not at all. Rows that fail
+validation are stored with their reason and reported; good rows are kept.
+Re-importing an identical file does nothing; an updated accounts file updates
+accounts by id; a transactions file replaces the stored lines of the invoices
+it contains.
+"""
+
+EPILOG = """\
+examples:
+  segscope import ws.segscope accounts.csv --kind accounts
+  segscope import ws.segscope lines.csv.gz --kind transactions --map "Kunde=account_id"
+  segscope import ws.segscope export.xlsx --kind contacts --sheet Contacts --json
+  segscope import ws.segscope accounts.csv --kind accounts --map "Notes=" --dry-run
+"""
+
+SHOW_REJECTED = 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="import accounts, transactions or contacts (CSV, XLSX, Parquet)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("workspace", metavar="WORKSPACE", help="the workspace file (.segscope)")
+    parser.add_argument("file", metavar="FILE", help="the file to import")
+    parser.add_argument("--kind", required=True, choices=KINDS, help="what the file holds")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SOURCE=TARGET",
+        help="map column SOURCE to TARGET (repeatable); 'SOURCE=' ignores the column",
+    )
+    parser.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="read and validate only; write nothing"
+    )
+    parser.set_defaults(handler=run)
+
+
+class _Progress:
+    """A rich progress bar on stderr that appears only after a second of work."""
+
+    def __init__(self, enabled: bool, label: str) -> None:
+        self.enabled = enabled
+        self.label = label
+        self.started = time.monotonic()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            if time.monotonic() - self.started < 1.0:
+                return
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total or None)
+        self._progress.update(self._task, completed=done, total=total or None)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from storage.importer import commit_import, prepare_import
+    from storage.workspace import Workspace
+
+    overrides = parse_overrides(args.map)
+    show = not args.quiet and sys.stderr.isatty()
+    with Workspace.open(args.workspace) as ws:
+        status = _status(show, f"reading and checking {args.file}")
+        try:
+            prepared = prepare_import(args.file, args.kind, sheet=args.sheet, overrides=overrides)
+        finally:
+            status.close()
+        if args.dry_run:
+            summary = prepared.report()
+            summary["dry_run"] = True
+            summary["rejected_rows"] = prepared.rejected_preview(SHOW_REJECTED)
+            _emit(args, summary, dry_run=True)
+            return 0
+        progress = _Progress(show, f"writing {prepared.kind}")
+        try:
+            report = commit_import(ws, prepared, progress=progress)
+        finally:
+            progress.close()
+    summary = {**prepared.report(), **report.to_dict()}
+    summary["workspace"] = str(args.workspace)
+    summary["rejected_rows"] = [] if report.no_op else prepared.rejected_preview(SHOW_REJECTED)
+    if not report.no_op:
+        summary["rejected_rows"] += report.rejected_at_commit[:SHOW_REJECTED]
+    _emit(args, summary, dry_run=False)
+    return 0
+
+
+class _Status:
+    def __init__(self, show: bool, text: str) -> None:
+        self._status = None
+        if show:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(text)
+            self._status.start()
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+
+def _status(show: bool, text: str) -> _Status:
+    return _Status(show, text)
+
+
+def _emit(args: argparse.Namespace, summary: dict[str, Any], *, dry_run: bool) -> None:
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+        return
+    out: list[str] = []
+    kind, name = summary["kind"], summary["file"]
+    if dry_run:
+        out.append(f"Dry run: {kind} from {name} (nothing written)")
+    elif summary.get("no_op"):
+        out.append(
+            f"Nothing to do: {name} was already imported as {kind} "
+            f"(import #{summary['previous_import_id']})"
+        )
+        print("\n".join(out))
+        return
+    else:
+        out.append(f"Imported {kind} from {name} (import #{summary['import_id']})")
+    out.append(f"  format     {summary['format']}")
+    width = len(f"{summary['rows_read']:,}")
+    out.append(f"  read       {summary['rows_read']:>{width},} rows")
+    out.append(f"  accepted   {summary['rows_accepted']:>{width},}")
+    out.append(f"  rejected   {summary['rows_rejected']:>{width},}")
+    for reason, count in summary["rejected_by_reason"].items():
+        out.append(f"    {count:>{width},}  {reason}")
+    if not dry_run:
+        for key, label in (
+            ("inserted", "inserted"),
+            ("updated", "updated"),
+            ("unchanged", "unchanged"),
+            ("stub_accounts", "stub accounts created"),
+            ("invoices_replaced", "invoices replaced"),
+            ("lines_replaced", "stored lines replaced"),
+        ):
+            if summary.get(key):
+                out.append(f"  {label}: {summary[key]:,}")
+        if summary.get("new_attributes"):
+            out.append(f"  new account attributes: {', '.join(summary['new_attributes'])}")
+    mapped = ", ".join(f"{s} -> {t}" for s, t in summary["mapping"].items())
+    out.append(f"  mapping    {mapped}")
+    if summary["ignored_columns"]:
+        out.append(f"  ignored    {', '.join(summary['ignored_columns'])}")
+    if summary["rejected_rows"]:
+        out.append("First rejected rows:")
+        out += [f"  {line}" for line in summary["rejected_rows"]]
+    notes = [n for n in summary["notes"] if not n.startswith("read as ")]
+    if notes:
+        out.append("Notes:")
+        out += [f"  - {n}" for n in notes]
+    print("\n".join(out))
