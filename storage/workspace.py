@@ -267,6 +267,25 @@ class Workspace(LoadingMixin, RepositoryMixin):
         return f"Workspace({str(self.path)!r})"
 
 
+def looks_like_workspace(path: str | Path) -> bool:
+    """True if ``path`` is an empty file or a SQLite file carrying the segscope marker.
+
+    Reads the 100-byte SQLite header only (``application_id`` is at offset 68),
+    so it never opens, locks or changes the file.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return False
+    if not header:
+        return True
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        return False
+    return int.from_bytes(header[68:72], "big") == APPLICATION_ID
+
+
 def remove_workspace_files(path: Path) -> None:
     """Delete a workspace file with its WAL/SHM companions and its cache directory."""
     for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):

@@ -1,0 +1,43 @@
+"""``segscope init PATH [--force]``: create an empty workspace."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from storage.errors import WorkspaceError
+from storage.workspace import Workspace, looks_like_workspace
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="create an empty workspace file",
+        description=(
+            "Create an empty segscope workspace (a SQLite file) at PATH and print its path.\n"
+            "Import data into it with 'segscope import PATH FILE --kind ...'."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("path", metavar="PATH", help="the workspace file to create")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing workspace at PATH (everything in it is lost)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.path).expanduser()
+    if path.is_file():
+        if not args.force:
+            raise WorkspaceError(f"{path} already exists (use --force to replace it)")
+        # --force replaces workspaces only, so a typo cannot wipe a data file
+        if not looks_like_workspace(path):
+            raise WorkspaceError(
+                f"{path} exists and is not a segscope workspace; refusing to replace it"
+            )
+    with Workspace.create(path, overwrite=args.force) as ws:
+        print(ws.path.resolve())
+    return 0
