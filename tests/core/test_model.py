@@ -179,3 +179,40 @@ def test_registry_accepts_new_kinds_without_touching_dispatch() -> None:
         assert assign_segments(frame, model)["segment"].cast(pl.String).to_list() == ["only"] * 2
     finally:
         DIMENSION_KINDS.pop("test_constant")
+
+
+def test_starter_models_round_trip_and_run_on_a_frame() -> None:
+    from core.segment import assign_segments
+    from core.starter_models import STARTER_MODELS, starter_model_specs
+
+    specs = starter_model_specs()
+    assert list(specs) == ["ABC by revenue", "RFM", "Industry x Size", "Sales logic",
+                           "Revenue bridge"]  # fmt: skip
+    for model in STARTER_MODELS:
+        assert model_from_json(specs[model.name]) == model
+    frame = pl.DataFrame(
+        {
+            "account_id": ["a", "b", "c"],
+            "industry": ["it", None, "it"],
+            "employees": [5, 50, 2000],
+            "revenue": [10.0, 0.0, 90.0],
+            "abc_class": ["B", "C", "A"],
+            "r_score": [1, None, 5],
+            "f_score": [2, None, 5],
+            "m_score": [1, None, 5],
+            "rfm_segment": ["Lost", None, "Champions"],
+            "bridge_class": ["churn", None, "new"],
+            "offer_type": ["standard", "customised", "standard"],
+            "buying_center_size": [2, 1, 9],
+            "collaboration": ["low", "low", "high"],
+        }
+    )
+    segments = {
+        m.name: assign_segments(frame, m)["segment"].cast(pl.String).to_list()
+        for m in STARTER_MODELS
+    }
+    assert segments["ABC by revenue"] == ["B", "C", "A"]
+    assert segments["RFM"] == ["Lost", "No purchases", "Champions"]
+    assert segments["Sales logic"] == ["Traditional", "Complex", "Complex"]
+    assert segments["Revenue bridge"] == ["churn", "No activity", "new"]
+    assert segments["Industry x Size"] == ["Other"] * 3  # every cell under 5 accounts

@@ -1,0 +1,42 @@
+"""Models a new workspace starts with (issue 3: "A new workspace gets useful
+starter models")."""
+
+from __future__ import annotations
+
+from core.model import (
+    AbcDimension,
+    BinsDimension,
+    CategoryDimension,
+    PerformanceDimension,
+    RfmDimension,
+    SalesLogicDimension,
+    SegmentationModel,
+    model_to_json,
+)
+
+__all__ = ["STARTER_MODELS", "starter_model_specs"]
+
+STARTER_MODELS: list[SegmentationModel] = [
+    SegmentationModel("ABC by revenue", (AbcDimension("ABC", measure="revenue"),)),
+    SegmentationModel("RFM", (RfmDimension("RFM", use="segment"),)),
+    SegmentationModel(
+        "Industry x Size",
+        (
+            CategoryDimension("Industry", "industry", keep_top=8, missing_label="Unknown"),
+            BinsDimension(
+                "Size",
+                "employees",
+                cuts=(10, 50, 250, 1000),
+                labels=("1–9", "10–49", "50–249", "250–999", "1,000+"),
+            ),
+        ),
+        min_segment_size=5,
+    ),
+    SegmentationModel("Sales logic", (SalesLogicDimension(),)),
+    SegmentationModel("Revenue bridge", (PerformanceDimension("Performance"),)),
+]
+
+
+def starter_model_specs() -> dict[str, str]:
+    """Starter model name -> spec JSON, in display order (for a new workspace)."""
+    return {m.name: model_to_json(m) for m in STARTER_MODELS}
