@@ -174,9 +174,9 @@ def _metrics_lazy(
 
     ids = accounts.select(pl.col("account_id").cast(pl.Utf8))
     joined = (
-        ids.join(days, on="account_id", how="left")
-        .join(money, on="account_id", how="left")
-        .join(orders, on="account_id", how="left")
+        ids.join(days, on="account_id", how="left", maintain_order="left")
+        .join(money, on="account_id", how="left", maintain_order="left")
+        .join(orders, on="account_id", how="left", maintain_order="left")
     )
     rev_c = pl.col("rev_c").fill_null(0)
     prev_c = pl.col("prev_c").fill_null(0)

@@ -147,7 +147,7 @@ def _score(value: str, *, reverse: bool) -> pl.Expr:
 
 
 def rfm_scores(
-    metrics: pl.DataFrame | pl.LazyFrame, grid: RfmGrid = DEFAULT_RFM_GRID
+    metrics: pl.DataFrame | pl.LazyFrame, grid: RfmGrid | dict = DEFAULT_RFM_GRID
 ) -> pl.DataFrame:
     """R, F, M scores 1-5 and the named segment for every account of ``metrics``.
 
@@ -157,8 +157,11 @@ def rfm_scores(
     segments from the R and F scores with the usual published grid; the grid is
     data, editable. See the module docstring for the exact formula and who is scored.
 
-    Returns ``account_id, r_score, f_score, m_score, rfm_segment`` in the order of ``metrics``.
+    Returns ``account_id, r_score, f_score, m_score, rfm_segment`` in the order of
+    ``metrics``. ``grid`` may also be the dict form (``RfmGrid.to_dict()``).
     """
+    if isinstance(grid, dict):
+        grid = RfmGrid.from_dict(grid)
     lf = metrics.lazy()
     ids = lf.select("account_id").with_row_index("_row")
     scored = (
