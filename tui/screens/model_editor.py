@@ -64,6 +64,7 @@ class ModelEditorScreen(WorkbenchScreen):
 
     CSS_PATH = "model_editor.tcss"
     DEBOUNCE_SECONDS = 0.15
+    SHOW_TIMING = True  # tests turn it off: milliseconds would make snapshots flaky
 
     BINDINGS = [
         Binding("ctrl+s", "save_model", "Save", id="model.save",
@@ -106,16 +107,19 @@ class ModelEditorScreen(WorkbenchScreen):
     class StorageDone(Message):
         """A save / rename / delete finished (``error`` is None on success)."""
 
-        def __init__(self, what: str, name: str, error: str | None) -> None:
+        def __init__(self, what: str, name: str, error: str | None, new_name: str | None) -> None:
             super().__init__()
             self.what = what
             self.name = name
             self.error = error
+            self.new_name = new_name
 
     def __init__(self) -> None:
         super().__init__()
         self._saved: dict[str, Any] = {}  # name -> model as last saved/loaded
         self._drafts: dict[str, Any] = {}  # name -> model being edited
+        # names deleted or renamed away whose storage write has not finished yet
+        self._hidden: set[str] = set()
         self._names: list[str] = []
         self._current: str | None = None
         self._dim_index = 0
@@ -168,7 +172,7 @@ class ModelEditorScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="model-list", exit_on_error=False)
     def _load_model_list(self) -> None:
         state = self.state
-        names = state.model_names()
+        names = [n for n in state.model_names() if n not in self._hidden]
         models = {}
         for name in names:
             if name not in self._saved:
@@ -177,13 +181,15 @@ class ModelEditorScreen(WorkbenchScreen):
         self.app.call_from_thread(self._models_loaded, names, models, schema)
 
     def _models_loaded(self, names: list[str], models: dict[str, Any], schema: dict) -> None:
+        names = [n for n in names if n not in self._hidden]
+        models = {n: m for n, m in models.items() if n not in self._hidden}
         schema_changed = schema != self._schema
         self._schema = schema
         self._saved.update(models)
         for name, model in models.items():
             self._drafts.setdefault(name, model)
         # Unsaved new models stay listed after the stored ones.
-        extra = [n for n in self._drafts if n not in names]
+        extra = [n for n in self._drafts if n not in names and n not in self._saved]
         self._names = names + extra
         if self._current not in self._names:
             active = self.state.active_model
@@ -402,10 +408,9 @@ class ModelEditorScreen(WorkbenchScreen):
         label = self.query_one("#result-status", Label)
         text = ""
         if result is not None:
-            text = (
-                f"{result.accounts:,} accounts · {result.segments.height} segments · "
-                f"{result.elapsed_ms:.0f} ms"
-            )
+            text = f"{result.accounts:,} accounts · {result.segments.height} segments"
+            if self.SHOW_TIMING:
+                text += f" · {result.elapsed_ms:.0f} ms"
         if note:
             text = f"{text}\n{note}" if text else note
         label.set_class(bool(note), "-stale")
@@ -496,6 +501,7 @@ class ModelEditorScreen(WorkbenchScreen):
             self._show_model_list()
             self._refresh_model_prompt()
             if stored:
+                self._hidden.add(old)
                 self._storage("rename", old, new)
 
         self.app.push_screen(
@@ -521,10 +527,11 @@ class ModelEditorScreen(WorkbenchScreen):
             self._names.remove(name)
             self._current = None
             if stored:
+                self._hidden.add(name)
                 self._storage("delete", name, None)
             else:
                 self.notify(f"Discarded unsaved model {name}.")
-            self._load_model_list()
+                self._load_model_list()
 
         self.app.push_screen(
             ConfirmDialog(f"Delete model {name}? Its segment notes and flags go with it; "
@@ -569,15 +576,17 @@ class ModelEditorScreen(WorkbenchScreen):
                 if state.active_model is not None and state.active_model.name == name:
                     state.set_active_model(None)
         except SegscopeError as exc:
-            self.post_message(self.StorageDone(what, name, str(exc)))
+            self.post_message(self.StorageDone(what, name, str(exc), None))
             return
-        self.post_message(self.StorageDone(what, name if what != "rename" else arg, None))
+        self.post_message(self.StorageDone(what, name, None, arg if what == "rename" else None))
         if activate:
             self.app.call_from_thread(self.workbench.activate_model, name)
 
     def on_model_editor_screen_storage_done(self, message: StorageDone) -> None:
+        self._hidden.discard(message.name)
         if message.error:
             self.notify(message.error, title=f"Could not {message.what}", severity="error")
+            self._load_model_list()
             return
         if message.what == "save":
             self._saved[message.name] = self._drafts.get(message.name)
@@ -589,7 +598,7 @@ class ModelEditorScreen(WorkbenchScreen):
             self.notify(f"Deleted model {message.name}.")
             self.workbench.recompute_segments()
         elif message.what == "rename":
-            self.notify(f"Renamed to {message.name}.")
+            self.notify(f"Renamed {message.name} to {message.new_name}.")
             self.workbench.recompute_segments()
         self._load_model_list()
 

@@ -382,10 +382,14 @@ class AbcForm(DimensionForm):
         preferred = [m for m in ("revenue", "margin") if m in measures]
         options = [(m, m) for m in preferred + [m for m in measures if m not in preferred]]
         yield from self.select_field("measure", "Measure", options, self.spec.measure)
-        yield from self.text_field("a", "A while the share before is below (0–1)",
-                                   format_number(self.spec.a))
-        yield from self.text_field("b", "B while the share before is below (0–1)",
-                                   format_number(self.spec.b))
+        yield from self.text_field(
+            "a", "Class A while the cumulative share ranked above is below (0–1)",
+            format_number(self.spec.a),
+        )
+        yield from self.text_field(
+            "b", "Class B while the cumulative share ranked above is below (0–1)",
+            format_number(self.spec.b),
+        )
 
     def build(self) -> Dimension:
         return AbcDimension(

@@ -1,0 +1,341 @@
+"""Pilot and snapshot tests of the Model editor screen (key 4).
+
+The helpers at the top (a tiny fixed workspace and ``settle``) are shared
+with test_segments.py and test_runs.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from textual.widgets import DataTable, Input, Label, OptionList
+
+from core.model import (
+    AbcDimension,
+    BinsDimension,
+    RuleDimension,
+    SegmentationModel,
+    model_from_json,
+    model_to_json,
+)
+from storage.workspace import Workspace
+from tui.app import SegscopeApp
+from tui.config import UserConfig
+from tui.screens.model_editor import ModelEditorScreen
+from tui.state import WorkbenchState
+from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
+from tui.widgets.model_forms import (
+    FieldError,
+    parse_groups,
+    parse_number_list,
+    parse_quantiles,
+    parse_rules,
+)
+
+# -- shared helpers ------------------------------------------------------------
+
+# A hand-made per-account frame: 12 accounts whose numbers are easy to count by hand.
+EMPLOYEES = [5, 12, 40, 80, 150, 300, 900, 20, 60, 8, 2000, 250]
+REVENUE = [100.0, 5000.0, 1200.0, 800.0, 25000.0, 60000.0, 150000.0, 0.0, 3000.0, 50.0,
+           90000.0, 7000.0]
+
+
+def tiny_frame() -> pl.DataFrame:
+    n = len(EMPLOYEES)
+    return pl.DataFrame(
+        {
+            "account_id": [f"A{i:02d}" for i in range(1, n + 1)],
+            "name": [f"Acme [{i}]" for i in range(1, n + 1)],
+            "industry": ["Retail", "Retail", "Food", "Food", "Tech", "Tech", "Tech", "Retail",
+                         "Food", None, "Energy", "Tech"],
+            "country": ["DE", "DE", "FR", "FR", "DE", "UK", "UK", "DE", "FR", "DE", "UK", "FR"],
+            "employees": EMPLOYEES,
+            "revenue": REVENUE,
+            "margin": [r * 0.25 for r in REVENUE],
+            "frequency": [1, 5, 3, 2, 10, 12, 20, 0, 4, 1, 8, 6],
+            "abc_class": ["C", "C", "C", "C", "B", "A", "A", "C", "C", "C", "A", "C"],
+        }
+    )
+
+
+ABC_X_SIZE = SegmentationModel(
+    "ABC x Size",
+    (
+        AbcDimension(),
+        BinsDimension(name="Size", column="employees", cuts=(50.0, 500.0),
+                      labels=("Small", "Mid", "Large")),
+    ),
+)
+
+
+class TinyState(WorkbenchState):
+    """The workbench state over the hand-made frame (no transactions needed)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(workspace, as_of=date(2024, 1, 1))
+        self._tiny = tiny_frame()
+
+    def reload(self) -> bool:
+        self.accounts = self._tiny
+        self.transactions = pl.DataFrame()
+        self.contacts = pl.DataFrame()
+        return True
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        return self._tiny
+
+    def _stored_model_names(self) -> list[str]:
+        return [name for name, _ in self.workspace.list_models()]
+
+    def _starter_models(self) -> list[SegmentationModel]:
+        return []  # only the models each test saves: stable lists and snapshots
+
+    def last_import_time(self) -> str | None:
+        return None
+
+
+def make_app(tmp_path: Path, models: list[SegmentationModel] | None = None) -> SegscopeApp:
+    workspace = Workspace.create(tmp_path / "tiny.segscope")
+    for model in [ABC_X_SIZE, *(models or [])]:
+        workspace.save_model(model.name, model_to_json(model))
+    config = UserConfig(theme="textual-dark", path=tmp_path / "config.toml")
+    return SegscopeApp(TinyState(workspace), config=config, persist_theme=False)
+
+
+async def settle(pilot, app) -> None:
+    """Let messages, timers of 0 s and workers run until the screen is quiet."""
+    for _ in range(4):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# -- model editor ----------------------------------------------------------------
+
+
+def bin_counts_by_hand(values: list[int], cuts: list[float]) -> list[int]:
+    """Left-closed bins [c_i, c_i+1) counted with plain Python."""
+    counts = [0] * (len(cuts) + 1)
+    for v in values:
+        counts[sum(1 for c in cuts if v >= c)] += 1
+    return counts
+
+
+def level_rows(screen: ModelEditorScreen, dimension: str) -> dict[str, int]:
+    levels = screen.last_result.levels.filter(pl.col("dimension") == dimension)
+    return dict(zip(levels["level"].to_list(), levels["accounts"].to_list(), strict=True))
+
+
+async def open_editor(pilot, app) -> ModelEditorScreen:
+    await settle(pilot, app)
+    await pilot.press("4")
+    await settle(pilot, app)
+    screen = app.screen
+    assert isinstance(screen, ModelEditorScreen)
+    screen.DEBOUNCE_SECONDS = 0  # no waiting in tests; debouncing is tested below
+    return screen
+
+
+async def open_dimension(pilot, app, screen: ModelEditorScreen, index: int) -> None:
+    screen.query_one("#dimension-list", OptionList).focus()
+    screen.query_one("#dimension-list", OptionList).highlighted = index
+    await settle(pilot, app)
+
+
+async def type_into(pilot, app, widget: Input, text: str) -> None:
+    widget.focus()
+    widget.value = ""  # clear, then type key by key like an analyst
+    await pilot.pause()
+    await pilot.press(*list(text))
+    await settle(pilot, app)
+
+
+class TestParsing:
+    def test_number_list(self):
+        assert parse_number_list("10, 50,250", "v") == (10.0, 50.0, 250.0)
+        with pytest.raises(FieldError, match="item 2"):
+            parse_number_list("10, x", "v")
+
+    def test_quantiles(self):
+        assert parse_quantiles("4", "v") == 4
+        assert parse_quantiles("0.2, 0.8", "v") == (0.2, 0.8)
+
+    def test_groups(self):
+        text = "North: DE, DK\n\nSouth: FR, IT , ES"
+        assert parse_groups(text, "g") == (("North", ("DE", "DK")), ("South", ("FR", "IT", "ES")))
+        with pytest.raises(FieldError, match="line 1"):
+            parse_groups("no colon here", "g")
+
+    def test_rules_error_points_at_the_position(self):
+        schema = {"revenue": pl.Float64, "industry": pl.Utf8}
+        assert parse_rules("Big: revenue > 10", "r", schema) == (("Big", "revenue > 10"),)
+        with pytest.raises(FieldError) as info:
+            parse_rules("Big: revenue > 10\nOdd:  revenue >", "r", schema)
+        message = str(info.value)
+        assert message.startswith("line 2: at position 9")
+        # the caret sits under the end of "revenue >" on the echoed line
+        _, echoed, caret = message.splitlines()
+        assert echoed == "Odd:  revenue >"
+        assert caret.index("^") == len("Odd:  revenue >")
+
+
+class TestLiveCounts:
+    async def test_bins_threshold_edit_changes_counts(self, tmp_path):
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            assert level_rows(screen, "Size") == dict(
+                zip(("Small", "Mid", "Large"), bin_counts_by_hand(EMPLOYEES, [50, 500]),
+                    strict=True)
+            )
+            assert level_rows(screen, "Size") == {"Small": 5, "Mid": 5, "Large": 2}
+            await open_dimension(pilot, app, screen, 1)
+            await type_into(pilot, app, screen.query_one("#values", Input), "100, 500")
+            expected = bin_counts_by_hand(EMPLOYEES, [100, 500])
+            assert expected == [7, 3, 2]
+            assert level_rows(screen, "Size") == {"Small": 7, "Mid": 3, "Large": 2}
+            # the segment table was recomputed with the same draft: it sums to all accounts
+            assert screen.last_result.segments["accounts"].sum() == len(EMPLOYEES)
+            table = screen.query_one("#level-table", DataTable)
+            assert [str(c) for c in table.get_row_at(3)] == ["Size", "Small", "7", "58.3%"]
+            # the model list marks the unsaved draft
+            assert screen.is_dirty("ABC x Size")
+
+    async def test_edits_are_debounced(self, tmp_path):
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.DEBOUNCE_SECONDS = 60  # the timer never fires during this test
+            generation = screen._generation
+            await open_dimension(pilot, app, screen, 1)
+            await type_into(pilot, app, screen.query_one("#values", Input), "100, 500")
+            assert screen._generation == generation  # nothing computed while typing
+            assert screen._debounce is not None
+            screen.schedule_compute(immediate=True)
+            await settle(pilot, app)
+            assert screen._generation == generation + 1
+            assert level_rows(screen, "Size") == {"Small": 7, "Mid": 3, "Large": 2}
+
+    async def test_invalid_rule_shows_inline_error_and_keeps_last_counts(self, tmp_path):
+        rule_model = SegmentationModel(
+            "Rules",
+            (RuleDimension(name="Tier", rules=(("Big", "revenue >= 10000"),), default="Small"),),
+        )
+        app = make_app(tmp_path, models=[rule_model])
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.query_one("#model-list", OptionList).highlighted = 1
+            await settle(pilot, app)
+            assert screen._current == "Rules"
+            big = sum(1 for r in REVENUE if r >= 10000)
+            assert big == 4
+            assert level_rows(screen, "Tier") == {"Big": big, "Small": len(REVENUE) - big}
+            before = screen.last_result
+            rules = screen.query_one("#rules")
+            rules.focus()
+            await pilot.press("end", *list(" AND"))
+            await settle(pilot, app)
+            error = screen.query_one("#rules-error", Label)
+            text = str(error.render())
+            assert "line 1" in text and "position" in text
+            assert error.has_class("-shown")
+            assert screen.last_result is before  # last valid counts stay on screen
+            assert level_rows(screen, "Tier") == {"Big": 4, "Small": 8}
+            assert "not recomputed" in str(screen.query_one("#result-status", Label).render())
+            # fixing the text recomputes
+            await pilot.press(*list(" employees >= 1000"))
+            await settle(pilot, app)
+            assert not error.has_class("-shown")
+            assert level_rows(screen, "Tier") == {"Big": 1, "Small": 11}
+
+
+class TestModelActions:
+    async def test_delete_asks_first(self, tmp_path):
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.query_one("#model-list", OptionList).focus()
+            await pilot.press("d")
+            await settle(pilot, app)
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("n")
+            await settle(pilot, app)
+            assert app.screen is screen
+            assert [n for n, _ in app.state.workspace.list_models()] == ["ABC x Size"]
+            await pilot.press("d")
+            await settle(pilot, app)
+            await pilot.press("y")
+            await settle(pilot, app)
+            assert app.state.workspace.list_models() == []
+            assert "ABC x Size" not in screen._names
+
+    async def test_new_model_add_dimension_and_save(self, tmp_path):
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.query_one("#model-list", OptionList).focus()
+            await pilot.press("n")
+            await settle(pilot, app)
+            assert isinstance(app.screen, PromptDialog)
+            await pilot.press(*list("Mine"), "enter")
+            await settle(pilot, app)
+            assert screen._current == "Mine"
+            screen.query_one("#dimension-list", OptionList).focus()
+            await pilot.press("a")
+            await settle(pilot, app)
+            assert isinstance(app.screen, ChoiceDialog)
+            app.screen.query_one(OptionList).highlighted = 4  # category
+            await pilot.press("enter")
+            await settle(pilot, app)
+            assert [d.kind for d in screen.draft.dimensions] == ["abc", "category"]
+            assert level_rows(screen, "Industry") == {
+                "Energy": 1, "Food": 3, "Retail": 3, "Tech": 4, "Other": 1,
+            }
+            await pilot.press("ctrl+s")
+            await settle(pilot, app)
+            saved = model_from_json(app.state.workspace.get_model("Mine"))
+            assert saved == screen.draft
+            assert not screen.is_dirty("Mine")
+
+    async def test_rename_duplicate_and_reorder(self, tmp_path):
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.query_one("#model-list", OptionList).focus()
+            await pilot.press("r")
+            await settle(pilot, app)
+            app.screen.query_one(Input).value = ""
+            await pilot.press(*list("Renamed"), "enter")
+            await settle(pilot, app)
+            assert [n for n, _ in app.state.workspace.list_models()] == ["Renamed"]
+            await pilot.press("c")
+            await settle(pilot, app)
+            await pilot.press("enter")  # accept the suggested "Renamed copy"
+            await settle(pilot, app)
+            assert screen._current == "Renamed copy"
+            screen.query_one("#dimension-list", OptionList).focus()
+            await pilot.press("J")
+            await settle(pilot, app)
+            assert [d.name for d in screen.draft.dimensions] == ["Size", "ABC"]
+            assert isinstance(screen.draft.dimensions[0], BinsDimension)
+            assert screen.last_result.segments["segment"][0].startswith(("Small", "Mid", "Large"))
+
+
+class TestSnapshot:
+    def test_model_editor_snapshot(self, snap_compare, tmp_path):
+        async def run_before(pilot):
+            await settle(pilot, pilot.app)
+            await pilot.press("4")
+            await settle(pilot, pilot.app)
+
+        ModelEditorScreen.SHOW_TIMING = False
+        try:
+            assert snap_compare(
+                make_app(tmp_path), terminal_size=(120, 40), run_before=run_before
+            )
+        finally:
+            ModelEditorScreen.SHOW_TIMING = True
