@@ -237,6 +237,21 @@ class RfmDimension(Dimension):
         self._check_name()
         if self.use not in _RFM_USES:
             raise _fail(self, f"use must be one of {', '.join(_RFM_USES)}, got {self.use!r}")
+        if self.grid is not None:
+            # kept as the grid's JSON dict (core.rfm.RfmGrid.to_dict) so the spec stays data
+            grid = self.grid.to_dict() if hasattr(self.grid, "to_dict") else self.grid
+            object.__setattr__(self, "grid", _listify(grid))
+            self._rfm_grid()
+
+    def _rfm_grid(self) -> Any:
+        from core.rfm import RfmGrid
+
+        if not isinstance(self.grid, Mapping):
+            raise _fail(self, "grid must be an object with 'rows' (see core.rfm.RfmGrid)")
+        try:
+            return RfmGrid.from_dict(dict(self.grid))
+        except UsageError as exc:
+            raise _fail(self, str(exc)) from None
 
     def columns(self) -> tuple[str, ...]:
         return ("recency_days", "frequency", "revenue")
@@ -247,15 +262,21 @@ class RfmDimension(Dimension):
             return frame.select(needed)
         from core.rfm import rfm_scores
 
-        scores = rfm_scores(frame) if self.grid is None else rfm_scores(frame, grid=self.grid)
-        return frame.select("account_id").join(
-            scores, on="account_id", how="left", maintain_order="left"
-        )
+        if self.grid is None:
+            scores = rfm_scores(frame)
+        else:
+            scores = rfm_scores(frame, grid=self._rfm_grid())
+        # rfm_scores returns the rows in the order of the frame it is given
+        return scores.select(needed)
 
     def levels(self, frame: pl.DataFrame) -> Levels:
         scores = self._scores(frame)
         if self.use == "segment":
-            return levels_from_strings(scores["rfm_segment"], RFM_ORDER, self.missing_label)
+            order = RFM_ORDER
+            if self.grid is not None:
+                grid = self._rfm_grid()
+                order = tuple(r.segment for r in grid.rows) + (grid.default,)
+            return levels_from_strings(scores["rfm_segment"], order, self.missing_label)
         parts = [
             pl.lit(letter.upper()) + pl.col(f"{letter}_score").cast(pl.Int64).cast(pl.String)
             for letter in self.use

@@ -72,7 +72,11 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 
 def segment_profiles(
-    frame: pl.DataFrame, assignments: pl.DataFrame, *, total: bool = False
+    frame: pl.DataFrame,
+    assignments: pl.DataFrame,
+    *,
+    bridge_accounts: pl.DataFrame | None = None,
+    total: bool = False,
 ) -> pl.DataFrame:
     """One row per segment (display order) with:
 
@@ -87,7 +91,11 @@ def segment_profiles(
     - ``nrr`` = net revenue retention of the bridge period, from the optional
       ``bridge_prev_revenue`` / ``bridge_revenue`` columns: over accounts with
       positive P0 revenue, sum of their positive P1 revenue / sum of P0
-      (churn counts 0; null when those columns are absent).
+      (churn counts 0; null when those columns are absent). Instead of the
+      columns, ``bridge_accounts`` may be ``core.bridge.revenue_bridge(...)
+      .accounts`` (``account_id, p0_revenue, p1_revenue``); this equals the
+      bridge's NRR = (P0 − churn − contraction + expansion) / P0 over the P0
+      cohort.
 
     Shares are fractions (0.25 = 25 %). ``total=True`` appends an
     "All accounts" row.
@@ -101,6 +109,18 @@ def segment_profiles(
                           "revenue_prev", "bridge_prev_revenue", "bridge_revenue")
               if c in frame.columns]  # fmt: skip
     df = frame.select(wanted).with_columns(seg.alias("segment"))
+    if bridge_accounts is not None:
+        p01 = bridge_accounts.select(
+            "account_id",
+            pl.col("p0_revenue").alias("bridge_prev_revenue"),
+            pl.col("p1_revenue").alias("bridge_revenue"),
+        )
+        df = (
+            frame.select("account_id")
+            .join(p01, on="account_id", how="left", maintain_order="left")
+            .drop("account_id")
+            .hstack(df.drop("bridge_prev_revenue", "bridge_revenue", strict=False))
+        )
 
     aggs = [
         pl.len().alias("accounts"),

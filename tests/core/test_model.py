@@ -216,3 +216,8 @@ def test_starter_models_round_trip_and_run_on_a_frame() -> None:
     assert segments["Sales logic"] == ["Traditional", "Complex", "Complex"]
     assert segments["Revenue bridge"] == ["churn", "No activity", "new"]
     assert segments["Industry x Size"] == ["Other"] * 3  # every cell under 5 accounts
+
+
+def test_bad_rfm_grid_names_the_dimension() -> None:
+    with pytest.raises(ModelError, match=r"dimension 'R' \(rfm\): invalid RFM grid"):
+        RfmDimension("R", grid={"rows": [{"segment": "x", "r": [0, 9], "f": [1, 5]}]})

@@ -195,3 +195,32 @@ def test_traits_match_plain_python() -> None:
     assert rows[("employees", None)]["z"] == pytest.approx((seg_med - med) / (1.4826 * mad))
     assert rows[("industry", "health")]["lift"] > 1.5
     assert not any(c in ("account_id", "name") for c, _ in rows)
+
+
+def test_nrr_from_bridge_accounts_matches_core_bridge() -> None:
+    import datetime as dt
+
+    from core.bridge import revenue_bridge
+
+    d = dt.date
+    tx = pl.DataFrame(
+        {
+            "account_id": ["a1", "a1", "a2", "a3", "a4", "a4", "a5"],
+            "date": [d(2023, 3, 1), d(2024, 3, 1), d(2023, 5, 1), d(2024, 6, 1), d(2023, 7, 1),
+                     d(2024, 7, 1), d(2023, 8, 1)],
+            "amount": [100.0, 150.0, 80.0, 40.0, 200.0, 50.0, 30.0],
+        }
+    )  # fmt: skip
+    frame = pl.DataFrame({"account_id": ["a1", "a2", "a3", "a4", "a5"],
+                          "revenue": [150.0, 0.0, 40.0, 50.0, 0.0]})  # fmt: skip
+    assign = pl.DataFrame({"account_id": frame["account_id"],
+                           "segment": ["S", "S", "T", "T", "T"]})  # fmt: skip
+    bridge = revenue_bridge(tx, as_of=d(2025, 1, 1), segments=assign)
+    p = as_dict(segment_profiles(frame, assign, bridge_accounts=bridge.accounts, total=True))
+    # by hand: S: a1 100 -> 150, a2 80 -> churn: 150 / 180; T: a4 200 -> 50, a5 churn: 50 / 230
+    assert p["S"]["nrr"] == pytest.approx(150 / 180)
+    assert p["T"]["nrr"] == pytest.approx(50 / 230)
+    totals = {r["segment"]: r["nrr"] for r in bridge.totals.to_dicts()}
+    assert p["S"]["nrr"] == pytest.approx(totals["S"])
+    assert p["T"]["nrr"] == pytest.approx(totals["T"])
+    assert p["All accounts"]["nrr"] == pytest.approx(totals["All"])

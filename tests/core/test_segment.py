@@ -306,3 +306,27 @@ def test_lru_evicts_oldest() -> None:
     assert "b" not in cache and "a" in cache and "c" in cache
     assert cache.get_or_compute("d", lambda: 4) == 4 and len(cache) == 2
     assert math.isclose(cache.get_or_compute("d", lambda: 5), 4)
+
+
+def test_rfm_with_custom_grid_calls_core_rfm() -> None:
+    from core.model import model_from_json, model_to_json
+    from core.rfm import RfmGrid, RfmGridRow, rfm_scores
+
+    grid = RfmGrid(rows=(RfmGridRow("Top", (4, 5), (1, 5)),), default="Rest")
+    frame = pl.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(10)],
+            "recency_days": [1, 2, 3, 4, 5, 6, 7, 8, 9, None],
+            "frequency": [1] * 10,
+            "revenue": [1.0] * 10,
+        }
+    )
+    dim = RfmDimension("Mine", grid=grid)
+    got = levels(frame, dim)
+    # 9 scored: the 4 most recent get R5/R4 -> Top (ranks 1..4 of 9: buckets 0,1 -> R 5,4)
+    want = rfm_scores(frame, grid=grid)["rfm_segment"].fill_null("No purchases").to_list()
+    assert got == want
+    assert got[:4] == ["Top"] * 4 and got[4:9] == ["Rest"] * 5 and got[9] == "No purchases"
+    assert dim.levels(frame).labels == ("Top", "Rest", "No purchases")
+    model = SegmentationModel("m", (dim,))
+    assert model_from_json(model_to_json(model)) == model
