@@ -48,6 +48,12 @@ class ImportFileError(SegscopeError):
     """An import file that cannot be read: missing, empty, binary, malformed."""
 
 
+def _first_line(exc: BaseException) -> str:
+    """Library errors can span many lines; the CLI shows one."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """What sniffing found out about a file, enough to read it again identically."""
@@ -108,7 +114,7 @@ def _head(path: Path, n: int, compressed: bool) -> bytes:
         with path.open("rb") as fh:
             return fh.read(n)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ImportFileError(f"{path} is not a valid gzip file ({exc})") from None
+        raise ImportFileError(f"{path} is not a valid gzip file ({_first_line(exc)})") from None
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -165,7 +171,7 @@ def sniff_source(path: str | Path, sheet: str | None = None) -> SourceInfo:
     path = Path(path).expanduser()
     size = _check_file(path)
     with path.open("rb") as fh:
-        magic = fh.read(8)
+        magic = fh.read(16)
     if magic.startswith(b"PK\x03\x04"):
         return _sniff_xlsx(path, size, sheet)
     if magic.startswith(b"PAR1"):
@@ -174,7 +180,9 @@ def sniff_source(path: str | Path, sheet: str | None = None) -> SourceInfo:
         try:
             columns = tuple(pl.read_parquet_schema(path))
         except Exception as exc:  # polars raises several types for corrupt files
-            raise ImportFileError(f"{path} is not a readable Parquet file ({exc})") from None
+            raise ImportFileError(
+                f"{path} is not a readable Parquet file ({_first_line(exc)})"
+            ) from None
         return SourceInfo(path, "parquet", size=size, columns=columns)
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(
@@ -219,7 +227,9 @@ def _sniff_xlsx(path: Path, size: int, sheet: str | None) -> SourceInfo:
         reader = fastexcel.read_excel(str(path))
         names = list(reader.sheet_names)
     except Exception as exc:  # fastexcel raises its own hierarchy
-        raise ImportFileError(f"{path} is not a readable XLSX workbook ({exc})") from None
+        raise ImportFileError(
+            f"{path} is not a readable XLSX workbook ({_first_line(exc)})"
+        ) from None
     if not names:
         raise ImportFileError(f"{path} has no sheets")
     if sheet is None:
@@ -242,7 +252,7 @@ def _csv_bytes(info: SourceInfo) -> bytes:
         else:
             data = info.path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
-        raise ImportFileError(f"cannot read {info.path}: {exc}") from None
+        raise ImportFileError(f"cannot read {info.path}: {_first_line(exc)}") from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     if info.encoding != "utf-8":
@@ -344,7 +354,9 @@ def _read_xlsx(info: SourceInfo) -> pl.DataFrame:
             info.path, sheet_name=info.sheet, engine="calamine", infer_schema_length=0
         )
     except Exception as exc:  # fastexcel/calamine errors
-        raise ImportFileError(f"cannot read sheet '{info.sheet}' of {info.path}: {exc}") from None
+        raise ImportFileError(
+            f"cannot read sheet '{info.sheet}' of {info.path}: {_first_line(exc)}"
+        ) from None
     frame = frame.select(pl.all().cast(pl.String)).with_row_index(ROW, offset=FIRST_DATA_ROW)
     return frame.rename({c: str(c).strip() for c in frame.columns if c != ROW})
 
@@ -353,7 +365,9 @@ def _read_parquet(info: SourceInfo) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(info.path)
     except Exception as exc:
-        raise ImportFileError(f"{info.path} is not a readable Parquet file ({exc})") from None
+        raise ImportFileError(
+            f"{info.path} is not a readable Parquet file ({_first_line(exc)})"
+        ) from None
     return _strings(frame).with_row_index(ROW, offset=FIRST_DATA_ROW)
 
 
