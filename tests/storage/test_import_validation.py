@@ -191,7 +191,6 @@ def test_evidence_over_batches_equals_evidence_over_the_whole() -> None:
 
 
 def raw(columns: dict[str, list[str | None]]) -> pl.DataFrame:
-    n = len(next(iter(columns.values())))
     frame = pl.DataFrame(columns, schema={k: pl.String for k in columns})
     return frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
 
@@ -200,7 +199,10 @@ def test_transaction_rows_reasons_and_derived_amount() -> None:
     frame = raw(
         {
             "Cust": ["A", "A", None, "B", "B", "C", "C"],
-            "When": ["31/01/2024", "31/02/2024", "01/02/2024", "13/02/2024", "14/02/2024", "15/02/2024", "16/02/2024"],
+            "When": [
+                "31/01/2024", "31/02/2024", "01/02/2024", "13/02/2024", "14/02/2024",
+                "15/02/2024", "16/02/2024",
+            ],
             "Qty": ["2", "1", "1", "abc", "-3", None, "1"],
             "Price": ["2,50", "1", "1", "1", "1,5", "4", None],
         }
@@ -218,7 +220,8 @@ def test_transaction_rows_reasons_and_derived_amount() -> None:
     assert acc["date"].dtype == pl.Int32
     rej = {r: reason for r, reason in result.rejected.select(ROW, "reason").iter_rows()}
     assert rej == {
-        3: "date '31/02/2024' is not a valid date (this file's d/m/y dates are read as day/month/year)",
+        3: "date '31/02/2024' is not a valid date"
+        " (this file's d/m/y dates are read as day/month/year)",
         4: "account_id is missing ('Cust' is empty)",
         5: "quantity 'abc' is not a number",
         7: "amount is missing (no amount, no quantity x unit price)",
