@@ -38,6 +38,7 @@ def build_tiny_workspace(path: Path) -> Path:
         for kind, name in (("accounts", "accounts.csv"), ("transactions", "transactions.csv"),
                            ("contacts", "contacts.csv")):
             commit_import(ws, prepare_import(DATA / name, kind))
+        ws.load_tables(("accounts", "transactions", "contacts"))  # fills <path>.cache/
     return path
 
 
@@ -49,8 +50,12 @@ def tiny_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def tiny_workspace(tiny_template, tmp_path) -> Path:
     """A fresh copy of the tiny workspace for one test (36 accounts, 30 customers)."""
+    from storage.workspace import cache_dir_for
+
     target = tmp_path / "tiny.segscope"
     shutil.copyfile(tiny_template, target)
+    # the loader cache is keyed by the data version, which the copy keeps: no reader process
+    shutil.copytree(cache_dir_for(tiny_template), cache_dir_for(target))
     return target
 
 

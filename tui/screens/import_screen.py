@@ -31,6 +31,7 @@ KINDS = ("accounts", "transactions", "contacts")
 IGNORE = "__ignore__"
 PREVIEW_ROWS = 12
 REJECTED_SAMPLE = 8
+START_HINT = "Press o, type a path and press Enter: the file is previewed and validated."
 IMPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".xlsx", ".parquet")
 
 
@@ -77,15 +78,18 @@ class ImportScreen(WorkbenchScreen):
     """Preview, map, validate and commit one file."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+l", "focus_path", "File", id="import.path",
+        Binding("o", "focus_path", "Open file", id="import.path",
                 tooltip="Type the path of the file to import"),
         Binding("ctrl+t", "validate", "Validate", id="import.validate",
                 tooltip="Validate the whole file with the mapping (writes nothing)"),
         Binding("ctrl+s", "commit", "Commit", id="import.commit",
                 tooltip="Write the validated rows to the workspace in one transaction"),
         Binding("escape", "cancel", "Cancel", id="import.cancel",
-                tooltip="Forget this import; nothing is written"),
+                tooltip="Leave the box you are typing in; again: forget this import"),
     ]
+
+    # Nothing is focused at first, so the number keys switch screens; o opens the path box.
+    AUTO_FOCUS = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,7 +106,7 @@ class ImportScreen(WorkbenchScreen):
             with Horizontal(id="import-file-row"):
                 yield Label("File ", id="import-file-label")
                 yield PathInput(
-                    placeholder="path to a CSV, XLSX or Parquet file (Tab completes)",
+                    placeholder="press o, then a CSV, XLSX or Parquet path (Tab completes)",
                     id="import-path",
                     suggester=PathSuggester(suffixes=IMPORT_SUFFIXES),
                     compact=True,
@@ -111,8 +115,7 @@ class ImportScreen(WorkbenchScreen):
                     [(k, k) for k in KINDS], value="accounts", allow_blank=False,
                     id="import-kind", compact=True,
                 )
-            yield Static("Type a path and press Enter to preview the file.", id="import-status",
-                         markup=False)
+            yield Static(START_HINT, id="import-status", markup=False)
             yield Label("Preview: the first rows as read", classes="import-section")
             yield Vertical(id="import-preview-holder")
             with Horizontal(id="import-lower"):
@@ -133,7 +136,6 @@ class ImportScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         self.query_one("#import-progress", ProgressBar).display = False
         super().on_mount()
-        self.query_one("#import-path", Input).focus()
 
     # -- choose a file -------------------------------------------------------
 
@@ -286,7 +288,7 @@ class ImportScreen(WorkbenchScreen):
     def commit(self, prepared: Any) -> None:
         from storage.importer import commit_import
 
-        def progress(done: float, total: float | None = None, *_: Any) -> None:
+        def progress(done: int, total: int) -> None:
             self.app.call_from_thread(self._show_progress, done, total)
 
         try:
@@ -314,6 +316,9 @@ class ImportScreen(WorkbenchScreen):
         self.workbench.reload_data()
 
     def action_cancel(self) -> None:
+        if isinstance(self.focused, Input | Select):
+            self.set_focus(None)
+            return
         if self._committing:
             self.notify("the commit is running; it finishes or rolls back as a whole",
                         severity="warning")
@@ -329,7 +334,7 @@ class ImportScreen(WorkbenchScreen):
         self.query_one("#import-mapping").remove_children()
         self.query_one("#import-report", Static).update("")
         self.query_one("#import-progress", ProgressBar).display = False
-        self._set_status(keep_status or "Type a path and press Enter to preview the file.")
+        self._set_status(keep_status or START_HINT)
         self._update_buttons()
 
     @on(Button.Pressed, "#import-validate")
@@ -370,78 +375,67 @@ class ImportScreen(WorkbenchScreen):
         ]
 
 
-# -- reading the importer's results (duck-typed on the documented fields) -------
-
-def _height(frame: Any) -> int:
-    if frame is None:
-        return 0
-    return int(getattr(frame, "height", None) or len(frame))
-
+# -- reading the importer's results ----------------------------------------------
 
 def report_counts(prepared: Any) -> tuple[int, int]:
-    """(accepted, rejected) of a ``PreparedImport``."""
-    accepted = _height(getattr(prepared, "accepted", None))
-    return accepted, _height(getattr(prepared, "rejected", None))
-
-
-def _reason_column(rejected: pl.DataFrame) -> str | None:
-    for name in ("reason", "reasons", "error"):
-        if name in rejected.columns:
-            return name
-    return None
+    """(accepted, rejected) of a ``storage.importer.PreparedImport``."""
+    return int(prepared.rows_accepted), int(prepared.rejected.height)
 
 
 def report_renderable(prepared: Any) -> Any:
     """Accepted and rejected counts, rejections by reason, and a sample of rejected rows."""
     from rich.console import Group
 
+    from storage.readers import ROW
+
     accepted, rejected_n = report_counts(prepared)
     parts: list[Any] = []
     head = Text()
-    head.append(f"{accepted:,} rows accepted", style="bold green" if accepted else "bold")
+    head.append(f"{int(prepared.rows_read):,} rows read · ")
+    head.append(f"{accepted:,} accepted", style="bold green" if accepted else "bold")
     head.append(" · ")
     head.append(f"{rejected_n:,} rejected", style="bold red" if rejected_n else "")
     parts.append(head)
-    notes = getattr(prepared, "notes", None) or getattr(prepared, "warnings", None)
-    for note in notes or ():
+    if prepared.ignored:
+        parts.append(Text("Ignored columns: " + ", ".join(prepared.ignored), style="dim"))
+    for note in prepared.notes:
         parts.append(Text(f"• {note}", style="yellow"))
-    rejected = getattr(prepared, "rejected", None)
-    if isinstance(rejected, pl.DataFrame) and rejected.height:
-        reason = _reason_column(rejected)
-        if reason is not None:
-            by_reason = (
-                rejected.group_by(reason).agg(pl.len().alias("rows"))
-                .sort(["rows", reason], descending=[True, False])
-            )
-            table = Table(title="Rejected by reason", title_justify="left", box=None,
-                          padding=(0, 1), header_style="dim")
-            table.add_column("rows", justify="right")
-            table.add_column("reason", overflow="fold")
-            for value, rows in by_reason.iter_rows():
-                table.add_row(Text(f"{rows:,}"), Text(str(value)))
-            parts.append(table)
-        sample = rejected.head(REJECTED_SAMPLE)
-        shown = [c for c in sample.columns if c != reason][:5]
-        if reason is not None:
-            shown.append(reason)
+    rejected = prepared.rejected
+    if rejected_n:
+        by_rule = (
+            rejected.group_by("rule")
+            .agg(pl.len().alias("rows"), pl.col("reason").first().alias("example"))
+            .sort(["rows", "rule"], descending=[True, False])
+        )
+        table = Table(title="Rejected by reason", title_justify="left", box=None,
+                      padding=(0, 1), header_style="dim")
+        table.add_column("rows", justify="right")
+        table.add_column("reason")
+        table.add_column("for example", overflow="fold")
+        for rule, rows, example in by_rule.iter_rows():
+            table.add_row(Text(f"{rows:,}"), Text(str(rule)), Text(str(example)))
+        parts.append(table)
         table = Table(title="Sample of rejected rows", title_justify="left", box=None,
                       padding=(0, 1), header_style="dim")
-        for column in shown:
-            table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=24)
-        for row in sample.select(shown).iter_rows():
-            table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        table.add_column("row", justify="right")
+        table.add_column("reason", overflow="fold")
+        table.add_column("values as read", overflow="ellipsis", no_wrap=True, max_width=40)
+        for row, reason, raw in rejected.head(REJECTED_SAMPLE).select(
+            ROW, "reason", "raw_json"
+        ).iter_rows():
+            table.add_row(Text(str(row)), Text(str(reason)), Text(str(raw)))
         parts.append(table)
     return Group(*parts)
 
 
 def commit_summary(report: Any) -> str:
-    """One line from an ``ImportReport`` (its own summary if it has one)."""
-    for attr in ("summary", "describe"):
-        method = getattr(report, attr, None)
-        if callable(method):
-            return str(method())
-    accepted = getattr(report, "rows_accepted", getattr(report, "accepted", None))
-    rejected = getattr(report, "rows_rejected", getattr(report, "rejected", None))
-    if isinstance(accepted, int):
-        return f"{accepted:,} rows accepted, {rejected or 0:,} rejected"
-    return str(report)
+    """One line from a ``storage.importer.ImportReport``."""
+    if report.no_op:
+        return f"already imported (import #{report.previous_import_id}); nothing changed"
+    parts = [f"{report.inserted:,} new", f"{report.updated:,} updated"]
+    if report.unchanged:
+        parts.append(f"{report.unchanged:,} unchanged")
+    parts.append(f"{report.rows_rejected:,} rejected")
+    if report.stub_accounts:
+        parts.append(f"{report.stub_accounts:,} unknown accounts added as stubs")
+    return ", ".join(parts)
