@@ -1,0 +1,60 @@
+"""``segscope models WORKSPACE``: list the saved segmentation models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from core.model import ModelError, model_from_json
+from tui.commands.segment import open_workspace, render_table, seed_starter_models
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "models",
+        help="list the segmentation models of a workspace",
+        description=(
+            "List the segmentation models saved in WORKSPACE with their dimensions.\n"
+            "A workspace without any model first gets the starter models (ABC by revenue,\n"
+            "RFM, Industry x Size, Sales logic, Revenue bridge)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("workspace", metavar="WORKSPACE", help="the workspace file")
+    parser.add_argument("--json", action="store_true", help="print JSON (with each spec)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_workspace(args.workspace) as ws:
+        seeded = seed_starter_models(ws)
+        entries = []
+        for name, updated_at in ws.list_models():
+            spec = ws.get_model(name)
+            try:
+                model = model_from_json(spec)
+                dims = [f"{d.name} ({d.kind})" for d in model.dimensions]
+                problem = None
+                min_size = model.min_segment_size
+            except ModelError as exc:
+                # one broken spec must not hide the others
+                dims, problem, min_size = [], str(exc), None
+            entries.append({"name": name, "updated_at": updated_at, "dimensions": dims,
+                            "min_segment_size": min_size, "error": problem,
+                            "spec": json.loads(spec)})  # fmt: skip
+    if args.json:
+        print(json.dumps({"models": entries, "seeded": seeded}, indent=2, ensure_ascii=False))
+        return 0
+    if seeded:
+        print(f"(added {len(seeded)} starter models to an empty workspace)")
+    rows = [
+        [
+            e["name"],
+            " × ".join(e["dimensions"]) if not e["error"] else f"INVALID: {e['error']}",
+            "" if e["min_segment_size"] is None else str(e["min_segment_size"]),
+            e["updated_at"] or "",
+        ]  # fmt: skip
+        for e in entries
+    ]
+    print(render_table(["Model", "Dimensions", "Min size", "Updated"], rows, right={2}))
+    return 0

@@ -1,0 +1,147 @@
+"""``segscope run save|list|compare``: frozen segmentation runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import polars as pl
+
+from tui.commands.segment import (
+    build_frame,
+    fmt_money,
+    fmt_pct,
+    load_model,
+    open_workspace,
+    parse_date,
+    render_table,
+    rows_as_json,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="freeze, list and compare segmentation runs",
+        description=(
+            "A run freezes every account's segment under a model at a date; two runs give\n"
+            "a migration matrix (who moved where)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  segscope run save ws.segscope --model RFM --label 'Q1 review'\n"
+            "  segscope run list ws.segscope\n"
+            "  segscope run compare ws.segscope 1 2 --by revenue"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="run_command", metavar="ACTION", required=True)
+
+    save = sub.add_parser("save", help="freeze the current segments of a model")
+    save.add_argument("workspace", metavar="WORKSPACE")
+    save.add_argument("--model", required=True, metavar="NAME")
+    save.add_argument("--label", metavar="L", help="a label for the run")
+    save.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD")
+    save.add_argument("--json", action="store_true")
+    save.set_defaults(handler=run_save)
+
+    lst = sub.add_parser("list", help="list saved runs, newest first")
+    lst.add_argument("workspace", metavar="WORKSPACE")
+    lst.add_argument("--model", metavar="NAME", help="only runs of this model")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=run_list)
+
+    cmp_ = sub.add_parser("compare", help="migration matrix from run A to run B")
+    cmp_.add_argument("workspace", metavar="WORKSPACE")
+    cmp_.add_argument("run_a", metavar="RUN_A", type=int, help="earlier run id")
+    cmp_.add_argument("run_b", metavar="RUN_B", type=int, help="later run id")
+    cmp_.add_argument("--by", choices=("accounts", "revenue"), default="accounts",
+                      help="what the table counts (default accounts)")  # fmt: skip
+    cmp_.add_argument("--json", action="store_true")
+    cmp_.set_defaults(handler=run_compare)
+
+
+def run_save(args: argparse.Namespace) -> int:
+    from core.segment import assign_segments
+
+    as_of = parse_date(args.as_of)
+    with open_workspace(args.workspace) as ws:
+        model, spec = load_model(ws, args.model)
+        frame, _, as_of = build_frame(ws, as_of)
+        assignments = assign_segments(frame, model)
+        rows = assignments.select("account_id", "segment").with_columns(
+            frame.get_column("revenue") if "revenue" in frame.columns else pl.lit(None)
+        )
+        run_id = ws.save_run(model.name, spec, as_of, rows, label=args.label)
+    segments = assignments["segment"].n_unique()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "run_id": run_id,
+                    "model": model.name,
+                    "as_of": as_of.isoformat(),
+                    "accounts": rows.height,
+                    "segments": segments,
+                    "label": args.label,
+                }
+            )
+        )
+    else:
+        print(f"saved run {run_id}: model {model.name!r}, as of {as_of.isoformat()}, "
+              f"{rows.height:,} accounts in {segments} segments")  # fmt: skip
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with open_workspace(args.workspace) as ws:
+        runs = ws.list_runs(args.model)
+    if args.json:
+        print(json.dumps({"runs": rows_as_json(runs)}, indent=2, ensure_ascii=False))
+        return 0
+    rows = [
+        [
+            str(r["run_id"]),
+            r["model_name"],
+            r["label"] or "",
+            r["as_of"] or "",
+            r["created_at"] or "",
+            f"{r['accounts']:,}",
+        ]  # fmt: skip
+        for r in runs.to_dicts()
+    ]
+    print(render_table(["Run", "Model", "Label", "As of", "Created", "Accounts"], rows,
+                       right={0, 5}))  # fmt: skip
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from core.runs import migration_matrix
+
+    with open_workspace(args.workspace) as ws:
+        info_a, info_b = ws.run_info(args.run_a), ws.run_info(args.run_b)
+        run_a, run_b = ws.load_run(args.run_a), ws.load_run(args.run_b)
+    m = migration_matrix(run_a, run_b)
+    wide = m.wide(args.by)
+    if args.json:
+        describe = {k: info_a[k] for k in ("run_id", "model_name", "as_of", "label")}
+        payload = {
+            "run_a": describe,
+            "run_b": {k: info_b[k] for k in ("run_id", "model_name", "as_of", "label")},
+            "by": args.by,
+            "stayed_share": m.stayed_share,
+            "long": rows_as_json(m.long),
+            "wide": rows_as_json(wide),
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    print(f"run {args.run_a} ({info_a['model_name']}, {info_a['as_of']}) -> "
+          f"run {args.run_b} ({info_b['model_name']}, {info_b['as_of']}), {args.by}; "
+          f"rows: from, columns: to")  # fmt: skip
+    headers = ["from \\ to", *wide.columns[1:]]
+    cell = (lambda v: f"{v:,}") if args.by == "accounts" else fmt_money
+    rows = [[r[0], *(cell(v) for v in r[1:])] for r in wide.rows()]
+    print(render_table(headers, rows, right=set(range(1, len(headers)))))
+    if m.stayed_share is not None:
+        print(f"accounts in both runs that kept their segment: {fmt_pct(m.stayed_share)}")
+    return 0
