@@ -29,8 +29,18 @@ from typing import Any
 
 from storage.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, TRANSACTION_COLUMNS
 
-SENTINEL = {"TEXT": "''", "REAL": "0.5", "INTEGER": "0"}
-BATCH_ROWS = 65536
+# Column kinds: how SQLite values are read (DATE = INTEGER days since 1970,
+# BOOL = INTEGER 0/1, cast to Arrow date32 / bool here so the files are canonical).
+SENTINEL = {"TEXT": "''", "REAL": "0.5", "INTEGER": "0", "DATE": "0", "BOOL": "0"}
+SQL_TYPE = {
+    "TEXT": "TEXT",
+    "REAL": "REAL",
+    "INTEGER": "INTEGER",
+    "DATE": "INTEGER",
+    "BOOL": "INTEGER",
+}
+# Large batches mean few chunks in the loaded frames (no rechunk needed).
+BATCH_ROWS = 1 << 20
 
 DATA_VERSION_SQL = (
     "SELECT (SELECT value FROM meta WHERE key = 'workspace_id'),"
@@ -61,18 +71,24 @@ def storage_type(declared: str) -> str:
     return "TEXT"
 
 
-def typed_select(columns: list[tuple[str, str, str]], source: str) -> str:
-    """``SELECT`` of (name, storage type, expression) columns with a sentinel row first."""
+def typed_select(columns: list[tuple[str, str, str]], source: str) -> tuple[str, dict[str, str]]:
+    """``SELECT`` of (name, kind, expression) columns with a sentinel row first.
+
+    Returns the SQL and the kind of each column (see ``SENTINEL``).
+    """
     sentinel = ", ".join(f"{SENTINEL[kind]} AS {quote(name)}" for name, kind, _ in columns)
-    body = ", ".join(f"CAST({expr} AS {kind})" for _, kind, expr in columns)
-    return f"SELECT {sentinel} UNION ALL SELECT {body} FROM {source}"
+    body = ", ".join(f"CAST({expr} AS {SQL_TYPE[kind]})" for _, kind, expr in columns)
+    sql = f"SELECT {sentinel} UNION ALL SELECT {body} FROM {source}"
+    return sql, {name: kind for name, kind, _ in columns}
 
 
-def table_query(kind: str, table_info: list[tuple[str, str]]) -> str:
+def table_query(kind: str, table_info: list[tuple[str, str]]) -> tuple[str, dict[str, str]]:
     """The query loading ``kind`` given ``table_info`` = (name, declared type) of its table."""
     if kind == "accounts":
         columns = [
-            (name, storage_type(decl), IS_CUSTOMER_SQL if name == "is_customer" else f"a.{name}")
+            ("is_customer", "BOOL", IS_CUSTOMER_SQL)
+            if name == "is_customer"
+            else (name, storage_type(decl), f"a.{name}")
             for name, decl in ACCOUNT_COLUMNS.items()
         ]
         # attributes added by imports, in table order (REAL stays REAL, else TEXT)
@@ -83,12 +99,13 @@ def table_query(kind: str, table_info: list[tuple[str, str]]) -> str:
         return typed_select(columns, "accounts AS a")
     canonical = {"transactions": TRANSACTION_COLUMNS, "contacts": CONTACT_COLUMNS}[kind]
     # transactions come in stored (rowid) order, which a plain scan gives
-    return typed_select([(n, storage_type(d), n) for n, d in canonical.items()], kind)
+    cols = [(n, "DATE" if n == "date" else storage_type(d), n) for n, d in canonical.items()]
+    return typed_select(cols, kind)
 
 
-def queries_for(conn: Any, kinds: list[str]) -> dict[str, str]:
+def queries_for(conn: Any, kinds: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
     """SQL of each requested kind: a table name or ``run:<id>`` (a run's assignments)."""
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, dict[str, str]]] = {}
     for kind in kinds:
         if kind in ("accounts", "transactions", "contacts"):
             info = _fetch_rows(conn, f"SELECT name, type FROM pragma_table_info('{kind}')")
@@ -131,6 +148,38 @@ def _execute(conn: Any, sql: str) -> None:
         stmt.close()
 
 
+def canonical_schema(raw: Any, kinds: dict[str, str]) -> Any:
+    """The Arrow schema written to the file: string views, date32 and bool where due."""
+    import pyarrow
+
+    fields = []
+    for field in raw:
+        kind = kinds.get(field.name)
+        if kind == "DATE":
+            fields.append(pyarrow.field(field.name, pyarrow.date32()))
+        elif kind == "BOOL":
+            fields.append(pyarrow.field(field.name, pyarrow.bool_()))
+        elif pyarrow.types.is_string(field.type) or pyarrow.types.is_large_string(field.type):
+            # polars' own string layout: reading it back needs no conversion
+            fields.append(pyarrow.field(field.name, pyarrow.string_view()))
+        else:
+            fields.append(field)
+    return pyarrow.schema(fields)
+
+
+def _cast_batch(batch: Any, schema: Any) -> Any:
+    import pyarrow
+
+    columns = []
+    for column, field in zip(batch.columns, schema, strict=True):
+        if pyarrow.types.is_date32(field.type):
+            column = column.cast(pyarrow.int32()).cast(pyarrow.date32())
+        elif column.type != field.type:
+            column = column.cast(field.type)
+        columns.append(column)
+    return pyarrow.RecordBatch.from_arrays(columns, schema=schema)
+
+
 def snapshot(path: str, kinds: list[str], files: dict[str, str]) -> dict[str, Any]:
     """Read ``kinds`` in one read transaction into IPC ``files``; return the data version."""
     import adbc_driver_manager
@@ -151,15 +200,19 @@ def snapshot(path: str, kinds: list[str], files: dict[str, str]) -> dict[str, An
                 stmt = adbc_driver_manager.AdbcStatement(conn)
                 try:
                     stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-                    stmt.set_sql_query(queries[kind])
+                    sql, column_kinds = queries[kind]
+                    stmt.set_sql_query(sql)
                     handle, _ = stmt.execute_query()
                     reader = pyarrow.RecordBatchReader._import_from_c(handle.address)
+                    schema = canonical_schema(reader.schema, column_kinds)
                     count = 0
-                    with pyarrow.ipc.new_file(files[kind], reader.schema, options=options) as out:
+                    with pyarrow.ipc.new_file(files[kind], schema, options=options) as out:
                         for batch in reader:
-                            out.write_batch(batch)
+                            if count == 0:
+                                batch = batch.slice(1)  # the typed sentinel row
                             count += batch.num_rows
-                    rows[kind] = count - 1
+                            out.write_batch(_cast_batch(batch, schema))
+                    rows[kind] = count
                 finally:
                     stmt.close()
         finally:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from storage.workspace import Workspace
 
 # Bump when the cached file layout changes, so old cache files are ignored.
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
 TABLES = ("accounts", "transactions", "contacts")
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,14 +241,12 @@ def _read_ipc(path: Path, kind: str) -> pl.DataFrame | None:
             path.unlink()
         return None
     schema = RUN_SCHEMA if kind == "run" else _SCHEMAS[kind]
+    # The child already wrote canonical Arrow types (string views, date32,
+    # bool); these casts are no-ops that pin the polars dtypes.
     casts = []
-    for name, arrow_dtype in raw.schema.items():
-        dtype = schema.get(name)
-        if dtype is None:  # an account attribute: REAL -> Float64, else Utf8
-            dtype = pl.Float64() if arrow_dtype.is_float() else pl.Utf8()
-        col = pl.col(name)
-        if dtype == pl.Date:
-            col = col.cast(pl.Int32).cast(pl.Date)
-        casts.append(col.cast(dtype))
-    # row 0 is the typed sentinel the child adds (see storage.cache_snapshot)
-    return raw.slice(1).select(casts).rechunk()
+    for name, dtype in raw.schema.items():
+        wanted = schema.get(name)
+        if wanted is None:  # an account attribute: REAL -> Float64, else Utf8
+            wanted = pl.Float64() if dtype.is_float() else pl.Utf8()
+        casts.append(pl.col(name).cast(wanted))
+    return raw.select(casts)
