@@ -209,7 +209,9 @@ def generate_population(cfg: GeneratorConfig) -> tuple[pl.DataFrame, Population]
     )
 
     # Timelines (days from the first day of the history).
-    new = rng.random(n) < 0.30
+    new = rng.random(n) < 0.25
+    # a newly won customer starts with a smaller share of its wallet
+    annual_spend = np.where(new, 0.75 * annual_spend, annual_spend)
     start_day = np.where(new, rng.integers(0, max(n_days - 30, 1), n), 0)
     remaining_years = (n_days - start_day) / 365.25
     churn_p = 1 - (1 - np.array(V.GROUP_CHURN)[group]) ** remaining_years
@@ -218,8 +220,8 @@ def generate_population(cfg: GeneratorConfig) -> tuple[pl.DataFrame, Population]
         start_day + 90 + (rng.random(n) * np.maximum(n_days - start_day - 90, 1)).astype(np.int64)
     )
     end_day = np.where(churn, np.minimum(churn_day, n_days - 1), n_days - 1)
-    growth = rng.normal(0.02, 0.25, n) + np.array(V.PHASE_GROWTH)[phase] - np.where(churn, 0.3, 0.0)
-    paused = (rng.random(n) < 0.06) & ~new & ~churn
+    growth = rng.normal(0.01, 0.25, n) + np.array(V.PHASE_GROWTH)[phase] - np.where(churn, 0.3, 0.0)
+    paused = (rng.random(n) < 0.04) & ~new & ~churn
     pause_start = np.where(paused, rng.integers(60, max(n_days // 2, 61), n), -1)
     pause_end = np.where(paused, pause_start + rng.integers(200, 420, n), -1)
 

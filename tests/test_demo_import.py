@@ -27,7 +27,7 @@ from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_ACCOUNTS = 2000
-DEMO_TRANSACTIONS = 59_670
+DEMO_TRANSACTIONS = 59_978
 DEMO_CONTACTS = 5_138
 
 
