@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from textual.widgets import DataTable, Input, Label, OptionList
+from textual.worker import WorkerCancelled
 
 from core.model import (
     AbcDimension,
@@ -88,9 +89,6 @@ class TinyState(WorkbenchState):
     def frame(self) -> pl.DataFrame:
         return self._tiny
 
-    def _stored_model_names(self) -> list[str]:
-        return [name for name, _ in self.workspace.list_models()]
-
     def _starter_models(self) -> list[SegmentationModel]:
         return []  # only the models each test saves: stable lists and snapshots
 
@@ -98,7 +96,7 @@ class TinyState(WorkbenchState):
         return None
 
 
-def make_app(tmp_path: Path, models: list[SegmentationModel] | None = None) -> SegscopeApp:
+def make_tiny_app(tmp_path: Path, models: list[SegmentationModel] | None = None) -> SegscopeApp:
     workspace = Workspace.create(tmp_path / "tiny.segscope")
     for model in [ABC_X_SIZE, *(models or [])]:
         workspace.save_model(model.name, model_to_json(model))
@@ -106,11 +104,18 @@ def make_app(tmp_path: Path, models: list[SegmentationModel] | None = None) -> S
     return SegscopeApp(TinyState(workspace), config=config, persist_theme=False)
 
 
-async def settle(pilot, app) -> None:
-    """Let messages, timers of 0 s and workers run until the screen is quiet."""
+async def settle_app(pilot, app) -> None:
+    """Let messages, timers of 0 s and workers run until the screen is quiet.
+
+    An exclusive worker replaced by a newer one ends as cancelled, which makes
+    ``wait_for_complete`` raise: that is expected here, so wait again.
+    """
     for _ in range(4):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
     await pilot.pause()
 
 
@@ -131,9 +136,9 @@ def level_rows(screen: ModelEditorScreen, dimension: str) -> dict[str, int]:
 
 
 async def open_editor(pilot, app) -> ModelEditorScreen:
-    await settle(pilot, app)
+    await settle_app(pilot, app)
     await pilot.press("4")
-    await settle(pilot, app)
+    await settle_app(pilot, app)
     screen = app.screen
     assert isinstance(screen, ModelEditorScreen)
     screen.DEBOUNCE_SECONDS = 0  # no waiting in tests; debouncing is tested below
@@ -143,7 +148,7 @@ async def open_editor(pilot, app) -> ModelEditorScreen:
 async def open_dimension(pilot, app, screen: ModelEditorScreen, index: int) -> None:
     screen.query_one("#dimension-list", OptionList).focus()
     screen.query_one("#dimension-list", OptionList).highlighted = index
-    await settle(pilot, app)
+    await settle_app(pilot, app)
 
 
 async def type_into(pilot, app, widget: Input, text: str) -> None:
@@ -151,7 +156,7 @@ async def type_into(pilot, app, widget: Input, text: str) -> None:
     widget.value = ""  # clear, then type key by key like an analyst
     await pilot.pause()
     await pilot.press(*list(text))
-    await settle(pilot, app)
+    await settle_app(pilot, app)
 
 
 class TestParsing:
@@ -185,7 +190,7 @@ class TestParsing:
 
 class TestLiveCounts:
     async def test_bins_threshold_edit_changes_counts(self, tmp_path):
-        app = make_app(tmp_path)
+        app = make_tiny_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_editor(pilot, app)
             assert level_rows(screen, "Size") == dict(
@@ -206,7 +211,7 @@ class TestLiveCounts:
             assert screen.is_dirty("ABC x Size")
 
     async def test_edits_are_debounced(self, tmp_path):
-        app = make_app(tmp_path)
+        app = make_tiny_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_editor(pilot, app)
             screen.DEBOUNCE_SECONDS = 60  # the timer never fires during this test
@@ -216,7 +221,7 @@ class TestLiveCounts:
             assert screen._generation == generation  # nothing computed while typing
             assert screen._debounce is not None
             screen.schedule_compute(immediate=True)
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert screen._generation == generation + 1
             assert level_rows(screen, "Size") == {"Small": 7, "Mid": 3, "Large": 2}
 
@@ -225,11 +230,11 @@ class TestLiveCounts:
             "Rules",
             (RuleDimension(name="Tier", rules=(("Big", "revenue >= 10000"),), default="Small"),),
         )
-        app = make_app(tmp_path, models=[rule_model])
+        app = make_tiny_app(tmp_path, models=[rule_model])
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_editor(pilot, app)
             screen.query_one("#model-list", OptionList).highlighted = 1
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert screen._current == "Rules"
             big = sum(1 for r in REVENUE if r >= 10000)
             assert big == 4
@@ -238,7 +243,7 @@ class TestLiveCounts:
             rules = screen.query_one("#rules")
             rules.focus()
             await pilot.press("end", *list(" AND"))
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             error = screen.query_one("#rules-error", Label)
             text = str(error.render())
             assert "line 1" in text and "position" in text
@@ -248,78 +253,78 @@ class TestLiveCounts:
             assert "not recomputed" in str(screen.query_one("#result-status", Label).render())
             # fixing the text recomputes
             await pilot.press(*list(" employees >= 1000"))
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert not error.has_class("-shown")
             assert level_rows(screen, "Tier") == {"Big": 1, "Small": 11}
 
 
 class TestModelActions:
     async def test_delete_asks_first(self, tmp_path):
-        app = make_app(tmp_path)
+        app = make_tiny_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_editor(pilot, app)
             screen.query_one("#model-list", OptionList).focus()
             await pilot.press("d")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert isinstance(app.screen, ConfirmDialog)
             await pilot.press("n")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert app.screen is screen
             assert [n for n, _ in app.state.workspace.list_models()] == ["ABC x Size"]
             await pilot.press("d")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             await pilot.press("y")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert app.state.workspace.list_models() == []
             assert "ABC x Size" not in screen._names
 
     async def test_new_model_add_dimension_and_save(self, tmp_path):
-        app = make_app(tmp_path)
+        app = make_tiny_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_editor(pilot, app)
             screen.query_one("#model-list", OptionList).focus()
             await pilot.press("n")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert isinstance(app.screen, PromptDialog)
             await pilot.press(*list("Mine"), "enter")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert screen._current == "Mine"
             screen.query_one("#dimension-list", OptionList).focus()
             await pilot.press("a")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert isinstance(app.screen, ChoiceDialog)
             app.screen.query_one(OptionList).highlighted = 4  # category
             await pilot.press("enter")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert [d.kind for d in screen.draft.dimensions] == ["abc", "category"]
             assert level_rows(screen, "Industry") == {
                 "Energy": 1, "Food": 3, "Retail": 3, "Tech": 4, "Other": 1,
             }
             await pilot.press("ctrl+s")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             saved = model_from_json(app.state.workspace.get_model("Mine"))
             assert saved == screen.draft
             assert not screen.is_dirty("Mine")
 
     async def test_rename_duplicate_and_reorder(self, tmp_path):
-        app = make_app(tmp_path)
+        app = make_tiny_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_editor(pilot, app)
             screen.query_one("#model-list", OptionList).focus()
             await pilot.press("r")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             app.screen.query_one(Input).value = ""
             await pilot.press(*list("Renamed"), "enter")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert [n for n, _ in app.state.workspace.list_models()] == ["Renamed"]
             await pilot.press("c")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             await pilot.press("enter")  # accept the suggested "Renamed copy"
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert screen._current == "Renamed copy"
             screen.query_one("#dimension-list", OptionList).focus()
             await pilot.press("J")
-            await settle(pilot, app)
+            await settle_app(pilot, app)
             assert [d.name for d in screen.draft.dimensions] == ["Size", "ABC"]
             assert isinstance(screen.draft.dimensions[0], BinsDimension)
             assert screen.last_result.segments["segment"][0].startswith(("Small", "Mid", "Large"))
@@ -328,14 +333,14 @@ class TestModelActions:
 class TestSnapshot:
     def test_model_editor_snapshot(self, snap_compare, tmp_path):
         async def run_before(pilot):
-            await settle(pilot, pilot.app)
+            await settle_app(pilot, pilot.app)
             await pilot.press("4")
-            await settle(pilot, pilot.app)
+            await settle_app(pilot, pilot.app)
 
         ModelEditorScreen.SHOW_TIMING = False
         try:
             assert snap_compare(
-                make_app(tmp_path), terminal_size=(120, 40), run_before=run_before
+                make_tiny_app(tmp_path), terminal_size=(120, 40), run_before=run_before
             )
         finally:
             ModelEditorScreen.SHOW_TIMING = True

@@ -28,6 +28,15 @@ from tui.widgets.segment_dialogs import NotesDialog
 from tui.widgets.segment_table import fill_table
 
 FLAGS = ("target", "maintain", "lean")
+PROFILE_LABELS = {
+    "account_share": "% accts",
+    "revenue_share": "% rev",
+    "margin_pct": "margin %",
+    "avg_order_value": "avg order",
+    "frequency": "freq",
+    "recency_days": "recency d",
+    "nrr": "NRR",
+}
 
 
 def quote_text(value: str) -> str:
@@ -38,6 +47,15 @@ def quote_text(value: str) -> str:
 def segment_filter(segment: str) -> str:
     """The Accounts filter expression that selects one segment's accounts."""
     return f"segment = {quote_text(segment)}"
+
+
+def traits_text(traits: pl.DataFrame) -> str:
+    """The traits as a bulleted list, strongest first (``phrase`` from core.profile)."""
+    if traits.is_empty():
+        return "Nothing stands out: this segment looks like the whole customer base."
+    if "phrase" in traits.columns:
+        return "\n".join(f"• {phrase}" for phrase in traits["phrase"].to_list())
+    return "\n".join("• " + ", ".join(map(str, row)) for row in traits.iter_rows())
 
 
 def read_annotations(workspace: Any, model_name: str) -> dict[str, dict[str, Any]]:
@@ -60,7 +78,7 @@ class SegmentsScreen(WorkbenchScreen):
             tooltip="Sort segments by the cursor column, descending",
         ),
         Binding(
-            "enter", "drill", "Accounts", id="segments.drill",
+            "enter", "drill", "Accounts", id="segments.drill", priority=True,
             tooltip="Show the accounts of the highlighted segment",
         ),
         Binding(
@@ -104,7 +122,7 @@ class SegmentsScreen(WorkbenchScreen):
                 yield DataTable(id="profile-table", cursor_type="cell", zebra_stripes=True)
             with Vertical(id="traits-pane"):
                 yield Label("Distinguishing traits", id="traits-title", markup=False)
-                yield DataTable(id="traits-table", cursor_type="row", show_cursor=False)
+                yield Static("", id="traits-list", markup=False)
                 yield Label("Notes", id="notes-title")
                 yield Static("", id="segment-notes", markup=False)
         yield Footer()
@@ -170,7 +188,7 @@ class SegmentsScreen(WorkbenchScreen):
             return
         shown = self.display_frame(profiles)
         self._segments = shown["segment"].to_list()
-        fill_table(table, shown)
+        fill_table(table, shown, labels=PROFILE_LABELS)
         self._segment_highlighted()
 
     # -- the highlighted segment ---------------------------------------------
@@ -188,9 +206,9 @@ class SegmentsScreen(WorkbenchScreen):
         self._segment_highlighted()
 
     @on(DataTable.CellSelected, "#profile-table")
-    def _on_cell_selected(self, event: DataTable.CellSelected) -> None:
+    async def _on_cell_selected(self, event: DataTable.CellSelected) -> None:
         event.stop()
-        self.action_drill()
+        await self.action_drill()
 
     def _segment_highlighted(self) -> None:
         segment = self.current_segment
@@ -218,15 +236,15 @@ class SegmentsScreen(WorkbenchScreen):
             self._show_traits(message.segment, message.traits)
 
     def _show_traits(self, segment: str | None, traits: pl.DataFrame | None) -> None:
-        table = self.query_one("#traits-table", DataTable)
+        listing = self.query_one("#traits-list", Static)
         title = self.query_one("#traits-title", Label)
         if segment is None or traits is None:
             self._traits_for = None
             title.update("Distinguishing traits")
-            table.clear(columns=True)
+            listing.update("")
             return
         title.update(f"Traits of {segment}")
-        fill_table(table, traits, keep_cursor=False)
+        listing.update(traits_text(traits))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

@@ -12,7 +12,6 @@ from typing import Any
 
 import polars as pl
 
-NOT_IN_RUN = "(not in run)"
 TOTAL = "total"
 
 
@@ -101,15 +100,18 @@ def compare_runs(state: Any, run_a: int, run_b: int) -> MigrationResult:
     ws = state.workspace
     first = ws.load_run(run_a)
     second = ws.load_run(run_b)
-    counts = migration_matrix(first, second, revenue=False)
-    revenue = migration_matrix(first, second, revenue=True)
+    migration = migration_matrix(first, second)
+    counts, revenue = migration.accounts, migration.revenue
     pairs = _pairs(first, second)
-    from_segments = tuple(counts[counts.columns[0]].cast(pl.Utf8).to_list())
-    to_segments = tuple(c for c in counts.columns[1:] if c != TOTAL)
+    from_segments = tuple(counts["from_segment"].to_list())
+    to_segments = tuple(counts.columns[1:])
     return MigrationResult(run_a, run_b, pairs, counts, revenue, from_segments, to_segments)
 
 
 def _pairs(first: pl.DataFrame, second: pl.DataFrame) -> pl.DataFrame:
+    """One row per account in either run, labelled as ``core.runs`` labels them."""
+    from core.runs import GONE, NEW
+
     def side(run: pl.DataFrame, suffix: str) -> pl.DataFrame:
         revenue = (
             pl.col("revenue").cast(pl.Float64)
@@ -125,16 +127,24 @@ def _pairs(first: pl.DataFrame, second: pl.DataFrame) -> pl.DataFrame:
     return side(first, "from").join(
         side(second, "to"), on="account_id", how="full", coalesce=True
     ).with_columns(
-        pl.col("from_segment").fill_null(NOT_IN_RUN),
-        pl.col("to_segment").fill_null(NOT_IN_RUN),
+        pl.col("from_segment").fill_null(NEW),
+        pl.col("to_segment").fill_null(GONE),
     )
 
 
 def matrix_display(result: MigrationResult, measure: str) -> pl.DataFrame:
-    """The matrix to show: the first column names the earlier run's segment."""
+    """The matrix to show, with a total column and a total row.
+
+    Rows are the earlier run's segments, columns the later run's, in the order
+    of ``result.from_segments`` / ``result.to_segments`` (``cell`` relies on it).
+    """
     matrix = result.revenue if measure == "revenue" else result.counts
-    first = matrix.columns[0]
-    return matrix.rename({first: f"run {result.run_a} \\ run {result.run_b}"})
+    values = list(result.to_segments)
+    with_total = matrix.with_columns(pl.sum_horizontal(values).alias(TOTAL))
+    sums = with_total.select(pl.lit(TOTAL).alias("from_segment"),
+                             *[pl.col(c).sum() for c in [*values, TOTAL]])
+    table = pl.concat([with_total, sums], how="vertical_relaxed")
+    return table.rename({"from_segment": f"run {result.run_a} \\ run {result.run_b}"})
 
 
 def moved_accounts(

@@ -56,7 +56,7 @@ def guess_formatter(name: str, dtype: pl.DataType) -> Formatter:
     """Pick a display format from a column's name and dtype."""
     lowered = name.lower()
     if dtype.is_numeric():
-        if lowered.endswith(("pct", "share", "_rate")) or lowered in {"nrr", "grr"}:
+        if lowered.endswith(("pct", "share", "_rate")) or lowered in {"nrr", "grr", "growth"}:
             return format_share
         if dtype.is_integer():
             return format_count
@@ -78,11 +78,11 @@ def fill_table(
 
     Numbers are right-aligned; ``labels`` renames column headers and
     ``formatters`` overrides the guessed format per column. The cursor row is
-    kept (clamped) so a live update does not throw the reader back to the top.
+    kept (clamped), so a live update does not throw the reader back to the top.
     """
     labels = labels or {}
     formatters = formatters or {}
-    row = table.cursor_row
+    row, column = table.cursor_row, table.cursor_column
     table.clear(columns=True)
     fmts: list[tuple[Formatter, bool]] = []
     for name, dtype in frame.schema.items():
@@ -100,4 +100,8 @@ def fill_table(
             key=str(index),
         )
     if keep_cursor and frame.height:
-        table.move_cursor(row=min(max(row, 0), frame.height - 1), animate=False)
+        table.move_cursor(
+            row=min(max(row, 0), frame.height - 1),
+            column=min(max(column, 0), max(frame.width - 1, 0)),
+            animate=False,
+        )
