@@ -96,25 +96,79 @@ def default_bin_labels(cuts: Sequence[float], right_closed: bool = False) -> lis
     return [first + f[0]] + [f"{f[i]}–{f[i + 1]}" for i in range(len(f) - 1)] + [last + f[-1]]
 
 
-def quantile_cuts(values: pl.Series, quantiles: int | Sequence[float]) -> list[float]:
+class NumericColumn:
+    """A numeric column prepared for binning: float64 values in frame order
+    (NaN where the value is null or NaN) and, computed on first use, the sorted
+    valid values for quantiles."""
+
+    def __init__(self, series: pl.Series) -> None:
+        self.values = series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        self.missing = np.isnan(self.values)
+        self._sorted: np.ndarray | None = None
+
+    @property
+    def sorted_valid(self) -> np.ndarray:
+        if self._sorted is None:
+            self._sorted = np.sort(self.values[~self.missing])
+        return self._sorted
+
+
+def numeric_column(frame: pl.DataFrame, column: str) -> NumericColumn:
+    return NumericColumn(frame.get_column(column))
+
+
+@dataclass(frozen=True, eq=False)
+class TextColumn:
+    """A text column as codes into its sorted distinct values (null = len(values))."""
+
+    values: list[str]
+    codes: np.ndarray
+    counts: np.ndarray
+    has_nulls: bool
+
+
+def text_column(frame: pl.DataFrame, column: str) -> TextColumn:
+    series = frame.get_column(column).cast(pl.String)
+    values = sorted(series.drop_nulls().unique().to_list())
+    physical = series.cast(pl.Enum(values)).to_physical()
+    has_nulls = physical.null_count() > 0
+    codes = physical.fill_null(len(values)).cast(pl.UInt32).to_numpy()
+    counts = np.bincount(codes, minlength=len(values) + 1)[: len(values)]
+    return TextColumn(values, codes, counts, has_nulls)
+
+
+def _as_numeric(values: pl.Series | NumericColumn) -> NumericColumn:
+    return values if isinstance(values, NumericColumn) else NumericColumn(values)
+
+
+def quantile_cuts(
+    values: pl.Series | NumericColumn, quantiles: int | Sequence[float]
+) -> list[float]:
     """Cut points at the given probabilities (or n equal-count groups).
 
-    Uses linear interpolation between order statistics over non-null values;
-    repeated cut points (heavy ties) collapse, so fewer bins may result.
+    Linear interpolation between order statistics of the non-null values
+    (position p x (n − 1), as numpy's and polars' "linear"); repeated cut
+    points (heavy ties) collapse, so fewer bins may result.
     """
     if isinstance(quantiles, int):
         probs = [i / quantiles for i in range(1, quantiles)]
     else:
         probs = list(quantiles)
-    clean = values.cast(pl.Float64).drop_nulls().drop_nans()
-    if clean.is_empty():
+    ordered = _as_numeric(values).sorted_valid
+    n = len(ordered)
+    if n == 0:
         return []
-    cuts = [clean.quantile(p, interpolation="linear") for p in probs]
-    return sorted({float(c) for c in cuts if c is not None})
+    cuts = set()
+    for p in probs:
+        pos = p * (n - 1)
+        lo = int(math.floor(pos))
+        hi = min(lo + 1, n - 1)
+        cuts.add(float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)))
+    return sorted(cuts)
 
 
 def bin_levels(
-    values: pl.Series,
+    values: pl.Series | NumericColumn,
     cuts: Sequence[float],
     labels: Sequence[str],
     *,
@@ -128,19 +182,15 @@ def bin_levels(
     ``missing_label``.
     """
     labels = list(labels)
-    x = values.cast(pl.Float64)
-    missing = x.is_null() | x.is_nan().fill_null(True)
-    breaks = pl.Series(list(cuts), dtype=pl.Float64)
+    column = _as_numeric(values)
     side = "left" if right_closed else "right"
-    idx = breaks.search_sorted(x.fill_null(0.0).fill_nan(0.0), side=side)
-    idx = idx.cast(pl.UInt32)
-    if missing.any():
+    codes = np.searchsorted(np.asarray(cuts, dtype=np.float64), column.values, side=side)
+    codes = codes.astype(np.uint32)
+    if column.missing.any():
         if missing_label not in labels:
             labels.append(missing_label)
-        miss_code = labels.index(missing_label)
-        codes = np.where(missing.to_numpy(), miss_code, idx.to_numpy()).astype(np.uint32)
-        idx = pl.Series("", codes)
-    return Levels(idx.rename(""), tuple(labels))
+        codes[column.missing] = labels.index(missing_label)
+    return Levels(pl.Series("", codes, dtype=pl.UInt32), tuple(labels))
 
 
 def rule_levels(

@@ -27,17 +27,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
 
 from core.dimensions import (
     DimensionError,
     Levels,
+    TextColumn,
     bin_levels,
     default_bin_labels,
     levels_from_strings,
+    numeric_column,
     quantile_cuts,
     require_column,
     rule_levels,
+    text_column,
 )
 from core.errors import UsageError
 
@@ -114,9 +118,30 @@ class Dimension:
 
     kind: ClassVar[str] = ""
 
-    def levels(self, frame: pl.DataFrame) -> Levels:  # pragma: no cover - abstract
+    def levels(self, frame: pl.DataFrame) -> Levels:
         """Map every row of ``frame`` to a level."""
-        raise NotImplementedError
+        key = self.prepare_key()
+        if key is None:  # pragma: no cover - subclasses without a prepare step override this
+            raise NotImplementedError
+        return self.levels_from(frame, self.prepare(frame))
+
+    # A dimension whose work splits into an expensive part that depends on few
+    # parameters (sorting a column, hashing its values) and a cheap part (cut
+    # points, thresholds, groups) exposes the split, so that core.segment can
+    # cache the expensive part per frame and re-run only the cheap one while
+    # the analyst edits.
+
+    def prepare_key(self) -> str | None:
+        """What ``prepare`` depends on (besides the frame), or None when there is no split."""
+        return None
+
+    def prepare(self, frame: pl.DataFrame) -> Any:
+        """The reusable, expensive part of the computation."""
+        return None
+
+    def levels_from(self, frame: pl.DataFrame, prepared: Any) -> Levels:
+        """Levels from the prepared state (the cheap part)."""
+        return self.levels(frame)
 
     def columns(self) -> tuple[str, ...]:
         """Frame columns this dimension reads (for traits and cache hints)."""
@@ -184,27 +209,58 @@ class AbcDimension(Dimension):
     def columns(self) -> tuple[str, ...]:
         return (self.measure,)
 
-    def levels(self, frame: pl.DataFrame) -> Levels:
-        default = self.measure == "revenue" and (self.a, self.b) == (0.80, 0.95)
-        if default and "abc_class" in frame.columns:
-            classes = frame.get_column("abc_class")
-        else:
-            require_column(frame, self.measure, self.name, numeric=True)
-            require_column(frame, "account_id", self.name, numeric=False)
-            from core.abc import abc_classes
+    def _is_default(self) -> bool:
+        return self.measure == "revenue" and (self.a, self.b) == (0.80, 0.95)
 
-            ranked = abc_classes(frame, measure=self.measure, a=self.a, b=self.b)
-            classes = (
-                frame.select("account_id")
-                .join(
-                    ranked.select("account_id", "abc_class"),
-                    on="account_id",
-                    how="left",
-                    maintain_order="left",
-                )
-                .get_column("abc_class")
-            )
-        return levels_from_strings(classes.fill_null("C"), ("A", "B", "C"))
+    def prepare_key(self) -> str | None:
+        # the frame's abc_class already holds the default classes
+        return None if self._is_default() else f"abc-rank:{self.measure}"
+
+    def levels(self, frame: pl.DataFrame) -> Levels:
+        if self._is_default() and "abc_class" in frame.columns:
+            classes = frame.get_column("abc_class").fill_null("C")
+            return levels_from_strings(classes, ("A", "B", "C"))
+        return self.levels_from(frame, self.prepare(frame))
+
+    def prepare(self, frame: pl.DataFrame) -> Any:
+        """Per row (frame order): the measure and the running total of the
+        positive measure of the accounts ranked above it, as in ``core.abc``
+        (measure descending, ties by account id); plus the positive total."""
+        require_column(frame, self.measure, self.name, numeric=True)
+        require_column(frame, "account_id", self.name, numeric=False)
+        return abc_running_totals(frame, self.measure)
+
+    def levels_from(self, frame: pl.DataFrame, prepared: Any) -> Levels:
+        measure, before, total = prepared
+        # C for no or non-positive measure; else A while before < a x total, B while < b x total
+        codes = np.where(
+            np.isnan(measure) | (measure <= 0),
+            2,
+            np.where(before < self.a * total, 0, np.where(before < self.b * total, 1, 2)),
+        ).astype(np.uint32)
+        return Levels(pl.Series("", codes, dtype=pl.UInt32), ("A", "B", "C"))
+
+
+def abc_running_totals(frame: pl.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """(measure, before, total) in frame order; ``before`` is the sum of the
+    positive measure of the accounts ranked above (measure descending, ties by
+    account id, nulls last), computed with the same operations as core.abc."""
+    positive = pl.col("_m").clip(lower_bound=0).fill_null(0)
+    ranked = (
+        frame.select(pl.col("account_id"), pl.col(measure).cast(pl.Float64).alias("_m"))
+        .with_row_index("_row")
+        .sort(["_m", "account_id"], descending=[True, False], nulls_last=True)
+        .select(
+            "_row",
+            positive.cum_sum().shift(1, fill_value=0.0).alias("_before"),
+            positive.sum().alias("_total"),
+        )
+    )
+    before = np.empty(frame.height, dtype=np.float64)
+    before[ranked["_row"].to_numpy()] = ranked["_before"].to_numpy()
+    total = float(ranked["_total"][0]) if ranked.height else 0.0
+    values = frame.get_column(measure).cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    return values, before, total
 
 
 # ------------------------------------------------------------------ rfm
@@ -393,16 +449,21 @@ class BinsDimension(Dimension):
     def columns(self) -> tuple[str, ...]:
         return (self.column,)
 
-    def levels(self, frame: pl.DataFrame) -> Levels:
+    def prepare_key(self) -> str | None:
+        return f"numeric:{self.column}"
+
+    def prepare(self, frame: pl.DataFrame) -> Any:
         require_column(frame, self.column, self.name, numeric=True)
-        values = frame.get_column(self.column)
+        return numeric_column(frame, self.column)
+
+    def levels_from(self, frame: pl.DataFrame, prepared: Any) -> Levels:
         if self.cuts is not None:
             cuts = list(self.cuts)
             labels = (
                 list(self.labels) if self.labels else default_bin_labels(cuts, self.right_closed)
             )
         else:
-            cuts = quantile_cuts(values, self.quantiles)  # type: ignore[arg-type]
+            cuts = quantile_cuts(prepared, self.quantiles)  # type: ignore[arg-type]
             wanted = self._fixed_bin_count()
             if self.labels and len(cuts) + 1 == wanted:
                 labels = list(self.labels)
@@ -410,7 +471,7 @@ class BinsDimension(Dimension):
                 # ties collapsed some cut points: fall back to numbered groups
                 labels = [f"Q{i}" for i in range(1, len(cuts) + 2)]
         return bin_levels(
-            values, cuts, labels, right_closed=self.right_closed, missing_label=self.missing_label
+            prepared, cuts, labels, right_closed=self.right_closed, missing_label=self.missing_label
         )
 
 
@@ -469,38 +530,41 @@ class CategoryDimension(Dimension):
     def columns(self) -> tuple[str, ...]:
         return (self.column,)
 
-    def levels(self, frame: pl.DataFrame) -> Levels:
+    def prepare_key(self) -> str | None:
+        return f"text:{self.column}"
+
+    def prepare(self, frame: pl.DataFrame) -> Any:
         require_column(frame, self.column, self.name, numeric=False)
-        values = frame.get_column(self.column).cast(pl.String)
-        missing = self.missing_label or self.other_label
+        return text_column(frame, self.column)
+
+    def levels_from(self, frame: pl.DataFrame, prepared: Any) -> Levels:
+        column: TextColumn = prepared
         mapping: dict[str, str] = {}
         for label, members in self.groups:
             for v in members:
                 mapping.setdefault(v, label)
-        counts = values.drop_nulls().value_counts(name="n")
-        grouped = pl.Series(list(mapping), dtype=pl.String).implode()
-        ungrouped = counts.filter(~pl.col(values.name).is_in(grouped))
-        if self.keep_top is None:
-            kept = ungrouped.get_column(values.name).to_list()
-        else:
-            kept = (
-                ungrouped.sort(["n", values.name], descending=[True, False])
-                .head(self.keep_top)
-                .get_column(values.name)
-                .to_list()
-            )
+        ungrouped = [
+            (v, int(n)) for v, n in zip(column.values, column.counts, strict=True)
+            if v not in mapping
+        ]  # fmt: skip
+        if self.keep_top is not None:
+            ungrouped = sorted(ungrouped, key=lambda vn: (-vn[1], vn[0]))[: self.keep_top]
+        kept = sorted(v for v, _ in ungrouped)
         for v in kept:
             mapping[v] = v
-        order = [label for label, _ in self.groups] + sorted(kept)
-        mapped = values.replace_strict(
-            list(mapping), list(mapping.values()), default=self.other_label, return_dtype=pl.String
+        missing = self.missing_label or self.other_label
+        labels: dict[str, int] = {}
+        for label in [label for label, _ in self.groups] + kept + [self.other_label]:
+            labels.setdefault(label, len(labels))
+        if column.has_nulls:
+            labels.setdefault(missing, len(labels))
+        lookup = np.array(
+            [labels[mapping.get(v, self.other_label)] for v in column.values]
+            + [labels.get(missing, 0)],
+            dtype=np.uint32,
         )
-        if values.null_count():
-            # replace_strict sends nulls to the default; they have their own label
-            mapped = pl.select(
-                pl.when(values.is_null()).then(pl.lit(missing)).otherwise(mapped)
-            ).to_series()
-        return levels_from_strings(mapped, order + [self.other_label], missing)
+        codes = lookup[column.codes]
+        return Levels(pl.Series("", codes, dtype=pl.UInt32), tuple(labels))
 
 
 # ------------------------------------------------------------------ rules

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import polars as pl
 
 from core.errors import UsageError
@@ -61,16 +62,6 @@ def aligned_segments(frame: pl.DataFrame, assignments: pl.DataFrame) -> pl.Serie
     )  # fmt: skip
 
 
-def _sum(frame: pl.DataFrame, col: str) -> pl.Expr:
-    if col in frame.columns:
-        return pl.col(col).cast(pl.Float64).fill_nan(None).sum()
-    return pl.lit(None, dtype=pl.Float64)
-
-
-def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-    return pl.when(den > 0).then(num / den).otherwise(None)
-
-
 def segment_profiles(
     frame: pl.DataFrame,
     assignments: pl.DataFrame,
@@ -101,88 +92,124 @@ def segment_profiles(
     "All accounts" row.
     """
     seg = aligned_segments(frame, assignments)
-    order = _order(seg)
-    seg = seg.cast(pl.String).fill_null("(unassigned)")
-    if "(unassigned)" in seg.unique().to_list():
-        order.append("(unassigned)")
-    wanted = [c for c in ("revenue", "margin", "orders", "frequency", "recency_days",
-                          "revenue_prev", "bridge_prev_revenue", "bridge_revenue")
-              if c in frame.columns]  # fmt: skip
-    df = frame.select(wanted).with_columns(seg.alias("segment"))
-    if bridge_accounts is not None:
-        p01 = bridge_accounts.select(
-            "account_id",
-            pl.col("p0_revenue").alias("bridge_prev_revenue"),
-            pl.col("p1_revenue").alias("bridge_revenue"),
-        )
-        df = (
-            frame.select("account_id")
-            .join(p01, on="account_id", how="left", maintain_order="left")
-            .drop("account_id")
-            .hstack(df.drop("bridge_prev_revenue", "bridge_revenue", strict=False))
-        )
-
-    aggs = [
-        pl.len().alias("accounts"),
-        _sum(df, "revenue").alias("revenue"),
-        _sum(df, "margin").alias("_margin"),
-        _sum(df, "orders").alias("_orders"),
-        _sum(df, "revenue_prev").alias("_revenue_prev"),
-        (pl.col("frequency").cast(pl.Float64).mean() if "frequency" in df.columns
-         else pl.lit(None, dtype=pl.Float64)).alias("frequency"),
-        (pl.col("recency_days").cast(pl.Float64).median() if "recency_days" in df.columns
-         else pl.lit(None, dtype=pl.Float64)).alias("recency_days"),
-    ]  # fmt: skip
-    has_bridge = {"bridge_prev_revenue", "bridge_revenue"} <= set(df.columns)
-    if has_bridge:
-        p0 = pl.col("bridge_prev_revenue").cast(pl.Float64).fill_null(0.0)
-        p1 = pl.col("bridge_revenue").cast(pl.Float64).fill_null(0.0)
-        active = p0 > 0
-        aggs += [
-            pl.when(active).then(p0).otherwise(0.0).sum().alias("_p0"),
-            pl.when(active & (p1 > 0)).then(p1).otherwise(0.0).sum().alias("_p1"),
-        ]
-    else:
-        aggs += [pl.lit(None, dtype=pl.Float64).alias(c) for c in ("_p0", "_p1")]
-
-    groups = [df.group_by("segment").agg(aggs)]
-    if total:
-        groups.append(df.select(aggs).with_columns(pl.lit("All accounts").alias("segment")))
-        order.append("All accounts")
-    grouped = pl.concat(groups, how="diagonal_relaxed")
-
+    codes, labels = _segment_codes(seg)
+    k = len(labels)
     n_total = frame.height
-    revenue_total = df.select(_sum(df, "revenue")).item() if "revenue" in df.columns else None
-    out = grouped.with_columns(
-        (pl.col("accounts") / n_total if n_total else pl.lit(None)).alias("account_share"),
-        (pl.col("revenue") / revenue_total if revenue_total else pl.lit(None, pl.Float64)).alias(
-            "revenue_share"
-        ),
-        _ratio(pl.col("_margin"), pl.col("revenue")).alias("margin_pct"),
-        _ratio(pl.col("revenue"), pl.col("_orders")).alias("avg_order_value"),
-        (_ratio(pl.col("revenue"), pl.col("_revenue_prev")) - 1).alias("growth"),
-        _ratio(pl.col("_p1"), pl.col("_p0")).alias("nrr"),
+
+    def column(name: str) -> np.ndarray | None:
+        if name not in frame.columns:
+            return None
+        return frame.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    def group_sum(values: np.ndarray | None, where: np.ndarray | None = None) -> np.ndarray | None:
+        if values is None:
+            return None
+        weights = np.where(np.isnan(values), 0.0, values)
+        if where is not None:
+            weights = np.where(where, weights, 0.0)
+        return np.bincount(codes, weights=weights, minlength=k)
+
+    accounts = np.bincount(codes, minlength=k).astype(np.int64)
+    revenue = group_sum(column("revenue"))
+    margin = group_sum(column("margin"))
+    orders = group_sum(column("orders"))
+    revenue_prev = group_sum(column("revenue_prev"))
+    freq = column("frequency")
+    freq_sum = group_sum(freq)
+    freq_n = None if freq is None else np.bincount(codes, weights=~np.isnan(freq), minlength=k)
+
+    p0 = p1 = None
+    if bridge_accounts is not None:
+        p01 = frame.select("account_id").join(
+            bridge_accounts.select("account_id", "p0_revenue", "p1_revenue"),
+            on="account_id", how="left", maintain_order="left",
+        )  # fmt: skip
+        p0_values = p01["p0_revenue"].cast(pl.Float64).fill_null(0.0).to_numpy()
+        p1_values = p01["p1_revenue"].cast(pl.Float64).fill_null(0.0).to_numpy()
+    elif {"bridge_prev_revenue", "bridge_revenue"} <= set(frame.columns):
+        p0_values = np.nan_to_num(column("bridge_prev_revenue"))  # type: ignore[arg-type]
+        p1_values = np.nan_to_num(column("bridge_revenue"))  # type: ignore[arg-type]
+    else:
+        p0_values = p1_values = None
+    if p0_values is not None and p1_values is not None:
+        active = p0_values > 0
+        p0 = group_sum(p0_values, active)
+        p1 = group_sum(p1_values, active & (p1_values > 0))
+
+    recency = _group_median(codes, column("recency_days"), k)
+
+    def totals(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.append(a, a.sum())
+
+    if total:
+        labels = [*labels, "All accounts"]
+        accounts, revenue, margin, orders, revenue_prev, freq_sum, freq_n, p0, p1 = (
+            totals(a) for a in (accounts, revenue, margin, orders, revenue_prev, freq_sum,
+                                freq_n, p0, p1)
+        )  # fmt: skip
+        rec = column("recency_days")
+        rec_all = None if rec is None else rec[~np.isnan(rec)]
+        overall = float(np.median(rec_all)) if rec_all is not None and rec_all.size else np.nan
+        recency = None if recency is None else np.append(recency, overall)
+
+    def ratio(num: np.ndarray | None, den: np.ndarray | None) -> list[float | None]:
+        if num is None or den is None:
+            return [None] * len(labels)
+        return [float(a / b) if b > 0 else None for a, b in zip(num, den, strict=True)]
+
+    revenue_total = float(revenue[:k].sum()) if revenue is not None else 0.0
+    out = pl.DataFrame(
+        {
+            "segment": labels,
+            "accounts": accounts,
+            "account_share": [a / n_total if n_total else None for a in accounts.tolist()],
+            "revenue": revenue if revenue is not None else [None] * len(labels),
+            "revenue_share": (
+                [float(r / revenue_total) for r in revenue]
+                if revenue is not None and revenue_total
+                else [None] * len(labels)
+            ),
+            "margin_pct": ratio(margin, revenue),
+            "avg_order_value": ratio(revenue, orders),
+            "frequency": ratio(freq_sum, freq_n),
+            "recency_days": recency if recency is not None else [None] * len(labels),
+            "growth": [None if g is None else g - 1 for g in ratio(revenue, revenue_prev)],
+            "nrr": ratio(p1, p0),
+        },
+        schema={
+            c: (pl.String if c == "segment" else pl.Int64 if c == "accounts" else pl.Float64)
+            for c in PROFILE_COLUMNS
+        },  # fmt: skip
     )
-    if "margin" not in df.columns:
-        out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("margin_pct"))
-    rank = {s: i for i, s in enumerate(order)}
-    out = out.with_columns(
-        pl.col("segment")
-        .replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
-        .alias("_rank")
-    )
-    return (
-        out.sort("_rank")
-        .select(PROFILE_COLUMNS)
-        .with_columns(pl.col("accounts").cast(pl.Int64), pl.col(pl.Float64).fill_nan(None))
-    )
+    present = accounts > 0
+    if total:
+        present[-1] = True
+    return out.filter(pl.Series(present)).with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
-def _order(seg: pl.Series) -> list[str]:
-    present = set(seg.drop_nulls().cast(pl.String).unique().to_list())
-    if isinstance(seg.dtype, pl.Enum):
-        return [c for c in seg.dtype.categories.to_list() if c in present]
-    return sorted(present)
+def _segment_codes(seg: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of the segments in display order, nulls as "(unassigned)"."""
+    if not isinstance(seg.dtype, pl.Enum):
+        present = sorted(seg.drop_nulls().cast(pl.String).unique().to_list())
+        seg = seg.cast(pl.String).cast(pl.Enum(present))
+    labels = seg.dtype.categories.to_list()
+    physical = seg.to_physical()
+    if physical.null_count():
+        labels.append("(unassigned)")
+        physical = physical.fill_null(len(labels) - 1)
+    return physical.cast(pl.UInt32).to_numpy(), labels
+
+
+def _group_median(codes: np.ndarray, values: np.ndarray | None, k: int) -> np.ndarray | None:
+    """Median of the non-missing ``values`` per code (NaN for a group with none)."""
+    if values is None:
+        return None
+    valid = ~np.isnan(values)
+    df = pl.DataFrame({"c": codes[valid], "v": values[valid]})
+    med = df.group_by("c").agg(pl.col("v").median())
+    out = np.full(k, np.nan)
+    out[med["c"].to_numpy()] = med["v"].to_numpy()
+    return out
 
 
 # ---------------------------------------------------------------- traits

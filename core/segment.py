@@ -40,8 +40,20 @@ def dimension_levels(
     and the dimension spec are unchanged."""
     if cache is None or frame_token is None:
         return dimension.levels(frame)
+
+    def compute() -> Levels:
+        prepare_key = dimension.prepare_key()
+        if prepare_key is None:
+            return dimension.levels(frame)
+        # the expensive part (sorting, hashing a column) is shared by every
+        # parameter value, and by dimensions of other models over that column
+        prepared = cache.get_or_compute(
+            ("prepared", frame_token, prepare_key), lambda: dimension.prepare(frame)
+        )
+        return dimension.levels_from(frame, prepared)
+
     key = ("levels", frame_token, spec_hash(dimension_key(dimension)))
-    return cache.get_or_compute(key, lambda: dimension.levels(frame))
+    return cache.get_or_compute(key, compute)
 
 
 def assign_segments(

@@ -282,19 +282,53 @@ def test_cache_recomputes_only_the_changed_dimension() -> None:
     frame = random_frame(500)
     cache: LruCache = LruCache(16)
     assign_segments(frame, MODEL, cache=cache, frame_token="v1")
-    assert (cache.hits, cache.misses) == (0, 3)
+    # 3 level entries + the prepared industry and employees columns (a rule has none)
+    assert (cache.hits, cache.misses) == (0, 5)
     changed = MODEL.replace_dimension(1, BinsDimension("Size", "employees", cuts=(100, 500)))
     out = assign_segments(frame, changed, cache=cache, frame_token="v1")
-    assert (cache.hits, cache.misses) == (2, 4)
-    assert (
-        out["Size"].cast(pl.String).to_list()
-        == assign_segments(frame, changed)["Size"].cast(pl.String).to_list()
+    # industry and value levels hit; size levels miss but reuse the prepared column
+    assert (cache.hits, cache.misses) == (3, 6)
+    uncached = assign_segments(frame, changed)
+    assert out["Size"].cast(pl.String).to_list() == uncached["Size"].cast(pl.String).to_list()
+    assert out["segment"].cast(pl.String).to_list() == uncached["segment"].cast(pl.String).to_list()
+    regrouped = changed.replace_dimension(
+        0, CategoryDimension("Industry", "industry", groups={"Tech": ["it", "energy"]}, keep_top=0)
     )
+    out = assign_segments(frame, regrouped, cache=cache, frame_token="v1")
+    assert (cache.hits, cache.misses) == (6, 7)
+    assert out["Industry"].cast(pl.String).to_list() == [
+        "Tech" if v in ("it", "energy") else "Other" for v in frame["industry"].to_list()
+    ]
     assign_segments(frame, changed, cache=cache, frame_token="v2")  # new data: all recomputed
-    assert cache.misses == 7
+    assert cache.misses == 12
     # no token: no caching at all
     assign_segments(frame, changed, cache=cache)
-    assert cache.misses == 7 and cache.hits == 2
+    assert cache.misses == 12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_abc_thresholds_match_core_abc(seed: int) -> None:
+    from core.abc import abc_classes
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    # cent amounts with many ties, zeros, negatives and nulls
+    revenue = rng.choice([0.0, -5.0, 10.0, 10.0, 25.5, 100.0, 99.99, 1000.0], n)
+    frame = pl.DataFrame(
+        {"account_id": [f"x{rng.integers(0, 10**6):07d}-{i}" for i in range(n)],
+         "revenue": revenue},
+    ).with_columns(pl.when(pl.col("revenue") == 25.5).then(None).otherwise(pl.col("revenue"))
+                   .alias("revenue"))  # fmt: skip
+    dim0 = AbcDimension(a=0.5, b=0.9)
+    prepared = dim0.prepare(frame)
+    for a, b in [(0.5, 0.9), (0.8, 0.95), (0.2, 0.3), (0.7, 1.0), (0.01, 0.99)]:
+        dim = AbcDimension(a=a, b=b)
+        want = abc_classes(frame, measure="revenue", a=a, b=b)
+        want_map = dict(zip(want["account_id"], want["abc_class"], strict=True))
+        got = dim.levels_from(frame, prepared)
+        assert [got.labels[c] for c in got.codes.to_list()] == [
+            want_map[x] for x in frame["account_id"]
+        ], (a, b)
 
 
 def test_lru_evicts_oldest() -> None:
@@ -330,3 +364,18 @@ def test_rfm_with_custom_grid_calls_core_rfm() -> None:
     assert dim.levels(frame).labels == ("Top", "Rest", "No purchases")
     model = SegmentationModel("m", (dim,))
     assert model_from_json(model_to_json(model)) == model
+
+
+def test_quantile_cuts_match_numpy() -> None:
+    from core.dimensions import quantile_cuts
+
+    rng = np.random.default_rng(9)
+    values = rng.normal(100, 30, 1001)
+    values[::17] = np.nan
+    series = pl.Series(values).fill_nan(None)
+    probs = [0.1, 0.33, 0.5, 0.9]
+    want = np.quantile(values[~np.isnan(values)], probs)
+    assert quantile_cuts(series, probs) == pytest.approx(want.tolist())
+    assert quantile_cuts(series, 4) == pytest.approx(
+        np.quantile(values[~np.isnan(values)], [0.25, 0.5, 0.75]).tolist()
+    )
