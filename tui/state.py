@@ -126,7 +126,8 @@ class WorkbenchState:
         assignments = self.assignments
         if assignments is None or "segment" not in assignments.columns:
             return frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias("segment"))
-        seg = assignments.select("account_id", "segment")
+        # Text, not the model's Enum: the filter box and the table treat it like any label.
+        seg = assignments.select("account_id", pl.col("segment").cast(pl.Utf8))
         return frame.drop("segment", strict=False).join(seg, on="account_id", how="left")
 
     def totals(self) -> Totals:
@@ -278,7 +279,7 @@ class WorkbenchState:
         return contacts.filter(pl.col("account_id") == account_id)
 
     def monthly_revenue(self, account_id: str, months: int = 24) -> list[float]:
-        """Net revenue per calendar month for the last ``months`` months up to ``as_of``."""
+        """Net revenue per calendar month, the last ``months`` months up to (not incl.) ``as_of``."""
         as_of = self.as_of
         tx = self.account_transactions(account_id)
         if as_of is None or tx.is_empty():
@@ -290,7 +291,7 @@ class WorkbenchState:
             y, m = (y, m - 1) if m > 1 else (y - 1, 12)
         values = [0.0] * months
         per_month = (
-            tx.filter(pl.col("date") <= as_of)
+            tx.filter(pl.col("date") < as_of)  # like the metrics: as_of itself is not seen
             .group_by(pl.col("date").dt.year().alias("y"), pl.col("date").dt.month().alias("m"))
             .agg(pl.col("amount").sum())
         )

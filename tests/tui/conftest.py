@@ -30,7 +30,11 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 def build_tiny_workspace(path: Path) -> Path:
-    """Create a workspace at ``path`` by importing the CSVs in tests/tui/data."""
+    """Create a workspace at ``path`` by importing the CSVs in tests/tui/data.
+
+    It also holds one saved model, "Value" (ABC by revenue), the active one.
+    """
+    from core.model import AbcDimension, SegmentationModel, model_to_json
     from storage.importer import commit_import, prepare_import
     from storage.workspace import Workspace
 
@@ -38,6 +42,7 @@ def build_tiny_workspace(path: Path) -> Path:
         for kind, name in (("accounts", "accounts.csv"), ("transactions", "transactions.csv"),
                            ("contacts", "contacts.csv")):
             commit_import(ws, prepare_import(DATA / name, kind))
+        ws.save_model("Value", model_to_json(SegmentationModel("Value", (AbcDimension(),))))
         ws.load_tables(("accounts", "transactions", "contacts"))  # fills <path>.cache/
     return path
 
@@ -64,12 +69,12 @@ def make_app(tiny_workspace):
     """``make_app(path=None)``: the App over the tiny workspace (or ``path``), as of 2025-12-31."""
     opened = []
 
-    def factory(path: Path | None = None):
+    def factory(path: Path | None = None, *, busy_timeout: float = 5.0):
         from storage.workspace import Workspace
         from tui.app import SegscopeApp
         from tui.state import WorkbenchState
 
-        ws = Workspace.open(path or tiny_workspace)
+        ws = Workspace.open(path or tiny_workspace, busy_timeout=busy_timeout)
         opened.append(ws)
         return SegscopeApp(WorkbenchState(ws, as_of=AS_OF), persist_theme=False)
 
@@ -79,8 +84,15 @@ def make_app(tiny_workspace):
 
 
 async def _settle(app, pilot) -> None:
+    from textual.worker import WorkerCancelled, WorkerFailed
+
     for _ in range(4):
-        await app.workers.wait_for_complete()
+        # an exclusive worker replaced by a newer one reports itself cancelled; a failed
+        # one has already become a notification (the tests look at app.notices)
+        try:
+            await app.workers.wait_for_complete()
+        except (WorkerCancelled, WorkerFailed):
+            pass
         await pilot.pause()
 
 

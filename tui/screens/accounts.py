@@ -218,6 +218,8 @@ class AccountsScreen(WorkbenchScreen):
     async def _show_view(self, view: pl.DataFrame, shown: pl.DataFrame, total: int) -> None:
         old_table = self._table()
         keep_account = self._pending_account or self._current_account_id()
+        # removing the focused table moves focus to the filter box: remember who had it
+        table_had_focus = old_table is not None and self.focused is old_table
         if old_table is not None:
             self._cursor_column = old_table.cursor_column
             await old_table.remove()
@@ -242,7 +244,7 @@ class AccountsScreen(WorkbenchScreen):
         table.move_cursor(row=row, column=column)
         if self._pending_account is not None:
             self._pending_account = None
-        if self._focus_table or not isinstance(self.focused, Input):
+        if self._focus_table or table_had_focus or not isinstance(self.focused, Input):
             self._focus_table = False
             table.focus()
             self.refresh_bindings()
@@ -288,25 +290,32 @@ class AccountsScreen(WorkbenchScreen):
 
     @on(Input.Submitted, "#accounts-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        if self.apply_filter(event.value):
+        if self._set_filter(event.value):
             self._focus_table = True
 
     @on(Input.Changed, "#accounts-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        if not event.value.strip() and self._filter_text:
-            self.apply_filter("")
+        # the box may hold more text by now than when the event was sent: read it again
+        box = self.query_one("#accounts-filter", Input)
+        if not box.value.strip() and self._filter_text:
+            self._set_filter("")
 
     def apply_filter(self, text: str) -> bool:
         """Filter the table by an expression (empty: no filter); False if it is invalid.
 
-        An invalid expression is explained under the box and the table keeps
-        its last valid filter.
+        The expression is put in the filter box. An invalid one is explained
+        under the box and the table keeps its last valid filter.
         """
+        box = self.query_one("#accounts-filter", Input)
+        if box.value != text:
+            with box.prevent(Input.Changed):
+                box.value = text
+        return self._set_filter(text)
+
+    def _set_filter(self, text: str) -> bool:
         from core.expr import ExpressionError, compile_expression
 
         box = self.query_one("#accounts-filter", Input)
-        if box.value != text:
-            box.value = text
         error = self.query_one("#accounts-filter-error", Static)
         text = text.strip()
         if not text:
@@ -542,9 +551,8 @@ class AccountsScreen(WorkbenchScreen):
                      and c not in ("account_id", "name", "segment")],
                 ),
                 _frame_table("Last transactions", data.transactions,
-                             ["date", "amount", "product", "invoice_id"]),
-                _frame_table("Contacts", data.contacts,
-                             ["name", "title", "decision_role", "email"]),
+                             ["date", "amount", "product"]),
+                _contacts_text(data.contacts),
             )
         )
 
@@ -594,6 +602,20 @@ def _pairs_table(title: str, row: dict, columns: list[str]) -> Table:
             continue
         table.add_row(Text(column), Text(_value_text(value)))
     return table
+
+
+def _contacts_text(contacts: pl.DataFrame) -> Text:
+    """One line per contact: name · title · decision role, then the e-mail."""
+    out = Text("Contacts\n", style="italic")
+    if contacts.is_empty():
+        out.append(" none\n")
+    for row in contacts.iter_rows(named=True):
+        parts = [str(row[c]) for c in ("name", "title", "decision_role")
+                 if row.get(c) is not None]
+        out.append(" " + " · ".join(parts) + "\n")
+        if row.get("email"):
+            out.append(f"   {row['email']}\n", style="dim")
+    return out
 
 
 def _frame_table(title: str, df: pl.DataFrame, columns: list[str]) -> Table:

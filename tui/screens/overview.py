@@ -160,6 +160,8 @@ class OverviewScreen(WorkbenchScreen):
             plt.plot([0.0, *xs], [0.0, *ys], marker="braille")
             plt.xlim(0, 100)
             plt.ylim(0, 100)
+            plt.xticks([0, 25, 50, 75, 100])
+            plt.yticks([0, 25, 50, 75, 100])
             plt.xlabel("% of accounts")
             plt.ylabel("% of revenue")
         widget.refresh()
@@ -171,16 +173,20 @@ class OverviewScreen(WorkbenchScreen):
         title = "Segments: % of accounts and % of revenue"
         plt.title(title if data.model_name else "Segments: no active model")
         if data.bars is not None and data.bars.height:
-            names = [str(s)[:14] for s in data.bars["segment"].to_list()]
+            # plotext draws horizontal bars bottom-up: reverse so the biggest is on top
+            bars = data.bars.reverse()
+            names = [str(s)[:14] for s in bars["segment"].to_list()]
             plt.multiple_bar(
                 names,
                 [
-                    [round(v * 100, 1) for v in data.bars["account_share"].to_list()],
-                    [round(v * 100, 1) for v in data.bars["revenue_share"].to_list()],
+                    [round(v * 100, 1) for v in bars["account_share"].to_list()],
+                    [round(v * 100, 1) for v in bars["revenue_share"].to_list()],
                 ],
                 labels=["% accounts", "% revenue"],
                 orientation="horizontal",
             )
+            plt.xlim(0, 100)
+            plt.xticks([0, 25, 50, 75, 100])
         widget.refresh()
 
     def palette_commands(self) -> list[PaletteCommand]:

@@ -1,0 +1,241 @@
+"""The Accounts screen: table, filter, sort, search, copy, detail pane, drill-down."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from datetime import date
+
+import pytest
+from textual.widgets import Input, Static
+
+from tui.screens.accounts import AccountsScreen, search_matches, sort_frame
+
+from conftest import DATA
+
+
+def count_text(screen: AccountsScreen) -> str:
+    return str(screen.query_one("#accounts-count", Static).render())
+
+
+async def open_accounts(app, pilot, settle) -> AccountsScreen:
+    await settle(app, pilot)
+    await pilot.press("2")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, AccountsScreen)
+    return screen
+
+
+def reference_revenue() -> dict[str, float]:
+    """Net revenue per account in [2024-12-31, 2025-12-31), read from the CSV by hand.
+
+    The window of core.metrics: the 12 months before the analysis date, which
+    itself is not seen.
+    """
+    return revenue_between(date(2024, 12, 31), date(2025, 12, 31))
+
+
+def revenue_between(start: date, end: date) -> dict[str, float]:
+    revenue: dict[str, float] = defaultdict(float)
+    with (DATA / "transactions.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if start <= date.fromisoformat(row["Invoice Date"]) < end:
+                revenue[row["Customer ID"]] += float(row["Net Amount"])
+    return revenue
+
+
+def reference_industry() -> dict[str, str]:
+    with (DATA / "accounts.csv").open(encoding="utf-8") as fh:
+        return {row["Account ID"]: row["Industry"] for row in csv.DictReader(fh)}
+
+
+class TestTable:
+    async def test_all_accounts_with_metrics_and_segment(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            assert count_text(screen) == "36 of 36 accounts"
+            table = screen._table()
+            assert table.row_count == 36
+            view = screen._view
+            assert view.columns[:4] == ["account_id", "name", "segment", "revenue"]
+            assert set(view["segment"].to_list()) == {"A", "B", "C"}
+            # revenue matches the 12-month sum worked out from the CSV
+            expected = reference_revenue()
+            for account_id, revenue in view.select("account_id", "revenue").iter_rows():
+                assert revenue == pytest.approx(expected.get(account_id, 0.0), abs=0.005)
+
+    async def test_vim_keys_move_and_g_g_G_jump(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            table = screen._table()
+            await pilot.press("j", "j", "l")
+            assert (table.cursor_row, table.cursor_column) == (2, 1)
+            await pilot.press("k", "h")
+            assert (table.cursor_row, table.cursor_column) == (1, 0)
+            await pilot.press("G")
+            assert table.cursor_row == 35
+            await pilot.press("g", "g")
+            assert table.cursor_row == 0
+
+
+class TestFilter:
+    async def test_valid_expression_filters(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            await pilot.press("f")
+            await pilot.pause()
+            assert isinstance(app.focused, Input)
+            await pilot.press(*'revenue > 3000 and industry == "Retail"', "enter")
+            await settle(app, pilot)
+            revenue, industry = reference_revenue(), reference_industry()
+            expected = sorted(a for a, r in revenue.items()
+                              if r > 3000 and industry[a] == "Retail")
+            assert expected  # the data has such accounts
+            assert sorted(screen._view["account_id"].to_list()) == expected
+            assert count_text(screen).startswith(f"{len(expected)} of 36 accounts · filter:")
+            assert screen._table().row_count == len(expected)
+            assert app.focused is screen._table()  # Enter returns to the table
+            assert not screen.query_one("#accounts-filter-error").display
+
+    async def test_invalid_expression_is_explained_inline(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            assert screen.apply_filter('segment == "A"')
+            await settle(app, pilot)
+            shown = screen._view.height
+            assert 0 < shown < 36
+            await pilot.press("f")
+            await pilot.pause()
+            screen.query_one("#accounts-filter", Input).value = ""
+            await pilot.press(*"revenue >> 5", "enter")
+            await settle(app, pilot)
+            error = screen.query_one("#accounts-filter-error", Static)
+            assert error.display
+            text = str(error.render())
+            assert "position 9" in text  # where the second '>' is (0-based offset 9)
+            lines = text.splitlines()
+            assert lines[-2] == "revenue >> 5" and lines[-1] == " " * 9 + "^"
+            assert screen._view.height == shown  # the last valid filter stays
+            assert not [m for s, m in app.notices if s == "error"]
+
+    async def test_unknown_column_names_the_nearest(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            assert not screen.apply_filter("revenu > 5")
+            text = str(screen.query_one("#accounts-filter-error", Static).render())
+            assert "revenue" in text
+
+    async def test_clearing_the_box_shows_everything(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            screen.apply_filter("is_customer == false")
+            await settle(app, pilot)
+            assert count_text(screen).startswith("6 of 36")
+            screen.query_one("#accounts-filter", Input).value = ""
+            await settle(app, pilot)
+            assert count_text(screen) == "36 of 36 accounts"
+
+
+class TestSort:
+    async def test_brackets_sort_by_cursor_column(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            table = screen._table()
+            table.move_cursor(column=screen._view.columns.index("revenue"))
+            await pilot.press("right_square_bracket")
+            await settle(app, pilot)
+            revenue = screen._view["revenue"].to_list()
+            assert revenue == sorted(revenue, reverse=True)
+            assert "sorted by revenue ↓" in count_text(screen)
+            assert screen._table().cursor_column == screen._view.columns.index("revenue")
+            await pilot.press("left_square_bracket")
+            await settle(app, pilot)
+            assert screen._view["revenue"].to_list() == sorted(revenue)
+
+    def test_sort_frame_puts_nulls_last_and_is_stable(self):
+        import polars as pl
+
+        df = pl.DataFrame({"k": ["a", "b", "c", "d"], "v": [2.0, None, 1.0, 2.0]})
+        assert sort_frame(df, "v", descending=True)["k"].to_list() == ["a", "d", "c", "b"]
+        assert sort_frame(df, "v", descending=False)["k"].to_list() == ["c", "a", "d", "b"]
+
+
+class TestSearchAndCopy:
+    async def test_slash_search_then_n_and_N(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            await pilot.press("l")  # the name column
+            await pilot.press("slash")
+            await pilot.pause()
+            await pilot.press(*"[ret]", "enter")  # brackets are data here, not markup
+            await settle(app, pilot)
+            table = screen._table()
+            matches = [i for i, n in enumerate(screen._view["name"].to_list()) if "[Ret]" in n]
+            assert len(matches) == 9
+            assert table.cursor_row == matches[0]
+            await pilot.press("n")
+            assert table.cursor_row == matches[1]
+            await pilot.press("N", "N")
+            assert table.cursor_row == matches[-1]  # wraps around
+
+    def test_search_matches_is_literal_and_case_insensitive(self):
+        import polars as pl
+
+        df = pl.DataFrame({"name": ["A.B", "aXb", None, "a.b"]})
+        assert search_matches(df, "name", "a.b") == [0, 3]
+
+    async def test_Y_copies_the_row_as_tsv(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            await pilot.press("j", "Y")
+            lines = app.clipboard.splitlines()
+            assert lines[0].split("\t")[:3] == ["account_id", "name", "segment"]
+            assert lines[1].split("\t")[:2] == ["C002", "Firm 02 [Log] GmbH"]
+            assert len(lines) == 2
+            assert any("copied account C002" in m for _, m in app.notices)
+
+
+class TestDetail:
+    async def test_detail_pane_shows_the_selected_account(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            screen.select_account("C006")
+            await pilot.pause()
+            screen._load_detail()
+            await settle(app, pilot)
+            head = str(screen.query_one("#detail-head", Static).render())
+            assert "Firm 06 [Log] GmbH" in head and "C006" in head and "segment" in head
+            body = screen.query_one("#detail-body", Static).content
+            from rich.console import Console
+
+            console = Console(width=46, record=True, file=open("/dev/null", "w"))
+            console.print(body)
+            text = console.export_text()
+            assert "Person 01" in text  # contact P001 belongs to C006
+            assert "Last transactions" in text
+            spark = screen.query_one("#detail-sparkline").data
+            assert len(spark) == 24
+            calendar_2025 = revenue_between(date(2025, 1, 1), date(2025, 12, 31))
+            assert sum(spark[-12:]) == pytest.approx(calendar_2025["C006"], abs=0.01)
+
+    async def test_drill_down_from_another_screen(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await app.show_accounts('segment == "B"')
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, AccountsScreen)
+            assert set(screen._view["segment"].to_list()) == {"B"}
+            assert screen.query_one("#accounts-filter", Input).value == 'segment == "B"'
