@@ -48,6 +48,7 @@ class GeneratorConfig:
     transactions_per_customer: float = 34.0
     customer_share: float = 0.60
     gzip: bool = False
+    parquet: bool = False
 
 
 @dataclass
@@ -644,12 +645,47 @@ def generate(cfg: GeneratorConfig, out: Path) -> dict[str, int]:
                 lines = write_transactions(cfg, pop, gz)
         else:
             lines = write_transactions(cfg, pop, raw)
+    if cfg.parquet:
+        write_parquet_copies(out, tx_name)
     return {
         "accounts": accounts.height,
         "customers": int(pop.is_customer.sum()),
         "transactions": lines,
         "contacts": contacts.height,
     }
+
+
+# Canonical dtypes (docs/architecture.md) for the Parquet copies.
+PARQUET_SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
+    "accounts": {
+        "employees": pl.Int64, "annual_revenue": pl.Float64, "founded_year": pl.Int64,
+        "buying_center_size": pl.Int64,
+    },
+    "transactions": {
+        "date": pl.Date, "quantity": pl.Float64, "unit_price": pl.Float64,
+        "amount": pl.Float64, "margin": pl.Float64,
+    },
+    "contacts": {},
+}  # fmt: skip
+
+
+def write_parquet_copies(out: Path, tx_name: str = "transactions.csv") -> None:
+    """``accounts/transactions/contacts.parquet`` beside the CSVs, in canonical dtypes."""
+    for kind, source in (
+        ("accounts", "accounts.csv"),
+        ("transactions", tx_name),
+        ("contacts", "contacts.csv"),
+    ):
+        path = out / source
+        if source.endswith(".gz"):  # scan_csv cannot stream gzip; gzipped sets are small
+            frame = pl.read_csv(path, infer_schema=False).lazy()
+        else:
+            frame = pl.scan_csv(path, infer_schema=False)
+        frame = frame.with_columns(
+            pl.col(c).str.to_date("%Y-%m-%d") if t is pl.Date else pl.col(c).cast(t)
+            for c, t in PARQUET_SCHEMAS[kind].items()
+        )
+        frame.sink_parquet(out / f"{kind}.parquet")
 
 
 def _parse_date(text: str) -> date:
@@ -695,6 +731,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of accounts that buy (default 0.60)",
     )
     parser.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also write accounts/transactions/contacts.parquet in the canonical dtypes",
+    )
+    parser.add_argument(
         "--gzip", action="store_true", help="write transactions.csv.gz instead of transactions.csv"
     )
     return parser
@@ -716,6 +757,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         transactions_per_customer=args.transactions_per_customer,
         customer_share=args.customer_share,
         gzip=args.gzip,
+        parquet=args.parquet,
     )
     t0 = time.perf_counter()
     counts = generate(cfg, args.out)

@@ -363,3 +363,18 @@ def test_contacts_follow_the_buying_centre(data: dict[str, pl.DataFrame]) -> Non
     emails = contacts["email"].drop_nulls()
     assert emails.str.contains(r"^[a-z]+\.[a-z]+@[a-z]+\.example$").all()
     assert 0.9 < emails.len() / contacts.height < 1.0
+
+
+def test_parquet_copies_hold_the_csv_data_in_canonical_dtypes(tmp_path: Path) -> None:
+    generate(GeneratorConfig(accounts=200, seed=4, parquet=True), tmp_path)
+    tx = pl.read_parquet(tmp_path / "transactions.parquet")
+    assert tx.schema["date"] == pl.Date and tx.schema["amount"] == pl.Float64
+    assert tx.schema["quantity"] == pl.Float64
+    from_csv = pl.read_csv(tmp_path / "transactions.csv", try_parse_dates=True)
+    assert tx["date"].to_list() == from_csv["date"].to_list()
+    assert tx["amount"].to_list() == from_csv["amount"].to_list()
+    accounts = pl.read_parquet(tmp_path / "accounts.parquet")
+    assert accounts.schema["employees"] == pl.Int64
+    assert accounts.schema["annual_revenue"] == pl.Float64
+    assert accounts.columns == ACCOUNT_COLUMNS
+    assert pl.read_parquet(tmp_path / "contacts.parquet").columns == CONTACT_COLUMNS
