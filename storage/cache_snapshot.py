@@ -110,6 +110,12 @@ def queries_for(conn: Any, kinds: list[str]) -> dict[str, tuple[str, dict[str, s
         if kind in ("accounts", "transactions", "contacts"):
             info = _fetch_rows(conn, f"SELECT name, type FROM pragma_table_info('{kind}')")
             out[kind] = table_query(kind, [(r[0], r[1]) for r in info])
+        elif kind.startswith("transactions@"):
+            # a rowid slice "transactions@LO:HI" (LO < id <= HI; HI empty = to the end)
+            low, high = kind.split("@", 1)[1].split(":")
+            sql, kinds_ = table_query("transactions", [])
+            where = f" WHERE id > {int(low)}" + (f" AND id <= {int(high)}" if high else "")
+            out[kind] = (sql + where, kinds_)
         elif kind.startswith("run:"):
             run_id = int(kind.split(":", 1)[1])
             cols = [

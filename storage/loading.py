@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from storage.workspace import Workspace
 
 # Bump when the cached file layout changes, so old cache files are ignored.
-CACHE_FORMAT = "2"
+CACHE_FORMAT = "3"
 TABLES = ("accounts", "transactions", "contacts")
+# Transactions tables at least this long are read by two children at once.
+SPLIT_MIN_ROWS = 1_000_000
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
@@ -134,7 +136,7 @@ class LoadingMixin:
         if self.cache_enabled:
             version = self.data_version()
             for kind in kinds:
-                cached = _read_ipc(_cache_file(self.cache_dir, kind, version), kind)
+                cached = _read_cached(self.cache_dir, kind, version)
                 if cached is not None:
                     frames[kind] = cached
         missing = [k for k in kinds if k not in frames]
@@ -143,59 +145,128 @@ class LoadingMixin:
         return {kind: frames[kind] for kind in kinds}
 
     def _snapshot(self: Workspace, kinds: list[str]) -> dict[str, pl.DataFrame]:
-        """Read ``kinds`` through the ADBC child; keep its files as cache when enabled."""
+        """Read ``kinds`` through ADBC children; keep their files as cache when enabled.
+
+        Large transaction tables are read by two children at once (rowid halves,
+        one per core); the halves are used only if both children saw the same
+        data version, else everything is read again by one child.
+        """
+        out_dir: Path | None = None
         if self.cache_enabled:
             try:
                 self.cache_dir.mkdir(exist_ok=True)
                 out_dir = self.cache_dir
             except OSError:
-                out_dir = None  # a read-only place: load without caching
-        else:
-            out_dir = None
+                pass  # a read-only place: load without caching
         with contextlib.ExitStack() as stack:
+            keep = out_dir is not None
             if out_dir is None:
                 out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="segscope-")))
-            tmp = {k: str(out_dir / f".{k}.{os.getpid()}.{id(self)}.tmp") for k in kinds}
-            result = run_snapshot_child(self.path, kinds, tmp)
+            tag = f"{os.getpid()}.{id(self)}"
+            jobs = self._plan(kinds)
+            results = run_snapshot_children(self.path, jobs, out_dir, tag)
+            if len({r["version"] for r in results}) > 1:  # a write landed in between
+                _remove_files(results)
+                results = run_snapshot_children(self.path, [list(kinds)], out_dir, tag)
+            files: dict[str, list[Path]] = {}
+            for result in results:
+                for spec, name in result["files"].items():
+                    files.setdefault(spec.split("@", 1)[0], []).append(Path(name))
             frames: dict[str, pl.DataFrame] = {}
             for kind in kinds:
-                frame = _read_ipc(Path(tmp[kind]), kind)
-                if frame is None:
+                parts = [_read_ipc(part, kind) for part in files[kind]]
+                if any(part is None for part in parts):
                     raise WorkspaceError(
                         f"cannot load {kind} from {self.path}: the snapshot file is unreadable"
                     )
-                frames[kind] = frame
-                if self.cache_enabled and out_dir == self.cache_dir:
-                    _install_cache_file(Path(tmp[kind]), self.cache_dir, kind, result["version"])
+                frames[kind] = parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
+                if keep:
+                    _install_cache_files(files[kind], self.cache_dir, kind, results[0]["version"])
                 else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp[kind])
+                    for part in files[kind]:
+                        with contextlib.suppress(OSError):
+                            part.unlink()
         return frames
 
+    def _plan(self: Workspace, kinds: list[str]) -> list[list[str]]:
+        """The kinds each child reads: one child, or two splitting transactions by rowid."""
+        if "transactions" not in kinds or (os.cpu_count() or 1) < 2:
+            return [list(kinds)]
+        with self._lock:
+            top = self.conn.execute("SELECT coalesce(max(id), 0) FROM transactions").fetchone()[0]
+        if top < SPLIT_MIN_ROWS:
+            return [list(kinds)]
+        middle = top // 2
+        first = [k for k in kinds if k != "transactions"] + [f"transactions@0:{middle}"]
+        return [first, [f"transactions@{middle}:"]]
 
-def run_snapshot_child(path: Path, kinds: list[str], files: dict[str, str]) -> dict:
-    """Run ``storage.cache_snapshot`` in a child process; its parsed JSON result."""
+
+def _remove_files(results: list[dict]) -> None:
+    for result in results:
+        for name in result["files"].values():
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+
+
+def run_snapshot_children(path: Path, jobs: list[list[str]], out_dir: Path, tag: str) -> list[dict]:
+    """Run one ``storage.cache_snapshot`` child per job, at the same time; their results."""
+    running = []
+    for number, kinds in enumerate(jobs):
+        files = {
+            spec: str(out_dir / f".{spec.replace('@', '.').replace(':', '-')}.{tag}.{number}.tmp")
+            for spec in kinds
+        }
+        running.append(_start_child(path, kinds, files))
+    results = []
+    failure: WorkspaceError | None = None
+    for kinds, proc, request in running:
+        try:
+            results.append(_finish_child(path, kinds, proc, request))
+        except WorkspaceError as exc:
+            failure = failure or exc
+    if failure is not None:
+        _remove_files(results)
+        raise failure
+    return results
+
+
+def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
     )
+    return env
+
+
+def _start_child(path: Path, kinds: list[str], files: dict[str, str]):
     request = json.dumps({"path": str(path), "kinds": kinds, "files": files})
     try:
-        done = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "storage.cache_snapshot"],
-            input=request,
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            env=env,
-            check=False,
+            env=_child_env(),
         )
     except OSError as exc:
         raise WorkspaceError(f"cannot load data from {path}: {exc}") from None
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        why = lines[-1] if lines else f"reader exited with code {done.returncode}"
-        raise WorkspaceError(f"cannot load {', '.join(kinds)} from {path}: {why}")
-    return json.loads(done.stdout)
+    return kinds, proc, request
+
+
+def _finish_child(path: Path, kinds: list[str], proc: subprocess.Popen, request: str) -> dict:
+    out, err = proc.communicate(request)
+    if proc.returncode != 0:
+        lines = err.strip().splitlines()
+        why = lines[-1] if lines else f"reader exited with code {proc.returncode}"
+        names = ", ".join(k.split("@", 1)[0] for k in kinds)
+        raise WorkspaceError(f"cannot load {names} from {path}: {why}")
+    return json.loads(out)
+
+
+def run_snapshot_child(path: Path, kinds: list[str], files: dict[str, str]) -> dict:
+    """Run one ``storage.cache_snapshot`` child writing ``files``; its parsed JSON result."""
+    return _finish_child(path, kinds, *_start_child(path, kinds, files)[1:])
 
 
 def load_run_frame(ws: Workspace, run_id: int) -> pl.DataFrame:
@@ -210,22 +281,44 @@ def load_run_frame(ws: Workspace, run_id: int) -> pl.DataFrame:
     return frame
 
 
-def _cache_file(cache_dir: Path, kind: str, version: str) -> Path:
-    key = hashlib.sha256(f"{CACHE_FORMAT}:{kind}:{version}".encode()).hexdigest()[:24]
-    return cache_dir / f"{kind}-{key}.arrow"
+def _cache_key(kind: str, version: str) -> str:
+    return hashlib.sha256(f"{CACHE_FORMAT}:{kind}:{version}".encode()).hexdigest()[:24]
 
 
-def _install_cache_file(tmp: Path, cache_dir: Path, kind: str, version: str) -> None:
-    """Rename the child's file to its versioned name and drop older files of that kind."""
-    target = _cache_file(cache_dir, kind, version)
+def _read_cached(cache_dir: Path, kind: str, version: str) -> pl.DataFrame | None:
+    """The cached frame of ``kind`` for exactly ``version``, or None.
+
+    A frame is cached as ``<kind>-<key>.p<i>of<n>.arrow`` parts (rowid order);
+    it is used only when all ``n`` parts are there and readable.
+    """
+    key = _cache_key(kind, version)
+    names = sorted(cache_dir.glob(f"{kind}-{key}.p*of*.arrow")) if cache_dir.is_dir() else []
+    if not names:
+        return None
+    count = int(names[0].name.rsplit("of", 1)[1].split(".", 1)[0])
+    wanted = [cache_dir / f"{kind}-{key}.p{i}of{count}.arrow" for i in range(count)]
+    if not all(w.is_file() for w in wanted):
+        return None
+    parts = [_read_ipc(w, kind) for w in wanted]
+    if any(p is None for p in parts):
+        return None
+    return parts[0] if count == 1 else pl.concat(parts, rechunk=False)
+
+
+def _install_cache_files(parts: list[Path], cache_dir: Path, kind: str, version: str) -> None:
+    """Rename the children's files to their versioned names; drop older files of that kind."""
+    key = _cache_key(kind, version)
+    targets = [cache_dir / f"{kind}-{key}.p{i}of{len(parts)}.arrow" for i in range(len(parts))]
     try:
-        os.replace(tmp, target)
+        for part, target in zip(parts, targets, strict=True):
+            os.replace(part, target)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        for part in parts:
+            with contextlib.suppress(OSError):
+                part.unlink()
         return
     for old in cache_dir.glob(f"{kind}-*.arrow"):
-        if old != target:
+        if old not in targets:
             with contextlib.suppress(OSError):
                 old.unlink()
 

@@ -163,7 +163,7 @@ class TestCache:
         def fail(*args, **kwargs):
             raise AssertionError("read SQLite although the cache is current")
 
-        monkeypatch.setattr(loading, "run_snapshot_child", fail)
+        monkeypatch.setattr(loading, "run_snapshot_children", fail)
         assert cached.load_transactions().equals(first)
 
     def test_a_data_write_makes_the_cache_stale(self, cached: Workspace) -> None:
@@ -215,3 +215,60 @@ class TestCache:
             with b.write() as db:
                 db.execute("INSERT INTO accounts(account_id) VALUES ('FROM-B')")
             assert b.load_accounts()["account_id"].to_list() == ["FROM-B"]
+
+
+class TestSplitRead:
+    """Big transaction tables are read by two children (rowid halves) at once."""
+
+    @pytest.fixture
+    def big(self, tmp_path: Path, monkeypatch) -> Workspace:
+        monkeypatch.setattr(loading, "SPLIT_MIN_ROWS", 10)
+        monkeypatch.setattr("os.cpu_count", lambda: 2)
+        ws = Workspace.create(tmp_path / "big.segscope")
+        with ws.write() as db:
+            db.execute("INSERT INTO accounts(account_id) VALUES ('A'), ('B')")
+            db.conn.executemany(
+                "INSERT INTO transactions(account_id, date, amount) VALUES (?, ?, ?)",
+                [("AB"[i % 2], i, float(i)) for i in range(101)],
+            )
+        yield ws
+        ws.close()
+
+    def test_halves_make_the_whole_table_in_order(self, big: Workspace) -> None:
+        assert big._plan(["accounts", "transactions"]) == [
+            ["accounts", "transactions@0:50"],
+            ["transactions@50:"],
+        ]
+        frames = big.load_tables(("accounts", "transactions"))
+        tx = frames["transactions"]
+        assert tx["amount"].to_list() == [float(i) for i in range(101)]
+        assert tx["date"].to_list() == [EPOCH + timedelta(days=i) for i in range(101)]
+        assert frames["accounts"]["is_customer"].to_list() == [True, True]
+        parts = sorted(p.name.split(".", 1)[1] for p in big.cache_dir.glob("transactions-*"))
+        assert parts == ["p0of2.arrow", "p1of2.arrow"]
+        # the cached halves come back whole
+        assert big.load_transactions().equals(tx)
+
+    def test_a_missing_part_is_a_cache_miss(self, big: Workspace) -> None:
+        expected = big.load_transactions()
+        next(big.cache_dir.glob("transactions-*.p1of2.arrow")).unlink()
+        assert big.load_transactions().equals(expected)
+
+    def test_halves_from_different_versions_are_read_again(
+        self, big: Workspace, monkeypatch
+    ) -> None:
+        real = loading.run_snapshot_children
+        calls = []
+
+        def skewed(path, jobs, out_dir, tag):
+            results = real(path, jobs, out_dir, tag)
+            calls.append(len(jobs))
+            if len(calls) == 1:  # pretend a write landed between the two children
+                results[1]["version"] = "other"
+            return results
+
+        monkeypatch.setattr(loading, "run_snapshot_children", skewed)
+        tx = big.load_transactions()
+        assert calls == [2, 1]
+        assert tx.height == 101
+        assert len(list(big.cache_dir.glob("transactions-*"))) == 1
