@@ -153,7 +153,13 @@ class Workspace(LoadingMixin, RepositoryMixin):
         path = Path(path).expanduser()
         if not path.exists():
             if create:
-                return cls.create(path, busy_timeout=busy_timeout, cache=cache)
+                try:
+                    return cls.create(path, busy_timeout=busy_timeout, cache=cache)
+                except WorkspaceError:
+                    if not path.is_file():
+                        raise
+                    # another process created it meanwhile: open that one
+                    return cls.open(path, busy_timeout=busy_timeout, cache=cache)
             raise NotAWorkspaceError(
                 f"no workspace at {path}: the file does not exist "
                 f"(create one with 'segscope init {path}')"
