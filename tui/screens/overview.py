@@ -43,11 +43,9 @@ def overview_data(state) -> OverviewData:  # state: tui.state.WorkbenchState
     pareto = None
     top20 = None
     if frame.height and totals.revenue > 0:
+        # accounts with positive revenue only: prospects would flatten the curve's tail
         curve = pareto_curve(frame, measure="revenue")
-        step = max(1, curve.height // PARETO_POINTS)
-        pareto = pl.concat([curve.gather_every(step), curve.tail(1)]).unique(
-            "account_share", keep="first", maintain_order=True
-        )
+        pareto = pareto_curve(frame, measure="revenue", max_points=PARETO_POINTS)
         at20 = curve.filter(pl.col("account_share") <= 0.2)
         top20 = float(at20["measure_share"].max()) if at20.height else 0.0
     bars = None
@@ -142,7 +140,7 @@ class OverviewScreen(WorkbenchScreen):
         status = self.query_one("#overview-status", Static)
         if data.top20_share is not None:
             status.update(
-                f"The top 20% of accounts bring {percent(data.top20_share)} of revenue."
+                f"The top 20% of accounts with revenue bring {percent(data.top20_share)} of it."
             )
         elif data.accounts == 0:
             status.update("The workspace is empty: press 3 to import accounts and transactions.")
