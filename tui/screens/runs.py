@@ -114,10 +114,10 @@ class RunsScreen(WorkbenchScreen):
                 "model": [run.model_name for run in self._runs],
                 "as of": [run.as_of for run in self._runs],
                 "frozen": [run.created_at for run in self._runs],
-                "accounts": [run.accounts for run in self._runs],
+                "accts": [run.accounts for run in self._runs],
             },
             schema={"": pl.Utf8, "run": pl.Int64, "label": pl.Utf8, "model": pl.Utf8,
-                    "as of": pl.Utf8, "frozen": pl.Utf8, "accounts": pl.Int64},
+                    "as of": pl.Utf8, "frozen": pl.Utf8, "accts": pl.Int64},
         )
         fill_table(table, frame)
         title = self.query_one("#runs-title", Label)
@@ -207,12 +207,12 @@ class RunsScreen(WorkbenchScreen):
         fill_table(table, matrix_display(result, self._measure), keep_cursor=True)
         moved = result.moved_count
         self.query_one("#matrix-title", Label).update(
-            f"Run {result.run_a} → run {result.run_b} ({self._measure}): rows are segments "
-            f"in run {result.run_a}, columns in run {result.run_b}"
+            f"Migration run {result.run_a} → run {result.run_b} ({self._measure})"
         )
         self.query_one("#matrix-hint", Label).update(
-            f"{moved:,} of {result.total_count:,} accounts changed segment. "
-            "enter: accounts in the cell · v: accounts/revenue"
+            f"{moved:,} of {result.total_count:,} accounts changed segment. Rows: segment in "
+            f"run {result.run_a}; columns: in run {result.run_b}. enter: the accounts of a "
+            "cell · v: accounts/revenue"
         )
 
     # -- drill-down ------------------------------------------------------------

@@ -15,6 +15,11 @@ import polars as pl
 TOTAL = "total"
 
 
+def format_created_at(text: str) -> str:
+    """ISO time as stored -> "YYYY-MM-DD HH:MM" (UTC)."""
+    return text[:16].replace("T", " ")
+
+
 def run_rows(workspace: Any) -> list[dict[str, Any]]:
     """The stored runs, oldest first, as dicts for the Runs screen's ``RunInfo``."""
     runs = workspace.list_runs()
@@ -26,7 +31,7 @@ def run_rows(workspace: Any) -> list[dict[str, Any]]:
                 "label": item["label"] or "",
                 "model_name": item["model_name"] or "",
                 "as_of": str(item["as_of"] or ""),
-                "created_at": str(item["created_at"] or "")[:16].replace("T", " "),
+                "created_at": format_created_at(str(item["created_at"] or "")),
                 "accounts": int(item["accounts"] or 0),
             }
         )
