@@ -23,17 +23,22 @@ Rules (docs/architecture.md "Import rules"):
   workspace is rejected (import the accounts first).
 
 Large transaction files are streamed: ``prepare_import`` validates them batch
-by batch keeping only the rejected rows and counts, and ``commit_import``
-reads them again batch by batch inside its one transaction (the file is
-checked to be unchanged).
+by batch and spills the accepted batches to Arrow IPC files in a temporary
+directory (removed with the ``PreparedImport``), so memory holds one batch at
+a time; ``commit_import`` writes them batch by batch inside its one
+transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import shutil
 import sqlite3
+import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,7 +61,6 @@ from storage.readers import (
     ImportFileError,
     SourceInfo,
     file_sha256,
-    file_stamp,
     iter_batches,
     read_source,
     read_whole,
@@ -81,10 +85,6 @@ REINDEX_MIN_ROWS = 200_000
 Progress = Callable[[int, int], None]
 
 
-class ImportChangedError(ImportFileError):
-    """The file changed between prepare and commit."""
-
-
 # -- prepared import -------------------------------------------------------------
 
 
@@ -107,7 +107,12 @@ class PreparedImport:
     invoice_ids: pl.Series | None = None  # distinct invoice ids in the file (transactions)
     _accepted: pl.DataFrame | None = None
     _raw: pl.DataFrame | None = None  # contacts: raw rows, for reasons found at commit
-    _stamp: tuple[int, int] = (0, 0)
+    _spill: list[Path] = field(default_factory=list)  # streamed: accepted batches, Arrow IPC
+
+    def __post_init__(self) -> None:
+        if self._spill:
+            # The spilled batches live as long as this object.
+            weakref.finalize(self, shutil.rmtree, self._spill[0].parent, True)
 
     @property
     def accepted(self) -> pl.DataFrame:
@@ -125,14 +130,8 @@ class PreparedImport:
             for offset in range(0, self._accepted.height, batch_size):
                 yield self._accepted.slice(offset, batch_size)
             return
-        if file_stamp(self.path) != self._stamp:
-            raise ImportChangedError(
-                f"{self.path} changed since it was checked; prepare the import again"
-            )
-        for batch in iter_batches(self.source, batch_size, columns=list(self.mapping)):
-            yield v.validate(
-                batch, self.kind, self.mapping, self.rules, self.source.columns
-            ).accepted
+        for part in self._spill:
+            yield pl.read_ipc(part)
 
     def rejected_by_reason(self) -> dict[str, int]:
         if self.rejected.height == 0:
@@ -196,7 +195,6 @@ def prepare_import(
     check_kind(kind)
     path = Path(path).expanduser()
     info = sniff_source(path, sheet)
-    stamp = file_stamp(path)
     stream = info.streamable and kind == "transactions"
     frame = None if stream else read_whole(info)
     columns = _source_columns(info, frame)
@@ -227,47 +225,65 @@ def prepare_import(
         {s: t for s, t in final.items() if t not in canonical} if kind == "accounts" else {}
     )
     date_sources = {s: t for s, t in final.items() if t in v.DATE_TARGETS[kind]}
+    numeric = [*number_sources, *attribute_sources]
     evidence = v.Evidence()
-    evidence_cols = [*number_sources, *attribute_sources, *date_sources]
-    if frame is not None:
-        evidence.add(frame, [*number_sources, *attribute_sources], list(date_sources))
-    else:
-        for batch in iter_batches(info, batch_size, columns=evidence_cols):
-            evidence.add(batch, [*number_sources, *attribute_sources], list(date_sources))
-    rules = v.decide_rules(
-        evidence,
-        info.separator if info.format == "csv" else ",",
-        number_sources,
-        attribute_sources,
-        date_sources,
-    )
-
-    notes = [f"read as {info.describe()}"]
-    if kind == "transactions" and "amount" not in final.values():
-        notes.append("amount = quantity x unit_price (the file has no amount column)")
-    notes += list(rules.notes)
-
+    separator = info.separator if info.format == "csv" else ","
     rows_read = 0
     rows_accepted = 0
     rejected_parts: list[pl.DataFrame] = []
     invoice_parts: list[pl.Series] = []
     accepted: pl.DataFrame | None = None
+    spill: list[Path] = []
+    notes = [f"read as {info.describe()}"]
     if frame is not None:
+        evidence.add(frame, numeric, list(date_sources), list(attribute_sources))
+        rules = v.decide_rules(evidence, separator, number_sources, attribute_sources, date_sources)
         result = v.validate(frame, kind, final, rules, columns)
         rows_read = frame.height
         accepted = result.accepted
         rows_accepted = accepted.height
         rejected_parts.append(result.rejected)
     else:
-        for batch in iter_batches(info, batch_size, columns=list(final)):
-            result = v.validate(batch, kind, final, rules, columns)
-            rows_read += batch.height
-            rows_accepted += result.accepted.height
-            rejected_parts.append(result.rejected)
-            if "invoice_id" in result.accepted.columns:
-                invoice_parts.append(result.accepted["invoice_id"].drop_nulls().unique())
-        if rows_read == 0:
+        batches = iter_batches(info, batch_size, columns=list(final))
+        first = next(batches, None)
+        if first is None or first.height == 0:
             raise ImportFileError(f"{path} has a header but no data rows")
+        # Decimal separators are decided on the first batch (a million rows say
+        # enough); a date order the first batch leaves open is settled by a pass
+        # over the whole date column.
+        evidence.add(first, numeric, list(date_sources), list(attribute_sources))
+        undecided = [s for s, (dm, md, n) in evidence.dates.items() if n and not dm and not md]
+        if undecided:
+            whole = v.Evidence()
+            for batch in iter_batches(info, batch_size, columns=undecided):
+                whole.add(batch, [], undecided)
+            evidence.dates.update(whole.dates)
+        rules = v.decide_rules(evidence, separator, number_sources, attribute_sources, date_sources)
+        notes.append(
+            f"a large file: streamed in batches of {batch_size:,} rows; decimal separators "
+            "decided on the first batch"
+        )
+        spill_dir = Path(tempfile.mkdtemp(prefix="segscope-import-"))
+        try:
+            for i, batch in enumerate(itertools.chain([first], batches)):
+                result = v.validate(batch, kind, final, rules, columns)
+                rows_read += batch.height
+                rows_accepted += result.accepted.height
+                rejected_parts.append(result.rejected)
+                if "invoice_id" in result.accepted.columns:
+                    invoice_parts.append(result.accepted["invoice_id"].drop_nulls().unique())
+                part = spill_dir / f"{i:05d}.arrow"
+                result.accepted.write_ipc(part)
+                spill.append(part)
+        except BaseException:
+            shutil.rmtree(spill_dir, ignore_errors=True)
+            raise
+    notes[1:1] = (
+        ["amount = quantity x unit_price (the file has no amount column)"]
+        if kind == "transactions" and "amount" not in final.values()
+        else []
+    )
+    notes += list(rules.notes)
     rejected = (
         pl.concat(rejected_parts) if rejected_parts else pl.DataFrame(schema=v.REJECTED_SCHEMA)
     )
@@ -298,7 +314,7 @@ def prepare_import(
         invoice_ids=invoice_ids,
         _accepted=accepted,
         _raw=frame if kind == "contacts" else None,
-        _stamp=stamp,
+        _spill=spill,
     )
 
 

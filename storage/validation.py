@@ -38,6 +38,7 @@ Row rules:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -195,6 +196,61 @@ def parse_iso_fast(expr: pl.Expr) -> pl.Expr:
     return pl.when(tail_ok & (date.dt.year() >= MIN_YEAR) & (date.dt.year() <= MAX_YEAR)).then(date)
 
 
+_LO, _HI = dt.date(MIN_YEAR, 1, 1), dt.date(MAX_YEAR, 12, 31)
+
+
+def _in_range(date: pl.Expr) -> pl.Expr:
+    return pl.when((date >= _LO) & (date <= _HI)).then(date)
+
+
+def _fast_dates(c: pl.Expr) -> list[pl.Expr]:
+    """Cheap exact-format readers of the commonest date cells (ISO date, ISO timestamp)."""
+    return [
+        _in_range(c.str.to_date("%Y-%m-%d", strict=False)),
+        _in_range(c.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.date()),
+    ]
+
+
+def _fast_number(c: pl.Expr, style: str) -> pl.Expr:
+    """A plain number cell (``12.5``, ``-3``; ``12,5`` in comma style) by a straight cast."""
+    if style == "comma":
+        no_point = ~c.str.contains(".", literal=True)
+        v = (
+            pl.when(no_point)
+            .then(c.str.replace(",", ".", literal=True))
+            .cast(pl.Float64, strict=False)
+        )
+    else:
+        v = c.cast(pl.Float64, strict=False)
+    return pl.when(v.is_finite()).then(v)
+
+
+def type_column(
+    frame: pl.DataFrame, src: str, steps: Sequence[pl.Expr], careful: pl.Expr
+) -> tuple[pl.Series, pl.Series]:
+    """(value, bad) of one source column.
+
+    The cheap ``steps`` run first, each only on the cells the previous ones
+    could not read; ``careful`` (the full regex parser) only on what is left.
+    ``bad`` marks cells that hold something (not a null token) and could not be read.
+    """
+    raw = frame.get_column(src)
+    value = frame.select(steps[0].alias("v")).get_column("v")
+    todo = raw.is_not_null() & value.is_null()
+    for step in [*steps[1:], careful]:
+        if not todo.any():
+            break
+        idx = todo.arg_true()
+        got = frame.select(pl.col(src)).gather(idx).select(step.alias("v")).get_column("v")
+        value = value.scatter(idx, got.cast(value.dtype))
+        todo = todo.scatter(idx, got.is_null())
+    if todo.any():
+        idx = todo.arg_true()
+        held = frame.select(pl.col(src)).gather(idx).select(present(pl.col(src))).to_series()
+        todo = todo.scatter(idx, held)
+    return value, todo
+
+
 # -- per-file decisions ------------------------------------------------------------
 
 
@@ -207,43 +263,89 @@ class Evidence:
     dates: dict[str, list[int]] = field(default_factory=dict)
     # source -> [day_first_evidence, month_first_evidence, day_month_pattern]
 
-    def add(self, frame: pl.DataFrame, number_sources: Sequence[str], date_sources: Sequence[str]):
-        exprs: list[pl.Expr] = []
+    def add(
+        self,
+        frame: pl.DataFrame,
+        number_sources: Sequence[str],
+        date_sources: Sequence[str],
+        attribute_sources: Sequence[str] = (),
+    ) -> None:
+        """Add the counts of one batch. Cheap casts first; regexes only where needed."""
         for src in number_sources:
-            c = pl.col(src)
+            self._add(self.numbers, src, self._number_counts(frame, src, src in attribute_sources))
+        for src in date_sources:
+            self._add(self.dates, src, self._date_counts(frame, src))
+
+    @staticmethod
+    def _add(store: dict[str, list[int]], src: str, counts: list[int]) -> None:
+        old = store.setdefault(src, [0] * len(counts))
+        store[src] = [x + y for x, y in zip(old, counts, strict=True)]
+
+    @staticmethod
+    def _number_counts(frame: pl.DataFrame, src: str, full: bool) -> list[int]:
+        c = pl.col(src)
+        if full:  # attributes (small files): is every value a number, either way?
             s = _number_text(c)
             p = present(c)
-            exprs += [
-                p.sum().alias(f"{src}\x00present"),
-                (p & s.str.contains(_POINT_ONLY)).sum().alias(f"{src}\x00point"),
-                (p & s.str.contains(_COMMA_ONLY)).sum().alias(f"{src}\x00comma"),
-                (p & parse_number(c, "point").is_not_null()).sum().alias(f"{src}\x00vp"),
-                (p & parse_number(c, "comma").is_not_null()).sum().alias(f"{src}\x00vc"),
-                (p & s.str.contains(r"[.,]")).sum().alias(f"{src}\x00sep"),
+            exprs = [
+                p.sum(),
+                (p & s.str.contains(_POINT_ONLY)).sum(),
+                (p & s.str.contains(_COMMA_ONLY)).sum(),
+                (p & parse_number(c, "point").is_not_null()).sum(),
+                (p & parse_number(c, "comma").is_not_null()).sum(),
+                (p & s.str.contains(r"[.,]")).sum(),
             ]
-        for src in date_sources:
-            s = pl.col(src).str.strip_chars()
-            a = s.str.extract(_DAY_MONTH, 1).cast(pl.Int32)
-            b = s.str.extract(_DAY_MONTH, 2).cast(pl.Int32)
-            exprs += [
-                (a > 12).sum().alias(f"{src}\x00dm"),
-                (b > 12).sum().alias(f"{src}\x00md"),
-                a.is_not_null().sum().alias(f"{src}\x00n"),
+            return [
+                int(x or 0)
+                for x in frame.select(e.alias(str(i)) for i, e in enumerate(exprs)).row(0)
             ]
-        if not exprs:
-            return
-        row = frame.select(exprs).row(0, named=True)
-        for src in number_sources:
-            counts = [
-                int(row[f"{src}\x00{k}"] or 0)
-                for k in ("present", "point", "comma", "vp", "vc", "sep")
-            ]
-            old = self.numbers.setdefault(src, [0] * 6)
-            self.numbers[src] = [x + y for x, y in zip(old, counts, strict=True)]
-        for src in date_sources:
-            counts = [int(row[f"{src}\x00{k}"] or 0) for k in ("dm", "md", "n")]
-            old = self.dates.setdefault(src, [0] * 3)
-            self.dates[src] = [x + y for x, y in zip(old, counts, strict=True)]
+        # Plain cells are read by a cast (as "12.5" or as "12,5") and give their
+        # evidence from the raw text; only the rest is cleaned of currency etc.
+        as_point = c.cast(pl.Float64, strict=False).is_not_null()
+        no_point = ~c.str.contains(".", literal=True)
+        as_comma = (
+            ~as_point
+            & no_point
+            & c.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False).is_not_null()
+        )
+        sep = ~no_point | c.str.contains(",", literal=True)
+        n_point, n_cells = frame.select(as_point.sum(), c.is_not_null().sum().alias("n")).row(0)
+        if n_point == n_cells:  # the common case: every cell is a plain number
+            point, seps = frame.select(c.str.contains(_POINT_ONLY).sum(), sep.sum()).row(0)
+            return [int(n_cells), int(point or 0), 0, 0, 0, int(seps or 0)]
+        head = frame.select(
+            (as_point | as_comma).sum().alias("plain"),
+            (as_point & c.str.contains(_POINT_ONLY)).sum().alias("point"),
+            (as_comma & c.str.contains(_COMMA_ONLY)).sum().alias("comma"),
+            ((as_point | as_comma) & sep).sum().alias("sep"),
+        ).row(0)
+        hard = frame.select(c).filter(c.is_not_null() & ~as_point & ~as_comma)
+        s = _number_text(c)
+        p = present(c)
+        tail = hard.select(
+            p.sum(),
+            (p & s.str.contains(_POINT_ONLY)).sum().alias("point"),
+            (p & s.str.contains(_COMMA_ONLY)).sum().alias("comma"),
+            (p & s.str.contains(r"[.,]")).sum().alias("sep"),
+        ).row(0)
+        plain, point, comma, seps = (int(x or 0) for x in head)
+        t_n, t_point, t_comma, t_sep = (int(x or 0) for x in tail)
+        return [plain + t_n, point + t_point, comma + t_comma, 0, 0, seps + t_sep]
+
+    @staticmethod
+    def _date_counts(frame: pl.DataFrame, src: str) -> list[int]:
+        c = pl.col(src)
+        iso = pl.coalesce(*_fast_dates(c))
+        hard = frame.select(c).filter(c.is_not_null() & iso.is_null())
+        if hard.height == 0:
+            return [0, 0, 0]
+        s = c.str.strip_chars()
+        a = s.str.extract(_DAY_MONTH, 1).cast(pl.Int32)
+        b = s.str.extract(_DAY_MONTH, 2).cast(pl.Int32)
+        row = hard.select(
+            (a > 12).sum().alias("dm"), (b > 12).sum().alias("md"), a.is_not_null().sum().alias("n")
+        ).row(0)
+        return [int(x or 0) for x in row]
 
 
 @dataclass(frozen=True)
@@ -346,60 +448,47 @@ def validate(
     ints, floats = INT_TARGETS[kind], FLOAT_TARGETS[kind]
     dates, bools = DATE_TARGETS[kind], BOOL_TARGETS[kind]
     checks: list[_Check] = []
-    typed: dict[str, pl.Expr] = {}
-    flags: dict[str, pl.Expr] = {}
+    typed: dict[str, pl.Expr | pl.Series] = {}
+    flags: dict[str, pl.Expr | pl.Series] = {}
 
     def t(target: str) -> pl.Expr:
         return pl.col(f"__t_{target}")
 
-    # Stage 1: typed values (null where empty or unparseable).
-    for target, src in by_target.items():
-        c = pl.col(src)
-        if target in ints or target in floats:
-            typed[target] = parse_number(c, rules.decimal.get(src, "point"))
-        elif target in dates:
-            # Most files hold ISO dates or timestamps: a cheap strptime reads them;
-            # the regex parser runs only when some value needs it.
-            fast = parse_iso_fast(c)
-            if frame.select((present(c) & fast.is_null()).any()).item():
-                typed[target] = parse_date(c, rules.date_order.get(src, "dmy"))
-            else:
-                typed[target] = fast
-        elif target in bools:
-            typed[target] = parse_bool(c)
-        elif target in rules.numeric_attributes:
-            typed[target] = parse_number(c, rules.decimal.get(src, "point"))
-        elif target in ("account_id", "contact_id"):
-            typed[target] = pl.when(present(c)).then(c.str.strip_chars())
-        else:
-            typed[target] = text(c)
+    def check(name: str, rule: str, reason: pl.Expr) -> None:
+        checks.append(_Check(name, rule, reason))
 
-    # Stage 2: one flag per check that a value fails.
+    # Stages 1 and 2: typed values (null where empty or unreadable) and one flag
+    # per value that is present but unreadable. Cheap casts read most cells;
+    # the regex parsers see only the rest (type_column).
     for target, src in by_target.items():
         c = pl.col(src)
-        if target in ints or target in floats:
-            flags[f"__bad_{target}"] = present(c) & t(target).is_null()
-            checks.append(
-                _Check(
-                    f"__bad_{target}",
-                    f"{target} is not a number",
-                    pl.format(f"{target} '{{}}' is not a number", _quoted(src)),
-                )
+        style = rules.decimal.get(src, "point")
+        if target in ints or target in floats or target in rules.numeric_attributes:
+            value, bad = type_column(frame, src, [_fast_number(c, style)], parse_number(c, style))
+            typed[target] = value
+            if target in rules.numeric_attributes:
+                continue
+            flags[f"__bad_{target}"] = bad
+            check(
+                f"__bad_{target}",
+                f"{target} is not a number",
+                pl.format(f"{target} '{{}}' is not a number", _quoted(src)),
             )
             if target in ints:
                 flags[f"__frac_{target}"] = t(target).is_not_null() & (
                     t(target) != t(target).round(0)
                 )
-                checks.append(
-                    _Check(
-                        f"__frac_{target}",
-                        f"{target} is not a whole number",
-                        pl.format(f"{target} '{{}}' is not a whole number", _quoted(src)),
-                    )
+                check(
+                    f"__frac_{target}",
+                    f"{target} is not a whole number",
+                    pl.format(f"{target} '{{}}' is not a whole number", _quoted(src)),
                 )
         elif target in dates:
-            flags[f"__bad_{target}"] = present(c) & t(target).is_null()
-            order = ORDER_WORDS[rules.date_order.get(src, "dmy")]
+            order_code = rules.date_order.get(src, "dmy")
+            value, bad = type_column(frame, src, _fast_dates(c), parse_date(c, order_code))
+            typed[target] = value
+            flags[f"__bad_{target}"] = bad
+            order = ORDER_WORDS[order_code]
             plain = pl.format(f"{target} '{{}}' is not a valid date", _quoted(src))
             hinted = pl.format(
                 f"{target} '{{}}' is not a valid date (this file's d/m/y dates are read as "
@@ -407,22 +496,25 @@ def validate(
                 _quoted(src),
             )
             is_dm = c.str.strip_chars().str.contains(_DAY_MONTH)
-            checks.append(
-                _Check(
-                    f"__bad_{target}",
-                    f"{target} is not a valid date",
-                    pl.when(is_dm).then(hinted).otherwise(plain),
-                )
+            check(
+                f"__bad_{target}",
+                f"{target} is not a valid date",
+                pl.when(is_dm).then(hinted).otherwise(plain),
             )
         elif target in bools:
-            flags[f"__bad_{target}"] = present(c) & t(target).is_null()
-            checks.append(
-                _Check(
-                    f"__bad_{target}",
-                    f"{target} is not yes/no",
-                    pl.format(f"{target} '{{}}' is not yes/no (true/false, 1/0)", _quoted(src)),
-                )
+            value, bad = type_column(frame, src, [parse_bool(c)], parse_bool(c))
+            typed[target] = value
+            flags[f"__bad_{target}"] = bad
+            check(
+                f"__bad_{target}",
+                f"{target} is not yes/no",
+                pl.format(f"{target} '{{}}' is not yes/no (true/false, 1/0)", _quoted(src)),
             )
+        elif target in ("account_id", "contact_id", "invoice_id"):
+            # Keys are compared and joined: surrounding spaces and null tokens go.
+            typed[target] = pl.when(present(c)).then(c.str.strip_chars())
+        else:
+            typed[target] = c
 
     # Stage 3: derived columns.
     derived: dict[str, pl.Expr] = {}
@@ -458,8 +550,18 @@ def validate(
         checks.append(_Check(f"__missing_{target}", f"{target} is missing", pl.lit(label)))
 
     work = (
-        frame.with_columns(**{f"__t_{k}": v for k, v in typed.items()})
-        .with_columns(**{k: v.fill_null(False) for k, v in flags.items()})
+        frame.with_columns(
+            **{
+                f"__t_{k}": (v.alias(f"__t_{k}") if isinstance(v, pl.Series) else v)
+                for k, v in typed.items()
+            }
+        )
+        .with_columns(
+            **{
+                k: (v.alias(k) if isinstance(v, pl.Series) else v.fill_null(False))
+                for k, v in flags.items()
+            }
+        )
         .with_columns(**{f"__t_{k}": v for k, v in derived.items()})
         .with_columns(**{k: v.fill_null(False) for k, v in missing.items()})
     )
