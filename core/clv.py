@@ -27,8 +27,8 @@ import polars as pl
 from core.clv_models import (
     ClvFitError,
     ModelFit,
-    bgnbd_expected_purchases,
     bgnbd_p_alive,
+    bgnbd_purchase_front,
     fit_bgnbd,
     fit_gamma_gamma,
     gamma_gamma_expected_spend,
@@ -234,19 +234,21 @@ def _discounted_expected_purchases(
     """(sum_k (E[Y(k)] - E[Y(k-1)]) / (1+d)^k over months k, E[Y(horizon)]).
 
     Purchases expected in month k are discounted by k months (end of month).
-    Computed once per distinct (x, tx, T) and mapped back.
+    E[Y(t)] = front(t; x, T) * P(alive | x, tx, T): the hypergeometric front
+    is computed once per distinct (x, T) and mapped back.
     """
-    stacked = np.column_stack([x, tx, T])
+    stacked = np.column_stack([x, T])
     uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    ux, utx, uT = uniq[:, 0], uniq[:, 1], uniq[:, 2]
+    ux, uT = uniq[:, 0], uniq[:, 1]
     total = np.zeros(ux.size)
     previous = np.zeros(ux.size)
     for k in range(1, horizon_months + 1):
-        cumulative = bgnbd_expected_purchases(params, k * month_units, ux, utx, uT)
+        cumulative = bgnbd_purchase_front(params, k * month_units, ux, uT)
         total += (cumulative - previous) / (1.0 + monthly_rate) ** k
         previous = cumulative
     inverse = inverse.ravel()
-    return total[inverse], previous[inverse]
+    alive = bgnbd_p_alive(params, x, tx, T)
+    return total[inverse] * alive, previous[inverse] * alive
 
 
 def _year_before(day: dt.date) -> dt.date:

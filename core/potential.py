@@ -251,7 +251,7 @@ def fit_potential(
             f"to fit a model; there are {n_customers}"
         )
     X, cat, notes = encode_for_trees(frame, features)
-    y = np.log1p(revenue)
+    y = np.log1p(np.maximum(revenue, 0.0))  # only active (revenue > 0) rows are fitted
     threads = 1 if n_customers < SINGLE_THREAD_BELOW else None
     with threadpool_limits(limits=threads):
         pred = _cross_fit(X, y, cat, active, quantile, n_splits, seed, progress, max_fit_rows)
