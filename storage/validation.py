@@ -309,9 +309,13 @@ class Evidence:
             & c.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False).is_not_null()
         )
         sep = ~no_point | c.str.contains(",", literal=True)
-        n_point, n_cells = frame.select(as_point.sum(), c.is_not_null().sum().alias("n")).row(0)
+        n_point, n_cells = frame.select(
+            as_point.sum().alias("p"), c.is_not_null().sum().alias("n")
+        ).row(0)
         if n_point == n_cells:  # the common case: every cell is a plain number
-            point, seps = frame.select(c.str.contains(_POINT_ONLY).sum(), sep.sum()).row(0)
+            point, seps = frame.select(
+                c.str.contains(_POINT_ONLY).sum().alias("p"), sep.sum().alias("s")
+            ).row(0)
             return [int(n_cells), int(point or 0), 0, 0, 0, int(seps or 0)]
         head = frame.select(
             (as_point | as_comma).sum().alias("plain"),
