@@ -73,7 +73,8 @@ def segment_profiles(
 
     - ``accounts``, ``account_share`` (of all accounts in ``frame``, 0–1);
     - ``revenue`` (window revenue, sum), ``revenue_share`` (of total revenue);
-    - ``margin_pct`` = sum margin / sum revenue (revenue-weighted);
+    - ``margin_pct`` = sum margin / sum revenue, both over the accounts whose
+      margin is known (revenue-weighted; null when none is);
     - ``avg_order_value`` = sum revenue / sum orders;
     - ``frequency`` = mean purchase days per account (accounts with a value);
     - ``recency_days`` = median days since the last purchase (buyers only);
@@ -110,8 +111,15 @@ def segment_profiles(
         return np.bincount(codes, weights=weights, minlength=k)
 
     accounts = np.bincount(codes, minlength=k).astype(np.int64)
-    revenue = group_sum(column("revenue"))
-    margin = group_sum(column("margin"))
+    revenue_values = column("revenue")
+    revenue = group_sum(revenue_values)
+    margin_values = column("margin")
+    margin = group_sum(margin_values)
+    # margin % only over accounts whose margin is known (files without margins leave it null)
+    revenue_with_margin = (
+        None if margin_values is None or revenue_values is None
+        else group_sum(revenue_values, ~np.isnan(margin_values))
+    )  # fmt: skip
     orders = group_sum(column("orders"))
     revenue_prev = group_sum(column("revenue_prev"))
     freq = column("frequency")
@@ -143,10 +151,11 @@ def segment_profiles(
 
     if total:
         labels = [*labels, "All accounts"]
-        accounts, revenue, margin, orders, revenue_prev, freq_sum, freq_n, p0, p1 = (
-            totals(a) for a in (accounts, revenue, margin, orders, revenue_prev, freq_sum,
-                                freq_n, p0, p1)
+        accounts, revenue, margin, revenue_with_margin, orders, revenue_prev = (
+            totals(a) for a in (accounts, revenue, margin, revenue_with_margin, orders,
+                                revenue_prev)
         )  # fmt: skip
+        freq_sum, freq_n, p0, p1 = (totals(a) for a in (freq_sum, freq_n, p0, p1))
         rec = column("recency_days")
         rec_all = None if rec is None else rec[~np.isnan(rec)]
         overall = float(np.median(rec_all)) if rec_all is not None and rec_all.size else np.nan
@@ -169,7 +178,7 @@ def segment_profiles(
                 if revenue is not None and revenue_total
                 else [None] * len(labels)
             ),
-            "margin_pct": ratio(margin, revenue),
+            "margin_pct": ratio(margin, revenue_with_margin),
             "avg_order_value": ratio(revenue, orders),
             "frequency": ratio(freq_sum, freq_n),
             "recency_days": recency if recency is not None else [None] * len(labels),

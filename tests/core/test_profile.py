@@ -88,13 +88,15 @@ def random_frame(n: int, seed: int = 3) -> pl.DataFrame:
             "industry": rng.choice(["it", "health", "retail", "energy"], n).tolist(),
             "employees": rng.integers(1, 5000, n),
             "revenue": revenue,
-            "margin": np.round(revenue * rng.uniform(0.05, 0.4, n), 2),
+            "margin": np.where(
+                rng.random(n) < 0.2, None, np.round(revenue * rng.uniform(0.05, 0.4, n), 2)
+            ).tolist(),
             "orders": orders,
             "frequency": orders,
             "recency_days": np.where(orders > 0, rng.integers(1, 365, n), None).tolist(),
             "revenue_prev": np.round(rng.gamma(1.1, 400, n), 2),
         },
-        schema_overrides={"recency_days": pl.Int64},
+        schema_overrides={"recency_days": pl.Int64, "margin": pl.Float64},
     )
 
 
@@ -114,7 +116,8 @@ def test_profiles_match_pandas_reference() -> None:
         assert row["accounts"] == len(g)
         assert row["revenue"] == pytest.approx(g["revenue"].sum())
         assert row["revenue_share"] == pytest.approx(g["revenue"].sum() / total_rev)
-        assert row["margin_pct"] == pytest.approx(g["margin"].sum() / g["revenue"].sum())
+        known = g["margin"].notna()
+        assert row["margin_pct"] == pytest.approx(g["margin"].sum() / g.loc[known, "revenue"].sum())
         assert row["avg_order_value"] == pytest.approx(g["revenue"].sum() / g["orders"].sum())
         assert row["frequency"] == pytest.approx(g["frequency"].mean())
         assert row["recency_days"] == pytest.approx(g["recency_days"].dropna().median())
@@ -224,3 +227,12 @@ def test_nrr_from_bridge_accounts_matches_core_bridge() -> None:
     assert p["S"]["nrr"] == pytest.approx(totals["S"])
     assert p["T"]["nrr"] == pytest.approx(totals["T"])
     assert p["All accounts"]["nrr"] == pytest.approx(totals["All"])
+
+
+def test_margin_pct_only_over_known_margins() -> None:
+    frame = pl.DataFrame({"account_id": ["a", "b", "c"], "revenue": [100.0, 50.0, 0.0],
+                          "margin": [30.0, None, 0.0]})  # fmt: skip
+    assign = pl.DataFrame({"account_id": ["a", "b", "c"], "segment": ["S", "S", "T"]})
+    p = as_dict(segment_profiles(frame, assign))
+    assert p["S"]["margin_pct"] == pytest.approx(0.30)  # b's revenue has no margin: left out
+    assert p["T"]["margin_pct"] is None  # known margin but no revenue
