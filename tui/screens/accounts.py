@@ -242,6 +242,8 @@ class AccountsScreen(WorkbenchScreen):
             row = found if found is not None else 0
         column = min(self._cursor_column, max(0, len(view.columns) - 1))
         table.move_cursor(row=row, column=column)
+        # a table that has just been mounted has no size yet: scroll once it is laid out
+        table.call_after_refresh(table.move_cursor, row=row, column=column)
         if self._pending_account is not None:
             self._pending_account = None
         if self._focus_table or table_had_focus or not isinstance(self.focused, Input):

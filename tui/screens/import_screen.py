@@ -170,8 +170,12 @@ class ImportScreen(WorkbenchScreen):
         from storage.mapping import guess_mapping
         from storage.readers import ROW, iter_batches, sniff_source
 
-        info = sniff_source(path)
-        head = next(iter(iter_batches(info, batch_size=PREVIEW_ROWS)), None)
+        try:
+            info = sniff_source(path)
+            head = next(iter(iter_batches(info, batch_size=PREVIEW_ROWS)), None)
+        except Exception as exc:
+            self.app.call_from_thread(self._set_status, str(exc), error=True)
+            raise  # the App turns it into an error notification
         if head is None:
             head = pl.DataFrame({ROW: []})
         columns = [c for c in head.columns if c != ROW]
