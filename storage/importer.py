@@ -442,7 +442,7 @@ def _write(
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    with _bigger_cache(conn), ws.write():
+    with _bulk_settings(conn, prepared.kind), ws.write():
         # Another process may have imported the same file since the check above.
         previous = _previous_import(conn, prepared.kind, prepared.file_hash)
         if previous is not None:
@@ -518,15 +518,26 @@ def _no_op(report: ImportReport, previous: int, started: float) -> ImportReport:
 
 
 @contextlib.contextmanager
-def _bigger_cache(conn: sqlite3.Connection) -> Iterator[None]:
-    """A 256 MB page cache while importing keeps index pages in memory."""
-    old = conn.execute("PRAGMA cache_size").fetchone()[0]
+def _bulk_settings(conn: sqlite3.Connection, kind: str) -> Iterator[None]:
+    """Connection settings for a bulk load, restored afterwards.
+
+    A 256 MB page cache keeps index pages in memory. For transactions the
+    per-row foreign-key lookup is switched off (it can only be changed outside
+    a transaction): the import itself creates every missing parent (stub
+    accounts) in the same transaction before the lines, so the constraint
+    holds by construction.
+    """
+    old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    old_fk = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA cache_size = -262144")
+    if kind == "transactions":
+        conn.execute("PRAGMA foreign_keys = OFF")
     try:
         yield
     finally:
         with contextlib.suppress(sqlite3.Error):
-            conn.execute(f"PRAGMA cache_size = {int(old)}")
+            conn.execute(f"PRAGMA cache_size = {int(old_cache)}")
+            conn.execute(f"PRAGMA foreign_keys = {int(old_fk)}")
 
 
 def _table_columns(conn: sqlite3.Connection, table: str) -> dict[str, str]:

@@ -329,3 +329,27 @@ def test_streamed_file_matches_whole_file(ws: Workspace, tmp_path: Path, monkeyp
 
     gc.collect()
     assert not spill_dir.exists()
+
+
+def test_foreign_keys_hold_and_the_setting_is_restored(ws: Workspace) -> None:
+    commit_import(ws, prepare_import(DATA / "transactions_semicolon_dmy.csv", "transactions"))
+    commit_import(ws, prepare_import(DATA / "online_retail_lines.csv", "transactions"))
+    assert ws.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert ws.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert ws.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # Indexes dropped for a bulk load are back.
+    names = {r[0] for r in rows(ws, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"transactions_account", "transactions_invoice"} <= names
+
+
+def test_large_load_rebuilds_indexes(ws: Workspace, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(importer, "REINDEX_MIN_ROWS", 3)
+    lines = tmp_path / "l.csv"
+    lines.write_text(
+        "account_id,date,amount\n" + "".join(f"Q{i},2024-01-0{i},{i}\n" for i in range(1, 8))
+    )
+    report = commit_import(ws, prepare_import(lines, "transactions"))
+    assert report.inserted == 7
+    plan = rows(ws, "EXPLAIN QUERY PLAN SELECT * FROM transactions WHERE account_id = 'Q1'")
+    assert "transactions_account" in str(plan)
+    assert ws.conn.execute("PRAGMA foreign_key_check").fetchall() == []
