@@ -85,10 +85,11 @@ def test_contacts_frame(ws: Workspace) -> None:
 
 def test_empty_workspace_gives_empty_canonical_frames(tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "e.segscope") as ws:
-        assert ws.load_accounts().schema == pl.Schema(ACCOUNT_SCHEMA)
-        assert ws.load_transactions().schema == pl.Schema(TRANSACTION_SCHEMA)
-        assert ws.load_contacts().schema == pl.Schema(CONTACT_SCHEMA)
-        assert ws.load_accounts().height == ws.load_transactions().height == 0
+        frames = ws.load_tables()
+    assert frames["accounts"].schema == pl.Schema(ACCOUNT_SCHEMA)
+    assert frames["transactions"].schema == pl.Schema(TRANSACTION_SCHEMA)
+    assert frames["contacts"].schema == pl.Schema(CONTACT_SCHEMA)
+    assert sum(f.height for f in frames.values()) == 0
 
 
 def test_extra_account_attributes_are_loaded_with_their_type(ws: Workspace) -> None:
