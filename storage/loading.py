@@ -133,6 +133,7 @@ class LoadingMixin:
             if kind not in TABLES:
                 raise ValueError(f"unknown table {kind!r}; expected one of {', '.join(TABLES)}")
         frames: dict[str, pl.DataFrame] = {}
+        version = None
         if self.cache_enabled:
             version = self.data_version()
             for kind in kinds:
@@ -141,11 +142,18 @@ class LoadingMixin:
                     frames[kind] = cached
         missing = [k for k in kinds if k not in frames]
         if missing:
-            frames.update(self._snapshot(missing))
+            fresh, fresh_version = self._snapshot(missing)
+            if frames and fresh_version != version:
+                # a write landed after the cache lookup: read everything anew so
+                # the frames come from one state of the data
+                fresh, _ = self._snapshot(list(kinds))
+            frames.update(fresh)
         return {kind: frames[kind] for kind in kinds}
 
-    def _snapshot(self: Workspace, kinds: list[str]) -> dict[str, pl.DataFrame]:
+    def _snapshot(self: Workspace, kinds: list[str]) -> tuple[dict[str, pl.DataFrame], str]:
         """Read ``kinds`` through ADBC children; keep their files as cache when enabled.
+
+        Returns the frames and the data version they were read at.
 
         Large transaction tables are read by two children at once (rowid halves,
         one per core); the halves are used only if both children saw the same
@@ -186,7 +194,7 @@ class LoadingMixin:
                     for part in files[kind]:
                         with contextlib.suppress(OSError):
                             part.unlink()
-        return frames
+        return frames, results[0]["version"]
 
     def _plan(self: Workspace, kinds: list[str]) -> list[list[str]]:
         """The kinds each child reads: one child, or two splitting transactions by rowid."""

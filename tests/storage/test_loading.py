@@ -183,6 +183,19 @@ class TestCache:
             db.execute("INSERT INTO transactions(account_id, date, amount) VALUES ('A2', 1, 1.0)")
         assert cached.load_accounts()["is_customer"][1] is True
 
+    def test_cached_and_fresh_frames_come_from_one_state(
+        self, cached: Workspace, monkeypatch
+    ) -> None:
+        cached.load_accounts()  # cached at the current version
+        old_version = cached.data_version()
+        with cached.write() as db:
+            db.execute("INSERT INTO transactions(account_id, date, amount) VALUES ('A2', 1, 1.0)")
+        # the cache lookup happens just before the write commits
+        monkeypatch.setattr(cached, "data_version", lambda: old_version)
+        frames = cached.load_tables(("accounts", "transactions"))
+        assert frames["transactions"].height == 4
+        assert frames["accounts"]["is_customer"][1] is True  # not the stale cached False
+
     def test_rows_added_behind_the_workspace_back_are_seen(self, cached: Workspace) -> None:
         cached.load_contacts()
         raw = sqlite3.connect(cached.path)
