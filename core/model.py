@@ -207,7 +207,7 @@ class AbcDimension(Dimension):
             raise _fail(self, f"thresholds need 0 < a < b <= 1, got a={self.a!r}, b={self.b!r}")
 
     def columns(self) -> tuple[str, ...]:
-        return (self.measure,)
+        return (self.measure, "abc_class")
 
     def _is_default(self) -> bool:
         return self.measure == "revenue" and (self.a, self.b) == (0.80, 0.95)
@@ -310,7 +310,8 @@ class RfmDimension(Dimension):
             raise _fail(self, str(exc)) from None
 
     def columns(self) -> tuple[str, ...]:
-        return ("recency_days", "frequency", "revenue")
+        return ("recency_days", "frequency", "revenue", "r_score", "f_score", "m_score",
+                "rfm_segment")  # fmt: skip
 
     def _scores(self, frame: pl.DataFrame) -> pl.DataFrame:
         needed = ("rfm_segment", "r_score", "f_score", "m_score")

@@ -36,8 +36,13 @@ _ID_LIKE = re.compile(
     r"(^|_)(id|ids|name|names|email|phone|url|website|address|street|zip|postcode)($|_)",
     re.IGNORECASE,
 )
-# Metric/derived columns that restate the segment definition or are dates.
-_NOT_TRAITS = frozenset({"segment", "first_purchase", "last_purchase"})
+# Columns that restate another one (absolute margin beside margin %, orders
+# beside frequency, the previous window beside revenue, scores beside the raw
+# recency/frequency/revenue) or are dates: they would crowd out real traits.
+_NOT_TRAITS = frozenset({
+    "segment", "first_purchase", "last_purchase", "revenue_prev", "margin", "orders",
+    "r_score", "f_score", "m_score", "bridge_prev_revenue", "bridge_revenue",
+})  # fmt: skip
 _MAX_CATEGORIES = 60
 
 
@@ -225,8 +230,10 @@ def _group_median(codes: np.ndarray, values: np.ndarray | None, k: int) -> np.nd
 
 
 def trait_columns(frame: pl.DataFrame, exclude: Iterable[str] = ()) -> tuple[list[str], list[str]]:
-    """(categorical, numeric) columns eligible for traits: id/name-like columns,
-    dates and text columns with more than 60 distinct values are left out."""
+    """(categorical, numeric) columns eligible for traits: id/name-like columns
+    (…_id, name, email, phone, …), dates, restating metrics (margin beside
+    margin_pct, orders beside frequency, revenue_prev, the R/F/M scores) and
+    text columns with more than 60 distinct values are left out."""
     skip = set(exclude) | _NOT_TRAITS
     categorical, numeric = [], []
     for name, dtype in frame.schema.items():

@@ -72,6 +72,12 @@ def test_segment_profiles_by_hand(workspace: Path, capsys) -> None:
     assert (seg["C"]["accounts"], seg["C"]["revenue"]) == (1, 0.0)
     assert data["total"]["accounts"] == 4 and data["total"]["revenue"] == 900 + 100
 
+    code, out, _ = cli(capsys, "segment", str(workspace), "--model", "Sales logic", "--json",
+                       "--traits", "2")  # fmt: skip
+    rows = json.loads(out)["segments"]
+    assert code == 0 and all(isinstance(r["traits"], list) for r in rows)
+    assert all(len(r["traits"]) <= 2 for r in rows)
+
     code, out, _ = cli(capsys, "segment", str(workspace), "--model", "ABC by revenue")
     assert code == 0 and out.splitlines()[0] == "model 'ABC by revenue', as of 2024-07-01"
     assert any(line.startswith("A ") and " 900 " in line for line in out.splitlines())

@@ -153,6 +153,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, metavar="NAME", help="the model to apply")
     parser.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD (default: "
                         "the day after the last transaction)")  # fmt: skip
+    parser.add_argument(
+        "--traits",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also show the N strongest distinguishing traits of each segment",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=run)
 
@@ -171,11 +178,30 @@ def compute_profiles(ws: Any, model_name: str, as_of: dt.date | None) -> dict[st
             "assignments": assignments}  # fmt: skip
 
 
+def segment_traits(result: dict[str, Any], limit: int) -> dict[str, list[str]]:
+    """The ``limit`` strongest trait phrases per segment (the model's own columns excluded)."""
+    from core.profile import distinguishing_traits
+
+    if limit <= 0:
+        return {}
+    model: SegmentationModel = result["model"]
+    own = {c for d in model.dimensions for c in d.columns()}
+    segments = [s for s in result["profiles"]["segment"].to_list() if s != "All accounts"]
+    return {
+        seg: distinguishing_traits(result["frame"], result["assignments"], seg, exclude=own,
+                                   limit=limit)["phrase"].to_list()
+        for seg in segments
+    }  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.traits < 0:
+        raise UsageError(f"--traits must be 0 or more, got {args.traits}")
     as_of = parse_date(args.as_of)
     with open_workspace(args.workspace) as ws:
         result = compute_profiles(ws, args.model, as_of)
     profiles: pl.DataFrame = result["profiles"]
+    traits = segment_traits(result, args.traits)
     if args.json:
         payload = {
             "model": result["model"].name,
@@ -185,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
             "segments": rows_as_json(profiles.filter(pl.col("segment") != "All accounts")),
             "total": rows_as_json(profiles.filter(pl.col("segment") == "All accounts"))[0],
         }
+        if args.traits:
+            for row in payload["segments"]:
+                row["traits"] = traits.get(row["segment"], [])
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return 0
     headers = ["Segment", "Accounts", "% acc", "Revenue", "% rev", "Margin %", "AOV",
@@ -207,4 +236,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(f"model {result['model'].name!r}, as of {result['as_of'].isoformat()}")
     print(render_table(headers, rows, right=set(range(1, len(headers)))))
+    if traits:
+        print("\ndistinguishing traits (strongest first):")
+        for seg, phrases in traits.items():
+            print(f"  {seg}: {'; '.join(phrases) if phrases else '(none stand out)'}")
     return 0
