@@ -239,17 +239,23 @@ class SegscopeApp(App[int]):
         """Make ``name`` the active model; screens get ModelChanged then SegmentsComputed."""
         self.recompute_segments(name)
 
+    def report_worker_failure(self, worker: Worker) -> None:
+        """One error notification for a failed worker: a SegscopeError's message as it is."""
+        error = worker.error
+        what = "loading the workspace" if worker.name == "load_data" else worker.name
+        if isinstance(error, SegscopeError):
+            message = str(error)
+        else:
+            message = f"{type(error).__name__}: {error}"
+            self.log.error(f"worker {worker.name} failed", error)
+        self.notify(message, title=f"Failed: {what}", severity="error", timeout=15)
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Worker.StateChanged does not bubble: screens forward their failures here
+        # (WorkbenchScreen.on_worker_state_changed).
         worker = event.worker
         if event.state == WorkerState.ERROR:
-            error = worker.error
-            what = "loading the workspace" if worker.name == "load_data" else worker.name
-            if isinstance(error, SegscopeError):
-                message = str(error)
-            else:
-                message = f"{type(error).__name__}: {error}"
-                self.log.error(f"worker {worker.name} failed", error)
-            self.notify(message, title=f"Failed while {what}", severity="error", timeout=15)
+            self.report_worker_failure(worker)
             if worker.name == "load_data":
                 self.sub_title = "could not load the workspace"
             return

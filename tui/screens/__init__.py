@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Header, Static
+from textual.worker import Worker, WorkerState
 
 from tui.messages import DataChanged, ModelChanged, SegmentsComputed
 from tui.widgets.footer import WorkbenchFooter
@@ -63,6 +64,15 @@ class WorkbenchScreen(Screen):
 
     def on_segments_computed(self, message: SegmentsComputed) -> None:
         self.refresh_from_state()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed worker of this screen becomes one error notification (via the App).
+
+        Worker.StateChanged does not bubble, so the App would not see it. A
+        screen that overrides this should call ``super().on_worker_state_changed``.
+        """
+        if event.state == WorkerState.ERROR:
+            self.workbench.report_worker_failure(event.worker)
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """Commands for the palette while this screen is shown (override)."""

@@ -196,6 +196,10 @@ class ImportScreen(WorkbenchScreen):
         self._columns = columns
         await self._build_mapping(mapping)
         self._set_status(f"{path.name}: {described}, {len(columns)} columns")
+        # leave the path box so the number keys switch screens again; Tab walks the mapping
+        first = self.query(".map-select")
+        if first:
+            first.first().focus()
         self.validate()
 
     async def _build_mapping(self, mapping: Mapping[str, str]) -> None:
