@@ -52,7 +52,7 @@ def state(path: Path) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def big_lines(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    n = 300_000
+    n = 200_000
     path = tmp_path_factory.mktemp("kill") / "lines.csv"
     pl.DataFrame(
         {
@@ -103,7 +103,7 @@ def test_sigkill_after_rows_were_written_leaves_the_workspace_as_before(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.4, 1.2, 2.5])
+@pytest.mark.parametrize("delay", [0.5, 1.5])
 def test_sigkill_at_a_random_moment_leaves_before_or_after(
     workspace: Path, big_lines: Path, delay: float, tmp_path: Path
 ) -> None:
@@ -116,10 +116,10 @@ def test_sigkill_at_a_random_moment_leaves_before_or_after(
     if now != before:
         # The import had committed before the kill: then it must be whole.
         assert now["imports"] == before["imports"] + 1
-        assert now["transactions"] == before["transactions"] + 300_000
+        assert now["transactions"] == before["transactions"] + 200_000
         assert now["integrity"] == "ok"
     # Either way the file imports cleanly afterwards (or is a no-op if it committed).
     with Workspace.open(workspace, cache=False) as ws:
         report = commit_import(ws, prepare_import(big_lines, "transactions"))
     assert report.no_op == (now != before)
-    assert state(workspace)["transactions"] == before["transactions"] + 300_000
+    assert state(workspace)["transactions"] == before["transactions"] + 200_000
