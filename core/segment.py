@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from core.cache import LruCache, spec_hash
-from core.dimensions import Levels
+from core.dimensions import DimensionError, Levels
 from core.model import Dimension, SegmentationModel, dimension_key
 
 __all__ = ["SEPARATOR", "assign_segments", "dimension_levels", "segment_order"]
@@ -75,10 +75,20 @@ def assign_segments(
     Pass a shared ``cache`` and a ``frame_token`` that changes whenever the
     frame changes to reuse the levels of unchanged dimensions.
     """
+    if "account_id" not in frame.columns:
+        raise DimensionError("the per-account frame has no 'account_id' column")
     n = frame.height
     all_levels = [
         dimension_levels(frame, d, cache=cache, frame_token=frame_token) for d in model.dimensions
     ]
+    for d, lv in zip(model.dimensions, all_levels, strict=True):
+        # a contract check for dimension kinds added later
+        top = lv.codes.max() if lv.codes.len() else None
+        if lv.codes.len() != n or (top is not None and top >= len(lv.labels)):
+            raise DimensionError(
+                f"dimension '{d.name}' ({d.kind}) produced {lv.codes.len()} levels for {n} "
+                f"accounts or a level outside its {len(lv.labels)} labels"
+            )
     radices = [max(len(lv.labels), 1) for lv in all_levels]
     total_cells = int(np.prod([float(r) for r in radices]))
 

@@ -379,3 +379,27 @@ def test_quantile_cuts_match_numpy() -> None:
     assert quantile_cuts(series, 4) == pytest.approx(
         np.quantile(values[~np.isnan(values)], [0.25, 0.5, 0.75]).tolist()
     )
+
+
+def test_frame_without_account_id_and_broken_dimension() -> None:
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from core.dimensions import Levels
+    from core.model import Dimension
+
+    with pytest.raises(DimensionError, match="no 'account_id' column"):
+        assign_segments(pl.DataFrame({"x": [1]}), MODEL)
+
+    @dataclass(frozen=True)
+    class Broken(Dimension):
+        kind: ClassVar[str] = "broken"
+        name: str = "Broken"
+
+        def levels(self, frame: pl.DataFrame) -> Levels:
+            return Levels(pl.Series([0, 5], dtype=pl.UInt32), ("only",))
+
+    with pytest.raises(DimensionError, match=r"dimension 'Broken' \(broken\) produced 2 levels"):
+        assign_segments(
+            pl.DataFrame({"account_id": ["a", "b"]}), SegmentationModel("m", (Broken(),))
+        )
