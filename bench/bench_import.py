@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -216,7 +215,10 @@ def main() -> None:
         results.append(result)
         extra = ""
         if "prepare_seconds" in result:
-            extra = f" (prepare {result['prepare_seconds']:.1f} s, commit {result['commit_seconds']:.1f} s)"
+            extra = (
+                f" (prepare {result['prepare_seconds']:.1f} s,"
+                f" commit {result['commit_seconds']:.1f} s)"
+            )
         print(
             f"{tool:>13} {what:<12} {result['seconds']:8.1f} s  {result['rows']:>11,} rows  "
             f"peak RSS {result['peak_rss_mb']:,.0f} MB{extra}",
