@@ -190,6 +190,11 @@ def bin_levels(
         if missing_label not in labels:
             labels.append(missing_label)
         codes[column.missing] = labels.index(missing_label)
+    if len(set(labels)) < len(labels):
+        # a repeated label merges its bins into one level
+        unique = _unique_in_order(labels)
+        remap = np.array([unique.index(label) for label in labels], dtype=np.uint32)
+        codes, labels = remap[codes], unique
     return Levels(pl.Series("", codes, dtype=pl.UInt32), tuple(labels))
 
 

@@ -129,7 +129,9 @@ class Dimension:
     # parameters (sorting a column, hashing its values) and a cheap part (cut
     # points, thresholds, groups) exposes the split, so that core.segment can
     # cache the expensive part per frame and re-run only the cheap one while
-    # the analyst edits.
+    # the analyst edits. Prepared states are cached under ``prepare_key`` alone
+    # (per frame), so kinds that return the same key must prepare the same thing
+    # ("numeric:<col>", "text:<col>", "abc-rank:<measure>").
 
     def prepare_key(self) -> str | None:
         """What ``prepare`` depends on (besides the frame), or None when there is no split."""
@@ -388,7 +390,8 @@ class BinsDimension(Dimension):
 
     ``cuts`` (increasing) give len(cuts)+1 bins; by default they are
     left-closed, [c_i, c_i+1), so a value equal to a cut starts the next bin;
-    ``right_closed=True`` makes them (c_i, c_i+1]. ``quantiles`` is either n
+    ``right_closed=True`` makes them (c_i, c_i+1]. A label given twice merges
+    those bins into one level. ``quantiles`` is either n
     (n equal-count groups) or increasing probabilities in (0, 1); the cut
     points are computed on the frame (linear interpolation; repeated cuts
     collapse). ``labels`` default to "< 10", "10–50", "≥ 50" or "Q1" … "Qn".

@@ -68,6 +68,12 @@ class TestLevelsByHand:
         )
         assert levels(TINY, dim) == ["low", "low", "?", "high", "mid", "low"]
 
+    def test_bins_repeated_label_merges(self) -> None:
+        dim = BinsDimension("Size", "employees", cuts=(10, 100, 500),
+                            labels=("Small", "Small", "Big", "Big"))  # fmt: skip
+        assert levels(TINY, dim) == ["Small", "Small", "Unknown", "Big", "Small", "Big"]
+        assert dim.levels(TINY).labels == ("Small", "Big", "Unknown")
+
     def test_bins_quantiles_linear(self) -> None:
         frame = pl.DataFrame({"account_id": list("abcdefgh"), "x": [8, 1, 2, 3, 4, 5, 6, 7]})
         # n=8, linear: q25 = 2.75, q50 = 4.5, q75 = 6.25
