@@ -409,3 +409,44 @@ def test_frame_without_account_id_and_broken_dimension() -> None:
         assign_segments(
             pl.DataFrame({"account_id": ["a", "b"]}), SegmentationModel("m", (Broken(),))
         )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_category_and_bins_match_plain_python(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 600
+    pool = np.array(["a", "b", "c", "d", "e", "f", "g", None], dtype=object)
+    values = pool[rng.integers(0, 8, n)].tolist()
+    x = rng.integers(0, 50, n).astype(float)
+    x[rng.random(n) < 0.05] = np.nan
+    frame = pl.DataFrame({"account_id": [str(i) for i in range(n)], "t": values, "x": x},
+                         schema_overrides={"t": pl.String})  # fmt: skip
+    groups = {"AB": ["a", "b"], "G": ["g", "zz"]}
+    top = int(rng.integers(0, 4))
+    dim = CategoryDimension("T", "t", groups=groups, keep_top=top, missing_label="none")
+    counts = Counter(v for v in values if v is not None and v not in ("a", "b", "g"))
+    kept = set(sorted(counts, key=lambda v: (-counts[v], v))[:top])
+
+    def want_category(v: str | None) -> str:
+        if v is None:
+            return "none"
+        if v in ("a", "b"):
+            return "AB"
+        if v == "g":
+            return "G"
+        return v if v in kept else "Other"
+
+    assert levels(frame, dim) == [want_category(v) for v in values]
+
+    cuts = sorted(rng.choice(np.arange(1, 49), 3, replace=False).tolist())
+    for right_closed in (False, True):
+        got = levels(frame, BinsDimension("X", "x", cuts=tuple(cuts), right_closed=right_closed,
+                                          labels=("q0", "q1", "q2", "q3")))  # fmt: skip
+
+        def want_bin(v: float, right_closed: bool = right_closed) -> str:
+            if math.isnan(v):
+                return "Unknown"
+            above = sum(v > c if right_closed else v >= c for c in cuts)
+            return f"q{above}"
+
+        assert got == [want_bin(v) for v in x.tolist()]
