@@ -6,6 +6,7 @@ at a time; two runs give a migration matrix (who moved where)".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -52,18 +53,26 @@ def _check(run: pl.DataFrame, which: str) -> None:
         raise UsageError(f"run {which} lists an account more than once")
 
 
-def _order(values: list[str]) -> list[str]:
-    return sorted(v for v in values if v not in (NEW, GONE))
+def _order(values: list[str], preferred: Sequence[str] | None) -> list[str]:
+    present = {v for v in values if v not in (NEW, GONE)}
+    first = [v for v in dict.fromkeys(preferred or ()) if v in present]
+    return first + sorted(present - set(first))
 
 
 def migration_matrix(
-    run_a: pl.DataFrame, run_b: pl.DataFrame, revenue_col: str = "revenue"
+    run_a: pl.DataFrame,
+    run_b: pl.DataFrame,
+    revenue_col: str = "revenue",
+    *,
+    order: Sequence[str] | None = None,
 ) -> Migration:
     """Accounts and revenue moving from each segment of run A to each of run B.
 
     Accounts only in B come from ``"(new)"``; accounts only in A go to
     ``"(gone)"``. Revenue is ``revenue_col`` as frozen in run B (in run A for
-    accounts that are gone); a run without that column counts 0.
+    accounts that are gone); a run without that column counts 0. Segments
+    are listed in ``order`` (e.g. the model's display order), then the rest
+    alphabetically, "(new)" and "(gone)" last.
     """
     _check(run_a, "A")
     _check(run_b, "B")
@@ -91,10 +100,10 @@ def migration_matrix(
         .agg(pl.len().cast(pl.Int64).alias("accounts"), pl.col("revenue").sum())
         .sort("from_segment", "to_segment")
     )
-    rows = _order(long["from_segment"].unique().to_list())
+    rows = _order(long["from_segment"].unique().to_list(), order)
     if NEW in long["from_segment"].to_list():
         rows.append(NEW)
-    cols = _order(long["to_segment"].unique().to_list())
+    cols = _order(long["to_segment"].unique().to_list(), order)
     if GONE in long["to_segment"].to_list():
         cols.append(GONE)
 

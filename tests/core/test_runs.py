@@ -42,6 +42,12 @@ def test_by_hand() -> None:
     assert m.long.row(0)[:2] == ("X", "X") and m.long.row(-1)[:2] == (NEW, "Y")
 
 
+def test_preferred_order() -> None:
+    m = migration_matrix(RUN_A, RUN_B, order=["Y", "Z", "X"])
+    assert m.accounts["from_segment"].to_list() == ["Y", "X", NEW]
+    assert m.accounts.columns == ["from_segment", "Y", "X", GONE]
+
+
 def test_bad_runs() -> None:
     with pytest.raises(UsageError, match="run B lacks column"):
         migration_matrix(RUN_A, RUN_B.drop("segment"))
