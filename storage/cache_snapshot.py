@@ -11,7 +11,8 @@ ADBC reader runs here, in its own process, and hands its result back as files.
 The child opens one read transaction, reads the data version and every
 requested table in it (one consistent snapshot), streams each result into an
 LZ4-compressed Arrow IPC file and prints ``{"version": ..., "files": {...}}``
-as JSON on stdout. It imports only the ADBC driver and pyarrow (no polars) so
+as JSON on stdout; the request is a JSON argument (``path``, ``kinds``,
+``files``). It imports only the ADBC driver and pyarrow (no polars) so
 it starts quickly.
 
 ADBC infers a column's Arrow type from the first batch of rows, so a column
@@ -231,7 +232,7 @@ def snapshot(path: str, kinds: list[str], files: dict[str, str]) -> dict[str, An
 
 
 def main() -> int:
-    request = json.loads(sys.stdin.read())
+    request = json.loads(sys.argv[1])
     try:
         result = snapshot(request["path"], request["kinds"], request["files"])
     except Exception as exc:  # reported to the parent, which raises WorkspaceError

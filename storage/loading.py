@@ -218,23 +218,41 @@ def _remove_files(results: list[dict]) -> None:
 
 def run_snapshot_children(path: Path, jobs: list[list[str]], out_dir: Path, tag: str) -> list[dict]:
     """Run one ``storage.cache_snapshot`` child per job, at the same time; their results."""
-    running = []
+    planned = []
     for number, kinds in enumerate(jobs):
         files = {
             spec: str(out_dir / f".{spec.replace('@', '.').replace(':', '-')}.{tag}.{number}.tmp")
             for spec in kinds
         }
-        running.append(_start_child(path, kinds, files))
-    results = []
-    failure: WorkspaceError | None = None
-    for kinds, proc, request in running:
-        try:
-            results.append(_finish_child(path, kinds, proc, request))
-        except WorkspaceError as exc:
-            failure = failure or exc
-    if failure is not None:
-        _remove_files(results)
-        raise failure
+        planned.append((kinds, files))
+    return run_children_jobs(path, planned)
+
+
+def run_children_jobs(path: Path, jobs: list[tuple[list[str], dict[str, str]]]) -> list[dict]:
+    """Start every child, then wait for all; on any failure or interrupt, kill and clean up."""
+    running = []
+    results: list[dict] = []
+    try:
+        for kinds, files in jobs:
+            running.append(_start_child(path, kinds, files))
+        failure: WorkspaceError | None = None
+        for kinds, proc, files in running:
+            try:
+                results.append(_finish_child(path, kinds, proc, files))
+            except WorkspaceError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+    except BaseException:
+        for _, proc, _ in running:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for _, files in jobs:
+            for name in files.values():
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+        raise
     return results
 
 
@@ -247,11 +265,13 @@ def _child_env() -> dict[str, str]:
 
 
 def _start_child(path: Path, kinds: list[str], files: dict[str, str]):
+    # The request goes on the command line (not stdin) so that all children
+    # start reading at once.
     request = json.dumps({"path": str(path), "kinds": kinds, "files": files})
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "storage.cache_snapshot"],
-            stdin=subprocess.PIPE,
+            [sys.executable, "-m", "storage.cache_snapshot", request],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -259,11 +279,11 @@ def _start_child(path: Path, kinds: list[str], files: dict[str, str]):
         )
     except OSError as exc:
         raise WorkspaceError(f"cannot load data from {path}: {exc}") from None
-    return kinds, proc, request
+    return kinds, proc, files
 
 
-def _finish_child(path: Path, kinds: list[str], proc: subprocess.Popen, request: str) -> dict:
-    out, err = proc.communicate(request)
+def _finish_child(path: Path, kinds: list[str], proc: subprocess.Popen, files: dict) -> dict:
+    out, err = proc.communicate()
     if proc.returncode != 0:
         lines = err.strip().splitlines()
         why = lines[-1] if lines else f"reader exited with code {proc.returncode}"
@@ -274,7 +294,7 @@ def _finish_child(path: Path, kinds: list[str], proc: subprocess.Popen, request:
 
 def run_snapshot_child(path: Path, kinds: list[str], files: dict[str, str]) -> dict:
     """Run one ``storage.cache_snapshot`` child writing ``files``; its parsed JSON result."""
-    return _finish_child(path, kinds, *_start_child(path, kinds, files)[1:])
+    return run_children_jobs(path, [(kinds, files)])[0]
 
 
 def load_run_frame(ws: Workspace, run_id: int) -> pl.DataFrame:

@@ -286,3 +286,12 @@ class TestSplitRead:
         assert calls == [2, 1]
         assert tx.height == 101
         assert len(list(big.cache_dir.glob("transactions-*"))) == 1
+
+
+def test_a_failing_reader_is_a_workspace_error_and_leaves_no_files(ws: Workspace) -> None:
+    from storage.errors import WorkspaceError
+
+    out = ws.path.parent / "out.tmp"
+    with pytest.raises(WorkspaceError, match=r"cannot load bogus from .*unknown table kind"):
+        loading.run_snapshot_child(ws.path, ["bogus"], {"bogus": str(out)})
+    assert not out.exists()
