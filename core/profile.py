@@ -22,6 +22,7 @@ __all__ = [
     "PROFILE_COLUMNS",
     "segment_profiles",
     "distinguishing_traits",
+    "segment_traits",
     "trait_columns",
     "aligned_segments",
 ]
@@ -287,71 +288,148 @@ def distinguishing_traits(
     for a category the same "distance in overall standard deviations" of its
     indicator, (share in segment − share overall) / sqrt(p (1 − p)).
     Columns: column, kind, value, segment_value, overall_value, lift, z,
-    strength, support, phrase.
+    strength, support, phrase. See :func:`segment_traits` for every segment
+    at once.
     """
     seg = aligned_segments(frame, assignments).cast(pl.String)
-    mask = (seg == segment).fill_null(False)
-    n_seg = int(mask.sum())
+    inside = (seg == segment).fill_null(False)
+    codes = inside.cast(pl.UInt32).to_numpy()
+    out = _traits(frame, codes, ["(rest)", segment], [1], min_support=min_support,
+                  min_count=min_count, min_lift=min_lift, min_z=min_z, exclude=exclude,
+                  limit=limit)  # fmt: skip
+    return out.drop("segment")
+
+
+def segment_traits(
+    frame: pl.DataFrame,
+    assignments: pl.DataFrame,
+    *,
+    min_support: float = 0.10,
+    min_count: int = 5,
+    min_lift: float = 1.2,
+    min_z: float = 1.0,
+    exclude: Iterable[str] = (),
+    limit: int | None = 5,
+) -> pl.DataFrame:
+    """The distinguishing traits of every segment in one pass over the frame:
+    ``segment`` then the columns of :func:`distinguishing_traits`, segments in
+    display order, up to ``limit`` traits each, strongest first."""
+    seg = aligned_segments(frame, assignments)
+    codes, labels = _segment_codes(seg)
+    targets = [i for i, label in enumerate(labels) if label != "(unassigned)"]
+    return _traits(frame, codes, labels, targets, min_support=min_support, min_count=min_count,
+                   min_lift=min_lift, min_z=min_z, exclude=exclude, limit=limit)  # fmt: skip
+
+
+def _robust_scale(valid: np.ndarray, med: float) -> float:
+    scale = 1.4826 * float(np.median(np.abs(valid - med)))
+    if not scale:
+        q1, q3 = np.quantile(valid, [0.25, 0.75])
+        scale = float(q3 - q1) / 1.349
+    if not scale:
+        scale = float(np.std(valid, ddof=1)) if valid.size > 1 else 0.0
+    return scale if math.isfinite(scale) else 0.0
+
+
+def _traits(
+    frame: pl.DataFrame,
+    codes: np.ndarray,
+    labels: list[str],
+    targets: list[int],
+    *,
+    min_support: float,
+    min_count: int,
+    min_lift: float,
+    min_z: float,
+    exclude: Iterable[str],
+    limit: int | None,
+) -> pl.DataFrame:
+    from core.dimensions import text_column
+
+    k = len(labels)
     n_all = frame.height
+    n_seg = np.bincount(codes, minlength=k)
+    targets = [t for t in targets if n_seg[t] > 0]
     rows: list[dict] = []
-    if n_seg == 0 or n_all == 0:
+    if not targets or n_all == 0:
         return _traits_frame(rows)
+    target_mask = np.zeros(k, dtype=bool)
+    target_mask[targets] = True
     categorical, numeric = trait_columns(frame, exclude)
+    wide_codes = codes.astype(np.int64)
     for col in categorical:
-        values = frame.get_column(col)
-        if values.dtype != pl.String:
-            values = values.cast(pl.String)
-        overall = values.value_counts(name="n_all")
-        if overall.height > _MAX_CATEGORIES:
+        text = text_column(frame, col)
+        n_values = len(text.values)
+        if n_values > _MAX_CATEGORIES or n_values == 0:
             continue
-        inside = values.filter(mask).value_counts(name="n_seg")
-        counts = inside.join(overall, on=col, how="left").drop_nulls(col)
-        for value, k, n_v in counts.iter_rows():
-            p_seg, p_all = k / n_seg, n_v / n_all
-            if k < min_count or p_seg < min_support or p_all >= 1:
-                continue
+        joint = np.bincount(
+            wide_codes * (n_values + 1) + text.codes, minlength=k * (n_values + 1)
+        ).reshape(k, n_values + 1)[:, :n_values]
+        overall = joint.sum(axis=0)
+        p_all = overall / n_all
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_seg = joint / n_seg[:, None]
             lift = p_seg / p_all
-            if lift < min_lift:
-                continue
-            z = (p_seg - p_all) / math.sqrt(p_all * (1 - p_all))
+            z = (p_seg - p_all) / np.sqrt(p_all * (1 - p_all))
+        ok = (
+            target_mask[:, None]
+            & (joint >= min_count)
+            & (p_seg >= min_support)
+            & (p_all < 1)
+            & (lift >= min_lift)
+        )
+        for s, v in zip(*np.nonzero(ok), strict=True):
+            value = text.values[v]
             rows.append(dict(
-                column=col, kind="category", value=value, segment_value=p_seg,
-                overall_value=p_all, lift=lift, z=z, strength=z, support=k,
-                phrase=f"{col} = {value} (lift {lift:.1f}, {p_seg * 100:.0f} % of segment)",
+                segment=labels[s], column=col, kind="category", value=value,
+                segment_value=float(p_seg[s, v]), overall_value=float(p_all[v]),
+                lift=float(lift[s, v]), z=float(z[s, v]), strength=float(z[s, v]),
+                support=int(joint[s, v]),
+                phrase=f"{col} = {value} (lift {lift[s, v]:.1f}, "
+                       f"{p_seg[s, v] * 100:.0f} % of segment)",
             ))  # fmt: skip
     for col in numeric:
-        x = frame.get_column(col).cast(pl.Float64).fill_nan(None)
-        inside = x.filter(mask).drop_nulls()
-        if inside.len() < min_count:
+        x = frame.get_column(col).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        valid = ~np.isnan(x)
+        if not valid.any():
             continue
-        allv = x.drop_nulls()
-        med = allv.median()
-        if med is None:
-            continue
-        scale = 1.4826 * (allv - med).abs().median()
+        values = x[valid]
+        med = float(np.median(values))
+        scale = _robust_scale(values, med)
         if not scale:
-            scale = (allv.quantile(0.75) - allv.quantile(0.25)) / 1.349
-        if not scale:
-            scale = allv.std() or 0.0
-        if not scale or not math.isfinite(scale):
             continue
-        seg_med = inside.median()
-        z = (seg_med - med) / scale
-        if abs(z) < min_z:
-            continue
-        rows.append(dict(
-            column=col, kind="numeric", value=None, segment_value=seg_med, overall_value=med,
-            lift=None, z=z, strength=abs(z), support=inside.len(),
-            phrase=f"{col} median {_fmt(seg_med)} vs {_fmt(med)} overall",
-        ))  # fmt: skip
-    rows.sort(key=lambda r: (-r["strength"], r["column"], r["value"] or ""))
+        per = (
+            pl.DataFrame({"s": codes[valid], "x": values})
+            .filter(pl.col("s").is_in(pl.Series(targets, dtype=pl.UInt32).implode()))
+            .group_by("s")
+            .agg(pl.col("x").median().alias("median"), pl.len().alias("n"))
+        )
+        for s, seg_med, count in per.iter_rows():
+            z = (seg_med - med) / scale
+            if count < min_count or abs(z) < min_z:
+                continue
+            rows.append(dict(
+                segment=labels[s], column=col, kind="numeric", value=None,
+                segment_value=seg_med, overall_value=med, lift=None, z=z, strength=abs(z),
+                support=count, phrase=f"{col} median {_fmt(seg_med)} vs {_fmt(med)} overall",
+            ))  # fmt: skip
+    position = {label: i for i, label in enumerate(labels)}
+    rows.sort(key=lambda r: (position[r["segment"]], -r["strength"], r["column"],
+                             r["value"] or ""))  # fmt: skip
     if limit is not None:
-        rows = rows[:limit]
+        kept: list[dict] = []
+        per_segment: dict[str, int] = {}
+        for r in rows:
+            if per_segment.get(r["segment"], 0) < limit:
+                kept.append(r)
+                per_segment[r["segment"]] = per_segment.get(r["segment"], 0) + 1
+        rows = kept
     return _traits_frame(rows)
 
 
 _TRAIT_SCHEMA = {
-    "column": pl.String, "kind": pl.String, "value": pl.String, "segment_value": pl.Float64,
+    "segment": pl.String, "column": pl.String, "kind": pl.String, "value": pl.String,
+    "segment_value": pl.Float64,
     "overall_value": pl.Float64, "lift": pl.Float64, "z": pl.Float64, "strength": pl.Float64,
     "support": pl.Int64, "phrase": pl.String,
 }  # fmt: skip

@@ -236,3 +236,20 @@ def test_margin_pct_only_over_known_margins() -> None:
     p = as_dict(segment_profiles(frame, assign))
     assert p["S"]["margin_pct"] == pytest.approx(0.30)  # b's revenue has no margin: left out
     assert p["T"]["margin_pct"] is None  # known margin but no revenue
+
+
+def test_segment_traits_equal_per_segment_traits() -> None:
+    from core.profile import segment_traits
+
+    frame = random_frame(1200, seed=5)
+    model = SegmentationModel("m", (BinsDimension("S", "employees", cuts=(500, 2500)),))
+    assign = assign_segments(frame, model)
+    together = segment_traits(frame, assign, limit=4, min_z=0.3)
+    assert together["segment"].unique(maintain_order=True).to_list() == [
+        s for s in ["< 500", "500–2,500", "≥ 2,500"] if s in set(together["segment"])
+    ]
+    for seg in ["< 500", "500–2,500", "≥ 2,500"]:
+        alone = distinguishing_traits(frame, assign, seg, limit=4, min_z=0.3)
+        assert together.filter(pl.col("segment") == seg).drop("segment").equals(alone)
+    # employees defines the segments, so it is the strongest trait of the extremes
+    assert together.filter(pl.col("segment") == "≥ 2,500")["column"][0] == "employees"

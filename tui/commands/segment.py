@@ -178,20 +178,21 @@ def compute_profiles(ws: Any, model_name: str, as_of: dt.date | None) -> dict[st
             "assignments": assignments}  # fmt: skip
 
 
-def segment_traits(result: dict[str, Any], limit: int) -> dict[str, list[str]]:
+def traits_by_segment(result: dict[str, Any], limit: int) -> dict[str, list[str]]:
     """The ``limit`` strongest trait phrases per segment (the model's own columns excluded)."""
-    from core.profile import distinguishing_traits
+    from core.profile import segment_traits
 
     if limit <= 0:
         return {}
     model: SegmentationModel = result["model"]
     own = {c for d in model.dimensions for c in d.columns()}
-    segments = [s for s in result["profiles"]["segment"].to_list() if s != "All accounts"]
-    return {
-        seg: distinguishing_traits(result["frame"], result["assignments"], seg, exclude=own,
-                                   limit=limit)["phrase"].to_list()
-        for seg in segments
-    }  # fmt: skip
+    traits = segment_traits(result["frame"], result["assignments"], exclude=own, limit=limit)
+    out: dict[str, list[str]] = {
+        s: [] for s in result["profiles"]["segment"].to_list() if s != "All accounts"
+    }
+    for seg, phrase in traits.select("segment", "phrase").iter_rows():
+        out.setdefault(seg, []).append(phrase)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -201,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         result = compute_profiles(ws, args.model, as_of)
     profiles: pl.DataFrame = result["profiles"]
-    traits = segment_traits(result, args.traits)
+    traits = traits_by_segment(result, args.traits)
     if args.json:
         payload = {
             "model": result["model"].name,
