@@ -331,16 +331,14 @@ class TestModelActions:
 
 
 class TestSnapshot:
-    def test_model_editor_snapshot(self, snap_compare, tmp_path):
+    def test_model_editor_snapshot(self, snap_compare, make_app, monkeypatch):
+        """The editor on the shell's tiny workspace (tests/tui/conftest.py)."""
+        monkeypatch.setattr(ModelEditorScreen, "SHOW_TIMING", False)
+        monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")
+
         async def run_before(pilot):
             await settle_app(pilot, pilot.app)
             await pilot.press("4")
             await settle_app(pilot, pilot.app)
 
-        ModelEditorScreen.SHOW_TIMING = False
-        try:
-            assert snap_compare(
-                make_tiny_app(tmp_path), terminal_size=(120, 40), run_before=run_before
-            )
-        finally:
-            ModelEditorScreen.SHOW_TIMING = True
+        assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -55,6 +55,7 @@ LIST_ACTIONS = {
     "move_dimension",
 }
 
+NARROW_WIDTH = 110
 LEVEL_LABELS = {"accounts": "accts", "share": "% accts"}
 SEGMENT_LABELS = {"accounts": "accts", "share": "% accts", "revenue_share": "% rev"}
 
@@ -86,6 +87,8 @@ class ModelEditorScreen(WorkbenchScreen):
                 tooltip="Move the highlighted dimension up"),
         Binding("J", "move_dimension(1)", "Down", id="model.move_down",
                 tooltip="Move the highlighted dimension down"),
+        Binding("escape", "leave_form", "Lists", id="model.leave_form",
+                tooltip="Leave the form: back to the dimension list (then 1-6 switch screens)"),
     ]
 
     class Computed(Message):
@@ -156,6 +159,10 @@ class ModelEditorScreen(WorkbenchScreen):
                 yield Label("Segments", classes="pane-title")
                 yield DataTable(id="segment-table", cursor_type="row", show_cursor=False)
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # below ~110 columns the three panes share the width instead of fixed sizes
+        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
 
     # -- state -----------------------------------------------------------------
 
@@ -422,6 +429,9 @@ class ModelEditorScreen(WorkbenchScreen):
     # -- model actions -----------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_form":
+            focused = self.focused
+            return focused is not None and focused.id not in ("model-list", "dimension-list")
         if action in LIST_ACTIONS:
             focused = self.focused
             if focused is not None and focused.id not in ("model-list", "dimension-list"):
@@ -434,6 +444,9 @@ class ModelEditorScreen(WorkbenchScreen):
             if model is None or not model.dimensions:
                 return None
         return True
+
+    def action_leave_form(self) -> None:
+        self.query_one("#dimension-list", OptionList).focus()
 
     def _name_error(self, name: str) -> str | None:
         if name in self._names:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -87,6 +87,9 @@ class RunsScreen(WorkbenchScreen):
                 yield DataTable(id="matrix-table", cursor_type="cell")
                 yield Label("", id="matrix-hint", markup=False)
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < 110, "-narrow")
 
     # -- runs list -------------------------------------------------------------
 

@@ -281,7 +281,7 @@ class DimensionForm(Vertical):
         self, field: str, label: str, value: str, *, placeholder: str = ""
     ) -> ComposeResult:
         yield self.field_label(label)
-        yield Input(value, id=field, placeholder=placeholder, compact=True)
+        yield Input(value, id=field, placeholder=placeholder, compact=True, select_on_focus=False)
         yield self.error_label(field)
 
     def select_field(

@@ -65,7 +65,7 @@ class MigrationResult:
 
     run_a: int
     run_b: int
-    pairs: pl.DataFrame  # account_id, from_segment, to_segment, revenue_a, revenue_b
+    pairs: pl.DataFrame  # account_id, from_segment, to_segment, revenue_from, revenue_to
     counts: pl.DataFrame  # from core.runs.migration_matrix (accounts)
     revenue: pl.DataFrame  # from core.runs.migration_matrix (revenue)
     from_segments: tuple[str, ...]
@@ -126,7 +126,7 @@ def _pairs(first: pl.DataFrame, second: pl.DataFrame) -> pl.DataFrame:
         return run.select(
             "account_id",
             pl.col("segment").alias(f"{suffix}_segment"),
-            revenue.alias(f"revenue_{suffix[0]}"),
+            revenue.alias(f"revenue_{suffix}"),
         )
 
     return side(first, "from").join(

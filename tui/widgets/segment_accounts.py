@@ -20,6 +20,8 @@ LEADING_COLUMNS = (
     "segment",
     "from_segment",
     "to_segment",
+    "revenue_from",
+    "revenue_to",
     "revenue",
     "margin",
     "industry",
