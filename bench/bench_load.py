@@ -3,10 +3,11 @@
     .venv/bin/python bench/bench_load.py                       # 1M accounts / 20M transactions
     .venv/bin/python bench/bench_load.py --accounts 100000 --transactions 2000000
 
-The workspace is built once (bench/data/load-<N>-<M>.segscope, reused on later
-runs; ``--rebuild`` to force) from bench/data/big/{accounts,transactions}.parquet
-when those exist with the requested sizes, else from a seeded synthetic set
-(skewed lines per account, 40 % prospects, 3 % returns). Rows go in through
+The workspace is built once (bench/data/load-<source>-<N>-<M>.segscope, reused
+on later runs; ``--rebuild`` to force) from bench/data/big/{accounts,transactions}.parquet
+(``python -m sample_data.generate ... --out bench/data/big``) when those hold N
+accounts and about M lines, else from a seeded synthetic set (skewed lines per
+account, 40 % prospects, 3 % returns). Rows go in through
 ``sqlite3.executemany`` in one transaction with the indexes built afterwards.
 
 Each scenario runs in a fresh process and reports wall time from before
@@ -113,17 +114,25 @@ def synthesise(n_accounts: int, n_tx: int, seed: int = 11) -> tuple[pl.DataFrame
     return accounts, tx
 
 
-def source_frames(n_accounts: int, n_tx: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def big_set_matches(n_accounts: int, n_tx: int) -> bool:
+    """True when bench/data/big holds the generator's Parquet set of about the requested size."""
     acc_file, tx_file = BIG / "accounts.parquet", BIG / "transactions.parquet"
-    if acc_file.exists() and tx_file.exists():
-        accounts = pl.read_parquet(acc_file)
-        tx = pl.read_parquet(tx_file)
-        if accounts.height == n_accounts and tx.height == n_tx:
-            tx = tx.with_columns(pl.col("date").cast(pl.Date).cast(pl.Int32))
-            return (
-                accounts.select([c for c in ACCOUNT_COLS if c in accounts.columns]),
-                tx.select([c for c in TX_COLS if c in tx.columns]),
-            )
+    if not (acc_file.exists() and tx_file.exists()):
+        return False
+    accounts = pl.scan_parquet(acc_file).select(pl.len()).collect().item()
+    lines = pl.scan_parquet(tx_file).select(pl.len()).collect().item()
+    return accounts == n_accounts and abs(lines - n_tx) <= 0.01 * n_tx
+
+
+def source_frames(n_accounts: int, n_tx: int, big: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if big:
+        accounts = pl.read_parquet(BIG / "accounts.parquet")
+        tx = pl.read_parquet(BIG / "transactions.parquet")
+        tx = tx.with_columns(pl.col("date").cast(pl.Date).cast(pl.Int32))
+        return (
+            accounts.select([c for c in ACCOUNT_COLS if c in accounts.columns]),
+            tx.select([c for c in TX_COLS if c in tx.columns]),
+        )
     return synthesise(n_accounts, n_tx)
 
 
@@ -135,9 +144,9 @@ def _insert(conn, table: str, frame: pl.DataFrame, chunk: int = 500_000) -> None
         conn.executemany(sql, part.iter_rows())
 
 
-def build(path: Path, n_accounts: int, n_tx: int) -> float:
+def build(path: Path, n_accounts: int, n_tx: int, big: bool) -> float:
     start = time.perf_counter()
-    accounts, tx = source_frames(n_accounts, n_tx)
+    accounts, tx = source_frames(n_accounts, n_tx, big)
     with Workspace.create(path, overwrite=True, cache=False) as ws:
         ws.conn.execute("PRAGMA cache_size = -400000")  # 400 MB for the bulk insert
         with ws.write() as db:
@@ -210,10 +219,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="build the workspace again")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each scenario (best kept)")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--source",
+        choices=("auto", "big", "synthetic"),
+        default="auto",
+        help="rows from bench/data/big/*.parquet (sample_data.generate) or synthesised;"
+        " auto uses the big set when its size matches",
+    )
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    path = args.workspace or DATA / f"load-{args.accounts}-{args.transactions}.segscope"
+    big = args.source == "big" or (
+        args.source == "auto" and big_set_matches(args.accounts, args.transactions)
+    )
+    name = "big" if big else "synthetic"
+    path = args.workspace or DATA / f"load-{name}-{args.accounts}-{args.transactions}.segscope"
     if args.scenario:
         print(json.dumps(scenario(args.scenario, path)))
         return 0
@@ -221,10 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     if args.rebuild or not path.exists():
         print(
-            f"building {path} ({args.accounts:,} accounts, {args.transactions:,} lines)...",
+            f"building {path} from the {name} set ({args.accounts:,} accounts, about"
+            f" {args.transactions:,} lines)...",
             file=sys.stderr,
         )
-        seconds = build(path, args.accounts, args.transactions)
+        seconds = build(path, args.accounts, args.transactions, big)
         print(f"built in {seconds:.1f} s ({path.stat().st_size / 1e9:.2f} GB)", file=sys.stderr)
 
     results = []
@@ -242,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
 
     cache = cache_dir_for(path)
     cache_mb = sum(f.stat().st_size for f in cache.glob("*")) / 1e6 if cache.exists() else 0
-    print(f"workspace {path.name}: {os.cpu_count()} CPUs, cache {cache_mb:.0f} MB")
+    print(
+        f"workspace {path.name}: {path.stat().st_size / 1e6:.0f} MB, cache {cache_mb:.0f} MB,"
+        f" {os.cpu_count()} CPUs"
+    )
     print(
         f"{'scenario':<10}{'open s':>8}{'total s':>9}{'accounts':>11}{'lines':>12}"
         f"{'RSS MB':>8}{'child MB':>10}"
