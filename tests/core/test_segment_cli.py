@@ -96,6 +96,17 @@ def test_export_assignments(workspace: Path, tmp_path: Path, capsys) -> None:
     assert df["segment"].to_list() == ["Other"] * 4  # min size 5 folds every cell
     assert df.filter(pl.col("account_id") == "a4")["name"][0].startswith("'=")  # neutralised
 
+    profiles = tmp_path / "profiles.xlsx"
+    assert cli(capsys, "export", str(workspace), "profiles", "--model", "ABC by revenue",
+               "--out", str(profiles))[0] == 0  # fmt: skip
+    table = pl.read_excel(profiles)
+    assert table["segment"].to_list() == ["A", "B", "C", "All accounts"]
+    assert table["accounts"].to_list() == [2, 1, 1, 4]
+    traits = tmp_path / "traits.csv"
+    assert cli(capsys, "export", str(workspace), "traits", "--model", "ABC by revenue",
+               "--out", str(traits))[0] == 0  # fmt: skip
+    assert pl.read_csv(traits).columns[:3] == ["segment", "column", "kind"]
+
     parquet = tmp_path / "out.parquet"
     assert cli(capsys, "export", str(workspace), "assignments", "--model", "RFM",
                "--out", str(parquet))[0] == 0  # fmt: skip

@@ -1,4 +1,4 @@
-"""``segscope export WORKSPACE assignments --model NAME --out FILE``."""
+"""``segscope export WORKSPACE assignments|profiles|traits --model NAME --out FILE``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import polars as pl
 
 from tui.commands.segment import build_frame, load_model, open_workspace, parse_date
 
-EXPORT_KINDS = ("assignments",)
+EXPORT_KINDS = ("assignments", "profiles", "traits")
 # Per-account columns exported beside the segment, when the frame has them.
 METRIC_COLUMNS = (
     "name", "revenue", "margin", "margin_pct", "recency_days", "frequency", "orders",
@@ -22,9 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export",
         help="write account-level results to CSV, XLSX or Parquet",
         description=(
-            "Write one row per account: account_id, the level of each dimension of model\n"
-            "NAME, its segment and the account metrics. The format follows the extension\n"
-            "of FILE (.csv, .xlsx, .parquet); spreadsheet formulas are neutralised."
+            "assignments: one row per account: account_id, the level of each dimension of\n"
+            "  model NAME, its segment and the account metrics;\n"
+            "profiles: one row per segment (accounts, revenue, margin %, growth, NRR, ...);\n"
+            "traits: the distinguishing traits of every segment, strongest first.\n"
+            "The format follows the extension of FILE (.csv, .xlsx, .parquet); spreadsheet\n"
+            "formulas are neutralised."
         ),
         epilog="example:\n  segscope export ws.segscope assignments --model RFM --out rfm.xlsx",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,10 +57,22 @@ def run(args: argparse.Namespace) -> int:
     from storage.export import write_frame
 
     as_of = parse_date(args.as_of)
-    with open_workspace(args.workspace) as ws:
-        model, _ = load_model(ws, args.model)
-        frame, _, as_of = build_frame(ws, as_of)
-    table = assignments_table(frame, assign_segments(frame, model))
+    if args.what == "assignments":
+        with open_workspace(args.workspace) as ws:
+            model, _ = load_model(ws, args.model)
+            frame, _, as_of = build_frame(ws, as_of)
+        table = assignments_table(frame, assign_segments(frame, model))
+    else:
+        from core.profile import segment_traits
+        from tui.commands.segment import compute_profiles
+
+        with open_workspace(args.workspace) as ws:
+            result = compute_profiles(ws, args.model, as_of)
+        if args.what == "profiles":
+            table = result["profiles"]
+        else:
+            own = {c for d in result["model"].dimensions for c in d.columns()}
+            table = segment_traits(result["frame"], result["assignments"], exclude=own, limit=10)
     path = write_frame(table, args.out)
     print(path)
     return 0
