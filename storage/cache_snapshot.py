@@ -113,11 +113,13 @@ def queries_for(conn: Any, kinds: list[str]) -> dict[str, tuple[str, dict[str, s
             info = _fetch_rows(conn, f"SELECT name, type FROM pragma_table_info('{kind}')")
             out[kind] = table_query(kind, [(r[0], r[1]) for r in info])
         elif kind.startswith("transactions@"):
-            # a rowid slice "transactions@LO:HI" (LO < id <= HI; HI empty = to the end)
+            # a rowid slice "transactions@LO:HI" (LO < id <= HI; an empty bound is open)
             low, high = kind.split("@", 1)[1].split(":")
             sql, kinds_ = table_query("transactions", [])
-            where = f" WHERE id > {int(low)}" + (f" AND id <= {int(high)}" if high else "")
-            out[kind] = (sql + where, kinds_)
+            bounds = ([f"id > {int(low)}"] if low else []) + (
+                [f"id <= {int(high)}"] if high else []
+            )
+            out[kind] = (sql + (" WHERE " + " AND ".join(bounds) if bounds else ""), kinds_)
         elif kind.startswith("run:"):
             run_id = int(kind.split(":", 1)[1])
             cols = [

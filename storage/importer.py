@@ -226,8 +226,8 @@ def prepare_import(
     )
     date_sources = {s: t for s, t in final.items() if t in v.DATE_TARGETS[kind]}
     numeric = [*number_sources, *attribute_sources]
-    evidence = v.Evidence()
     separator = info.separator if info.format == "csv" else ","
+    evidence = v.Evidence(separator=separator)
     rows_read = 0
     rows_accepted = 0
     rejected_parts: list[pl.DataFrame] = []
@@ -254,7 +254,7 @@ def prepare_import(
         evidence.add(first, numeric, list(date_sources), list(attribute_sources))
         undecided = [s for s, (dm, md, n) in evidence.dates.items() if n and not dm and not md]
         if undecided:
-            whole = v.Evidence()
+            whole = v.Evidence(separator=separator)
             for batch in iter_batches(info, batch_size, columns=undecided):
                 whole.add(batch, [], undecided)
             evidence.dates.update(whole.dates)

@@ -205,7 +205,7 @@ class LoadingMixin:
         if top < SPLIT_MIN_ROWS:
             return [list(kinds)]
         middle = top // 2
-        first = [k for k in kinds if k != "transactions"] + [f"transactions@0:{middle}"]
+        first = [k for k in kinds if k != "transactions"] + [f"transactions@:{middle}"]
         return [first, [f"transactions@{middle}:"]]
 
 

@@ -262,6 +262,7 @@ class Evidence:
     # source -> [present, point_only, comma_only, valid_point, valid_comma, with . or ,]
     dates: dict[str, list[int]] = field(default_factory=dict)
     # source -> [day_first_evidence, month_first_evidence, day_month_pattern]
+    separator: str = ";"  # the file's delimiter: only ";" files default to a decimal comma
 
     def add(
         self,
@@ -281,8 +282,7 @@ class Evidence:
         old = store.setdefault(src, [0] * len(counts))
         store[src] = [x + y for x, y in zip(old, counts, strict=True)]
 
-    @staticmethod
-    def _number_counts(frame: pl.DataFrame, src: str, full: bool) -> list[int]:
+    def _number_counts(self, frame: pl.DataFrame, src: str, full: bool) -> list[int]:
         c = pl.col(src)
         if full:  # attributes (small files): is every value a number, either way?
             s = _number_text(c)
@@ -312,7 +312,10 @@ class Evidence:
         n_point, n_cells = frame.select(
             as_point.sum().alias("p"), c.is_not_null().sum().alias("n")
         ).row(0)
-        if n_point == n_cells:  # the common case: every cell is a plain number
+        if n_point == n_cells and self.separator != ";":
+            # Every cell is a plain number and nothing defaults to a decimal comma.
+            return [int(n_cells), 0, 0, 0, 0, 0]
+        if n_point == n_cells:  # every cell is a plain number; is any point-only?
             point, seps = frame.select(
                 c.str.contains(_POINT_ONLY).sum().alias("p"), sep.sum().alias("s")
             ).row(0)
@@ -515,8 +518,9 @@ def validate(
                 pl.format(f"{target} '{{}}' is not yes/no (true/false, 1/0)", _quoted(src)),
             )
         elif target in ("account_id", "contact_id", "invoice_id"):
-            # Keys are compared and joined: surrounding spaces and null tokens go.
-            typed[target] = pl.when(present(c)).then(c.str.strip_chars())
+            # Keys are compared and joined: surrounding spaces go.
+            stripped = c.str.strip_chars()
+            typed[target] = pl.when(stripped.str.len_bytes() > 0).then(stripped)
         else:
             typed[target] = c
 
