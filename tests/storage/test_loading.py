@@ -250,7 +250,7 @@ class TestSplitRead:
 
     def test_halves_make_the_whole_table_in_order(self, big: Workspace) -> None:
         assert big._plan(["accounts", "transactions"]) == [
-            ["accounts", "transactions@0:50"],
+            ["accounts", "transactions@:50"],
             ["transactions@50:"],
         ]
         frames = big.load_tables(("accounts", "transactions"))
