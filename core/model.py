@@ -349,9 +349,10 @@ class RfmDimension(Dimension):
 
 # ------------------------------------------------------------------ performance
 
+# core.bridge.BRIDGE_CLASSES order (lower-cased), with the DOMAIN.md synonyms
 BRIDGE_ORDER = (
-    "new", "conversion", "reactivated", "expansion", "penetration", "retention", "retained",
-    "contraction", "churn", "churned", "inactive",
+    "new", "conversion", "reactivated", "expansion", "penetration", "contraction", "retained",
+    "retention", "churned", "churn", "inactive",
 )  # fmt: skip
 
 

@@ -158,7 +158,7 @@ class TestLevelsByHand:
             "retention",
             "contraction",
         ]
-        assert lv.labels == ("new", "expansion", "retention", "contraction", "churn", "No activity")
+        assert lv.labels == ("new", "expansion", "contraction", "retention", "churn", "No activity")
 
     def test_errors_name_the_dimension(self) -> None:
         with pytest.raises(
@@ -450,3 +450,11 @@ def test_category_and_bins_match_plain_python(seed: int) -> None:
             return f"q{above}"
 
         assert got == [want_bin(v) for v in x.tolist()]
+
+
+def test_performance_follows_core_bridge_class_order() -> None:
+    from core.bridge import BRIDGE_CLASSES
+
+    frame = pl.DataFrame({"account_id": [str(i) for i in range(7)],
+                          "bridge_class": list(reversed(BRIDGE_CLASSES))})  # fmt: skip
+    assert PerformanceDimension().levels(frame).labels == tuple(BRIDGE_CLASSES)
