@@ -105,6 +105,7 @@ class PreparedImport:
     notes: list[str] = field(default_factory=list)
     attribute_dtypes: dict[str, str] = field(default_factory=dict)  # accounts: name -> TEXT|REAL
     invoice_ids: pl.Series | None = None  # distinct invoice ids in the file (transactions)
+    account_ids: pl.Series | None = None  # distinct account ids of accepted lines (transactions)
     _accepted: pl.DataFrame | None = None
     _raw: pl.DataFrame | None = None  # contacts: raw rows, for reasons found at commit
     _spill: list[Path] = field(default_factory=list)  # streamed: accepted batches, Arrow IPC
@@ -232,6 +233,7 @@ def prepare_import(
     rows_accepted = 0
     rejected_parts: list[pl.DataFrame] = []
     invoice_parts: list[pl.Series] = []
+    account_parts: list[pl.Series] = []
     accepted: pl.DataFrame | None = None
     spill: list[Path] = []
     notes = [f"read as {info.describe()}"]
@@ -272,6 +274,7 @@ def prepare_import(
                 rejected_parts.append(result.rejected)
                 if "invoice_id" in result.accepted.columns:
                     invoice_parts.append(result.accepted["invoice_id"].drop_nulls().unique())
+                account_parts.append(result.accepted["account_id"].unique())
                 part = spill_dir / f"{i:05d}.arrow"
                 result.accepted.write_ipc(part)
                 spill.append(part)
@@ -288,6 +291,12 @@ def prepare_import(
         pl.concat(rejected_parts) if rejected_parts else pl.DataFrame(schema=v.REJECTED_SCHEMA)
     )
 
+    account_ids = None
+    if kind == "transactions":
+        if accepted is not None:
+            account_ids = accepted["account_id"].unique()
+        else:
+            account_ids = pl.concat(account_parts).unique()
     invoice_ids = None
     if kind == "transactions" and "invoice_id" in final.values():
         if accepted is not None:
@@ -312,6 +321,7 @@ def prepare_import(
         notes=notes,
         attribute_dtypes=attribute_dtypes,
         invoice_ids=invoice_ids,
+        account_ids=account_ids,
         _accepted=accepted,
         _raw=frame if kind == "contacts" else None,
         _spill=spill,
@@ -380,18 +390,20 @@ def _insert_frame(
     conn: sqlite3.Connection,
     table: str,
     frame: pl.DataFrame,
-    extra: Mapping[str, Any] | None = None,
+    extra: Mapping[str, int] | None = None,
 ) -> None:
-    """Bulk insert: one executemany of plain tuples, column by column (no per-row dicts)."""
+    """Bulk insert: one executemany of plain tuples built column by column.
+
+    ``extra`` columns hold one integer for every row (the import id) and go
+    into the SQL as literals, not as a bound value per row.
+    """
     if frame.height == 0:
         return
-    extra = dict(extra or {})
-    cols = frame.columns + list(extra)
-    placeholders = ", ".join("?" for _ in cols)
-    sql = f"INSERT INTO {table} ({', '.join(_q(c) for c in cols)}) VALUES ({placeholders})"
+    extra = {k: int(v) for k, v in (extra or {}).items()}
+    names = ", ".join(_q(c) for c in [*frame.columns, *extra])
+    values = ", ".join(["?"] * frame.width + [str(v) for v in extra.values()])
+    sql = f"INSERT INTO {table} ({names}) VALUES ({values})"
     columns = [s.to_list() for s in frame.get_columns()]
-    if extra:
-        columns += [[value] * frame.height for value in extra.values()]
     conn.executemany(sql, zip(*columns, strict=True))
 
 
@@ -622,7 +634,10 @@ def _commit_transactions(
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    if prepared.invoice_ids is not None and prepared.invoice_ids.len():
+    has_invoices = _count(
+        conn, "SELECT EXISTS (SELECT 1 FROM transactions WHERE invoice_id IS NOT NULL)"
+    )
+    if has_invoices and prepared.invoice_ids is not None and prepared.invoice_ids.len():
         conn.execute("DROP TABLE IF EXISTS temp._import_invoices")
         conn.execute("CREATE TEMP TABLE _import_invoices (invoice_id TEXT PRIMARY KEY)")
         _insert_frame(conn, "temp._import_invoices", prepared.invoice_ids.to_frame("invoice_id"))
@@ -653,24 +668,23 @@ def _commit_transactions(
         for name, _sql in indexes:
             conn.execute(f"DROP INDEX {_q(name)}")
 
+    # Stub accounts first, all at once: every line's parent exists before the lines.
     conn.execute("DROP TABLE IF EXISTS temp._import_ids")
     conn.execute("CREATE TEMP TABLE _import_ids (account_id TEXT PRIMARY KEY)")
+    _insert_frame(conn, "temp._import_ids", prepared.account_ids.to_frame("account_id"))
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO accounts (account_id, import_id)"
+        " SELECT account_id, ? FROM temp._import_ids",
+        (import_id,),
+    )
+    report.stub_accounts = cur.rowcount
+    conn.execute("DROP TABLE temp._import_ids")
     done = 0
     for batch in prepared.iter_accepted():
-        ids = batch.select(pl.col("account_id").unique())
-        _insert_frame(conn, "temp._import_ids", ids)
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO accounts (account_id, import_id)"
-            " SELECT account_id, ? FROM temp._import_ids",
-            (import_id,),
-        )
-        report.stub_accounts += cur.rowcount
-        conn.execute("DELETE FROM temp._import_ids")
         _insert_frame(conn, "transactions", batch.drop(ROW), {"import_id": import_id})
         done += batch.height
         if progress is not None:
             progress(done, prepared.rows_accepted)
-    conn.execute("DROP TABLE temp._import_ids")
     for _name, sql in indexes:
         conn.execute(sql)
     report.inserted = done
