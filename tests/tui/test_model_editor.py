@@ -22,6 +22,7 @@ from core.model import (
     model_from_json,
     model_to_json,
 )
+from core.segment import assign_segments
 from storage.workspace import Workspace
 from tui.app import SegscopeApp
 from tui.config import UserConfig
@@ -35,6 +36,7 @@ from tui.widgets.model_forms import (
     parse_quantiles,
     parse_rules,
 )
+from tui.widgets.model_results import live_result, segment_table
 
 # -- shared helpers ------------------------------------------------------------
 
@@ -186,6 +188,53 @@ class TestParsing:
         _, echoed, caret = message.splitlines()
         assert echoed == "Odd:  revenue >"
         assert caret.index("^") == len("Odd:  revenue >")
+
+
+class TestLiveResult:
+    """The editor's summary of a draft (tui/widgets/model_results.py)."""
+
+    def test_segment_table_by_hand_and_by_reference(self):
+        frame = tiny_frame()
+        result = live_result(frame, ABC_X_SIZE)
+        table = {row["segment"]: row for row in result.segments.iter_rows(named=True)}
+        # by hand: class A is A06, A07, A11 (60,000 / 150,000 / 90,000; 300 / 900 / 2,000 staff)
+        assert table["A · Mid"]["accounts"] == 1 and table["A · Mid"]["revenue"] == 60000.0
+        assert table["A · Large"]["accounts"] == 2
+        assert table["A · Large"]["revenue"] == 240000.0
+        assert table["B · Mid"]["revenue"] == 25000.0  # A05: 150 employees
+        # reference: plain Python over the same accounts
+        abc = frame["abc_class"].to_list()
+        size = ["Small" if e < 50 else "Mid" if e < 500 else "Large" for e in EMPLOYEES]
+        reference: dict[str, list[float]] = {}
+        for cls, sz, rev in zip(abc, size, REVENUE, strict=True):
+            reference.setdefault(f"{cls} · {sz}", []).append(rev)
+        assert {k: (r["accounts"], r["revenue"]) for k, r in table.items()} == {
+            k: (len(v), sum(v)) for k, v in reference.items()
+        }
+        total = sum(REVENUE)
+        for k, r in table.items():
+            assert r["share"] == pytest.approx(len(reference[k]) / 12)
+            assert r["revenue_share"] == pytest.approx(sum(reference[k]) / total)
+        # rows follow the model's level order, not the counts
+        assert result.segments["segment"].to_list() == [
+            "A · Mid", "A · Large", "B · Mid", "C · Small", "C · Mid",
+        ]
+
+    def test_segment_table_joins_when_rows_are_not_aligned(self):
+        frame = tiny_frame()
+        assignments = assign_segments(frame, ABC_X_SIZE)
+        shuffled = assignments.reverse()
+        assert segment_table(shuffled, frame).sort("segment").equals(
+            segment_table(assignments, frame).sort("segment")
+        )
+
+    def test_level_counts_keep_level_order(self):
+        levels = live_result(tiny_frame(), ABC_X_SIZE).levels
+        assert levels.select("dimension", "level", "accounts").rows() == [
+            ("ABC", "A", 3), ("ABC", "B", 1), ("ABC", "C", 8),
+            ("Size", "Small", 5), ("Size", "Mid", 5), ("Size", "Large", 2),
+        ]
+        assert levels["share"].to_list() == pytest.approx([n / 12 for n in (3, 1, 8, 5, 5, 2)])
 
 
 class TestLiveCounts:

@@ -130,6 +130,7 @@ class ModelEditorScreen(WorkbenchScreen):
         self._shown_generation = -1
         self._debounce: Timer | None = None
         self._schema: dict[str, Any] | None = None
+        self._frame_token: tuple | None = None
         self._form_errors: dict[int, str] = {}
         self.last_result: LiveResult | None = None
         self._levels_cache: LruCache[Any] = LruCache(64)
@@ -184,10 +185,14 @@ class ModelEditorScreen(WorkbenchScreen):
         for name in names:
             if name not in self._saved:
                 models[name] = state.get_model(name)
-        schema = dict(state.frame.schema)
-        self.app.call_from_thread(self._models_loaded, names, models, schema)
+        frame = state.frame
+        self.app.call_from_thread(
+            self._models_loaded, names, models, dict(frame.schema), (id(frame), frame.height)
+        )
 
-    def _models_loaded(self, names: list[str], models: dict[str, Any], schema: dict) -> None:
+    def _models_loaded(
+        self, names: list[str], models: dict[str, Any], schema: dict, frame_token: tuple
+    ) -> None:
         names = [n for n in names if n not in self._hidden]
         models = {n: m for n, m in models.items() if n not in self._hidden}
         schema_changed = schema != self._schema
@@ -208,6 +213,9 @@ class ModelEditorScreen(WorkbenchScreen):
             self._open_current()
         elif schema_changed:
             self._open_current()
+        elif frame_token != self._frame_token:
+            self.schedule_compute(immediate=True)  # new data (an import): same draft, new counts
+        self._frame_token = frame_token
         self._show_model_list()
 
     def _model_prompt(self, name: str) -> str:

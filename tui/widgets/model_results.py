@@ -59,19 +59,37 @@ def level_counts(assignments: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def _revenue_by_row(assignments: pl.DataFrame, frame: pl.DataFrame) -> pl.Series:
+    """Each assigned account's revenue (0 when null), aligned with ``assignments``' rows.
+
+    ``assign_segments`` keeps the frame's row order, so the column is taken by
+    position when the account ids line up (a join of 1M text keys costs ~1 s);
+    otherwise it falls back to a join.
+    """
+    if "revenue" not in frame.columns:
+        return pl.Series("revenue", [0.0] * assignments.height, dtype=pl.Float64)
+    revenue = frame.get_column("revenue").cast(pl.Float64).fill_null(0.0)
+    if frame.height == assignments.height and frame.get_column("account_id").equals(
+        assignments.get_column("account_id")
+    ):
+        return revenue
+    joined = assignments.select("account_id").join(
+        frame.select("account_id", revenue.alias("revenue")), on="account_id", how="left",
+        maintain_order="left",
+    )
+    return joined.get_column("revenue").fill_null(0.0)
+
+
 def segment_table(assignments: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     """Accounts and revenue per segment, in the model's segment order (stable while typing)."""
-    revenue = (
-        frame.select("account_id", pl.col("revenue").fill_null(0.0))
-        if "revenue" in frame.columns
-        else frame.select("account_id", pl.lit(0.0).alias("revenue"))
-    )
-    joined = assignments.select("account_id", "segment").join(revenue, on="account_id", how="left")
-    total_accounts = max(joined.height, 1)
-    total_revenue = joined["revenue"].fill_null(0.0).sum()
-    per_segment = joined.group_by("segment").agg(
-        pl.len().cast(pl.Int64).alias("accounts"),
-        pl.col("revenue").fill_null(0.0).sum().alias("revenue"),
+    revenue = _revenue_by_row(assignments, frame)
+    total_accounts = max(assignments.height, 1)
+    total_revenue = revenue.sum()
+    per_segment = (
+        assignments.select("segment")
+        .with_columns(revenue.alias("revenue"))
+        .group_by("segment")
+        .agg(pl.len().cast(pl.Int64).alias("accounts"), pl.col("revenue").sum())
     )
     return per_segment.sort("segment").select(
         pl.col("segment").cast(pl.Utf8),
