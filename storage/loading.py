@@ -200,8 +200,8 @@ class LoadingMixin:
         """The kinds each child reads: one child, or two splitting transactions by rowid."""
         if "transactions" not in kinds or (os.cpu_count() or 1) < 2:
             return [list(kinds)]
-        with self._lock:
-            top = self.conn.execute("SELECT coalesce(max(id), 0) FROM transactions").fetchone()[0]
+        with self.committed() as conn:
+            top = conn.execute("SELECT coalesce(max(id), 0) FROM transactions").fetchone()[0]
         if top < SPLIT_MIN_ROWS:
             return [list(kinds)]
         middle = top // 2

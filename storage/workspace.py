@@ -210,9 +210,28 @@ class Workspace(LoadingMixin, RepositoryMixin):
         The ``meta.data_version`` token is replaced by every data write; the
         workspace id tells copies of different workspaces apart; the largest
         rowids catch rows appended by code that bypassed ``ws.write()``.
+
+        It describes committed data only (it is read on a separate connection),
+        so it never waits for, nor reports, a ``write()`` still in progress.
         """
-        with self._lock:
-            return _data_version(self.conn)
+        with self.committed() as conn:
+            return _data_version(conn)
+
+    @contextlib.contextmanager
+    def committed(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived read connection that sees only committed data.
+
+        Safe beside ``ws.conn`` in this process: both use the same SQLite
+        library, which shares file locks between its connections.
+        """
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot read the workspace {self.path}: {exc}") from None
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     # -- writing -------------------------------------------------------------
 

@@ -221,6 +221,14 @@ def test_data_version_changes_with_data_writes_only(ws: Workspace) -> None:
     assert ws.data_version() != v2
 
 
+def test_data_version_describes_committed_data_without_waiting(ws: Workspace) -> None:
+    before = ws.data_version()
+    with ws.write() as db:
+        db.execute("INSERT INTO accounts(account_id) VALUES ('A1')")
+        assert ws.data_version() == before  # the write is not committed yet
+    assert ws.data_version() != before
+
+
 def test_data_version_differs_between_workspaces(tmp_path: Path) -> None:
     with (
         Workspace.create(tmp_path / "a.segscope") as a,
