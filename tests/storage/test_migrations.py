@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storage import schema
-from storage.errors import WorkspaceError
+from storage.errors import WorkspaceBusyError, WorkspaceError
 from storage.schema import LATEST_VERSION, migrate
 from storage.workspace import Workspace
 
@@ -138,3 +138,21 @@ def test_migrations_are_forward_only_and_numbered() -> None:
     assert LATEST_VERSION == len(schema.MIGRATIONS) == 2
     for statements in schema.MIGRATIONS:
         assert statements and all(isinstance(s, str) for s in statements)
+
+
+def test_an_upgrade_that_cannot_get_the_lock_is_busy(tmp_path: Path) -> None:
+    path = tmp_path / "v1.segscope"
+    _build(path, 1)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WorkspaceBusyError):
+            Workspace.open(path, busy_timeout=0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    with Workspace.open(path) as ws:
+        assert ws.schema_version == LATEST_VERSION
