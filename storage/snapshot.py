@@ -1,0 +1,736 @@
+"""Workspace snapshots: one portable file holding a whole workspace.
+
+A snapshot is a zip archive with exactly two members:
+
+- ``manifest.json``: format, format version, segscope version, schema version,
+  creation time (UTC), source file name, workspace id, rows per table, and the
+  size and SHA-256 of the database member;
+- ``workspace.sqlite``: a consistent copy of the workspace database (rollback
+  journal mode, so the one file is complete). The derived cache
+  (``<workspace>.cache/``) is never included.
+
+Export copies the database with SQLite's online backup API inside one read
+transaction, so a TUI writing to the workspace meanwhile neither blocks it nor
+makes it inconsistent: the copy is the state of one commit.
+
+Restore validates before it writes anything: the manifest, the checksum of the
+content (one streaming pass that writes nothing), the schema version; then it
+extracts to a temporary file beside the target, checks SQLite's
+``integrity_check`` and the row counts there, migrates an older schema, and
+renames the file into place. Member names are only ever compared with the two
+expected names, never used as paths, so a crafted archive cannot write
+elsewhere (no zip-slip).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from core.errors import SegscopeError
+from storage.errors import WorkspaceBusyError
+from storage.schema import APPLICATION_ID, LATEST_VERSION
+from storage.workspace import (
+    DEFAULT_BUSY_TIMEOUT,
+    SQLITE_HEADER,
+    Workspace,
+    cache_dir_for,
+    is_busy_error,
+    looks_like_workspace,
+)
+
+FORMAT = "segscope-snapshot"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+CONTENT_NAME = "workspace.sqlite"
+MEMBERS = (MANIFEST_NAME, CONTENT_NAME)
+# A manifest is a few KB; anything much bigger is not ours (and not read).
+MAX_MANIFEST_BYTES = 1 << 20
+CHUNK = 1 << 20
+ZIP_MAGIC = b"PK\x03\x04"
+# Level 1 deflate: measured 3x faster than the default level 6 on a 137 MB
+# workspace for a file only 10 % larger (52 MB vs 47 MB).
+COMPRESS_LEVEL = 1
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+class SnapshotError(SegscopeError):
+    """A snapshot that cannot be written, read, validated or restored; the message says why."""
+
+
+class SnapshotSchemaTooNewError(SnapshotError):
+    """The snapshot was written by a segscope whose schema this one does not know."""
+
+
+# -- the manifest ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a snapshot says about itself (``manifest.json``)."""
+
+    format_version: int
+    segscope_version: str
+    schema_version: int
+    created: str
+    source: str
+    tables: dict[str, int]
+    sha256: str
+    size: int
+    workspace_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "segscope_version": self.segscope_version,
+            "schema_version": self.schema_version,
+            "created": self.created,
+            "source": self.source,
+            "workspace_id": self.workspace_id,
+            "content": {"name": CONTENT_NAME, "size": self.size, "sha256": self.sha256},
+            "tables": dict(sorted(self.tables.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> Manifest:
+        """Parse and check a decoded ``manifest.json``; ``SnapshotError`` naming what is wrong."""
+
+        def bad(what: str) -> SnapshotError:
+            return SnapshotError(f"{where} is not a valid segscope snapshot: {what}")
+
+        if not isinstance(data, dict):
+            raise bad("the manifest is not a JSON object")
+        if data.get("format") != FORMAT:
+            raise bad(f"the manifest's format is {data.get('format')!r}, not {FORMAT!r}")
+        version = data.get("format_version")
+        if not _is_int(version):
+            raise bad("the manifest has no integer format_version")
+        if version > FORMAT_VERSION:
+            raise SnapshotError(
+                f"{where} uses snapshot format {version}; this segscope reads up to "
+                f"format {FORMAT_VERSION}; upgrade segscope to restore it"
+            )
+        if version < 1:
+            raise bad(f"unknown snapshot format version {version}")
+        schema = data.get("schema_version")
+        if not _is_int(schema) or schema < 1:
+            raise bad("the manifest has no valid schema_version")
+        for key in ("segscope_version", "created", "source"):
+            if not isinstance(data.get(key), str):
+                raise bad(f"the manifest has no {key} text")
+        workspace_id = data.get("workspace_id")
+        if workspace_id is not None and not isinstance(workspace_id, str):
+            raise bad("the manifest's workspace_id is not text")
+        content = data.get("content")
+        if not isinstance(content, dict) or content.get("name") != CONTENT_NAME:
+            raise bad(f"the manifest does not describe the {CONTENT_NAME} member")
+        sha = content.get("sha256")
+        if not isinstance(sha, str) or not _SHA256_RE.fullmatch(sha):
+            raise bad("the manifest's sha256 is not 64 lowercase hex digits")
+        size = content.get("size")
+        if not _is_int(size) or size < 0:
+            raise bad("the manifest's content size is not a non-negative integer")
+        tables = data.get("tables")
+        if not isinstance(tables, dict) or not all(
+            isinstance(k, str) and _is_int(v) and v >= 0 for k, v in tables.items()
+        ):
+            raise bad("the manifest's tables are not a mapping of table name to row count")
+        known = {
+            "format", "format_version", "segscope_version", "schema_version", "created",
+            "source", "workspace_id", "content", "tables",
+        }  # fmt: skip
+        return cls(
+            format_version=version,
+            segscope_version=data["segscope_version"],
+            schema_version=schema,
+            created=data["created"],
+            source=data["source"],
+            tables=dict(tables),
+            sha256=sha,
+            size=size,
+            workspace_id=workspace_id,
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def segscope_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("segscope")
+    except Exception:  # running from a source tree without install
+        return "0.0.0+unknown"
+
+
+# -- export ------------------------------------------------------------------
+
+
+def export_snapshot(
+    ws_path: str | Path,
+    out_path: str | Path,
+    *,
+    overwrite: bool = False,
+    compress: bool = True,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+) -> Manifest:
+    """Write a snapshot of the workspace at ``ws_path`` to ``out_path``; return its manifest.
+
+    The workspace is read, never changed (not even upgraded): the snapshot
+    carries the schema version the workspace has. ``out_path`` is written
+    through a temporary file in its directory and renamed into place; an
+    existing file is replaced only with ``overwrite``.
+    """
+    ws_path = Path(ws_path).expanduser()
+    out_path = Path(out_path).expanduser()
+    _check_source(ws_path)
+    _check_output(out_path, ws_path, overwrite)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent))
+    try:
+        copy = work / CONTENT_NAME
+        _copy_database(ws_path, copy, busy_timeout)
+        schema, tables, workspace_id = _describe(copy, ws_path)
+        sha, size = _hash_file(copy)
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            segscope_version=segscope_version(),
+            schema_version=schema,
+            created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            source=ws_path.name,
+            tables=tables,
+            sha256=sha,
+            size=size,
+            workspace_id=workspace_id,
+        )
+        archive = work / "snapshot.zip"
+        method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        with zipfile.ZipFile(archive, "w", compression=method, compresslevel=COMPRESS_LEVEL) as zf:
+            zf.writestr(
+                MANIFEST_NAME,
+                json.dumps(manifest.to_dict(), indent=2) + "\n",
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+            zf.write(copy, CONTENT_NAME)
+        _fsync(archive)
+        _place(archive, out_path, overwrite)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return manifest
+
+
+def _check_source(ws_path: Path) -> None:
+    if not ws_path.exists():
+        raise SnapshotError(f"no workspace at {ws_path}: the file does not exist")
+    if not ws_path.is_file():
+        raise SnapshotError(f"{ws_path} is not a workspace file")
+    if ws_path.stat().st_size == 0:
+        raise SnapshotError(f"the workspace {ws_path} is empty; there is nothing to snapshot")
+    if not looks_like_workspace(ws_path):
+        raise SnapshotError(f"{ws_path} is not a segscope workspace")
+
+
+def _check_output(out_path: Path, ws_path: Path, overwrite: bool) -> None:
+    if out_path.is_dir():
+        raise SnapshotError(f"cannot write the snapshot to {out_path}: it is a directory")
+    if not out_path.parent.is_dir():
+        raise SnapshotError(
+            f"cannot write the snapshot to {out_path}: directory {out_path.parent} does not exist"
+        )
+    if out_path.exists() or out_path.is_symlink():
+        if out_path.exists() and out_path.samefile(ws_path):
+            raise SnapshotError(f"cannot write the snapshot over the workspace itself ({ws_path})")
+        if not overwrite:
+            raise SnapshotError(f"{out_path} already exists (use --force to replace it)")
+        if looks_like_workspace(out_path) and out_path.stat().st_size > 0:
+            raise SnapshotError(
+                f"{out_path} is a segscope workspace; refusing to replace it with a snapshot"
+            )
+
+
+def _copy_database(ws_path: Path, copy: Path, busy_timeout: float) -> None:
+    """Copy the committed state of ``ws_path`` into ``copy`` with the backup API."""
+    try:
+        src = sqlite3.connect(str(ws_path), timeout=busy_timeout, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise SnapshotError(f"cannot open the workspace {ws_path}: {exc}") from None
+    try:
+        try:
+            src.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            # Open the read transaction ourselves (with the busy timeout): the
+            # backup then copies exactly this snapshot in one step, while
+            # writers in other processes carry on in the WAL.
+            src.execute("BEGIN")
+            app_id, version = src.execute(
+                "SELECT * FROM pragma_application_id, pragma_user_version"
+            ).fetchone()
+            if app_id != APPLICATION_ID:
+                raise SnapshotError(f"{ws_path} is not a segscope workspace")
+            if version > LATEST_VERSION:
+                raise SnapshotError(
+                    f"{ws_path} was written by a newer segscope (schema version {version}; "
+                    f"this segscope knows up to {LATEST_VERSION})"
+                )
+            dst = sqlite3.connect(str(copy), isolation_level=None)
+            try:
+                src.backup(dst)
+                # One self-contained file: no -wal companion to carry.
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
+            src.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if is_busy_error(exc):
+                raise WorkspaceBusyError(ws_path) from None
+            raise SnapshotError(f"cannot copy the workspace {ws_path}: {exc}") from None
+    finally:
+        src.close()
+
+
+def _user_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
+    """Every table of the database (all of them, so tables added by later migrations come too)."""
+    rows = conn.execute(
+        f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'"
+        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {
+        t: int(conn.execute(f"SELECT count(*) FROM {quote(t)}").fetchone()[0])
+        for t in _user_tables(conn)
+    }
+
+
+def _describe(copy: Path, ws_path: Path) -> tuple[int, dict[str, int], str | None]:
+    conn = sqlite3.connect(str(copy))
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = _counts(conn)
+        workspace_id = None
+        if "meta" in tables:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'workspace_id'").fetchone()
+            workspace_id = None if row is None else row[0]
+        return version, tables, workspace_id
+    except sqlite3.Error as exc:
+        raise SnapshotError(f"cannot read the copy of {ws_path}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can fsync a directory
+        _fsync(path)
+
+
+def _place(tmp: Path, dest: Path, overwrite: bool) -> None:
+    """Move ``tmp`` to ``dest`` atomically; without ``overwrite`` never clobber a file."""
+    if overwrite:
+        os.replace(tmp, dest)  # replaces a symlink itself, never its target
+    else:
+        try:
+            # link() fails if dest exists, even if it appeared after our check.
+            os.link(tmp, dest)
+        except FileExistsError:
+            raise SnapshotError(f"{dest} already exists (use --force to replace it)") from None
+        except OSError:
+            if dest.exists() or dest.is_symlink():
+                raise SnapshotError(f"{dest} already exists (use --force to replace it)") from None
+            os.replace(tmp, dest)  # a file system without hard links
+        else:
+            tmp.unlink()
+    _fsync_dir(dest.parent)
+
+
+# -- reading and validating ----------------------------------------------------
+
+
+@contextlib.contextmanager
+def _open_archive(path: Path) -> Iterator[zipfile.ZipFile]:
+    if not path.exists():
+        raise SnapshotError(f"no snapshot at {path}: the file does not exist")
+    if not path.is_file():
+        raise SnapshotError(f"{path} is not a snapshot file")
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        with contextlib.suppress(OSError), path.open("rb") as fh:
+            head = fh.read(4)
+            if head == ZIP_MAGIC:
+                raise SnapshotError(
+                    f"{path} is damaged or truncated (its zip directory is missing)"
+                ) from None
+        raise SnapshotError(f"{path} is not a segscope snapshot (not a zip archive)") from None
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        yield zf
+    finally:
+        zf.close()
+
+
+def _members(zf: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
+    infos = zf.infolist()
+    names = [i.filename for i in infos]
+    if MANIFEST_NAME not in names:
+        raise SnapshotError(f"{path} is not a segscope snapshot (it has no {MANIFEST_NAME})")
+    unexpected = sorted({n for n in names if n not in MEMBERS})
+    if unexpected:
+        shown = ", ".join(repr(n) for n in unexpected[:3])
+        raise SnapshotError(
+            f"{path} is not a valid segscope snapshot: unexpected member(s) {shown}"
+        )
+    if len(names) != len(set(names)):
+        raise SnapshotError(f"{path} is not a valid segscope snapshot: duplicate members")
+    if CONTENT_NAME not in names:
+        raise SnapshotError(f"{path} is not a valid segscope snapshot: it has no {CONTENT_NAME}")
+    return {i.filename: i for i in infos}
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """The manifest of the snapshot at ``path``, checked for form (the content is not read)."""
+    path = Path(path).expanduser()
+    with _open_archive(path) as zf:
+        infos = _members(zf, path)
+        info = infos[MANIFEST_NAME]
+        if info.file_size > MAX_MANIFEST_BYTES:
+            raise SnapshotError(f"{path} is not a valid segscope snapshot: its manifest is too big")
+        try:
+            raw = zf.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise SnapshotError(f"{path} is damaged: cannot read its manifest ({exc})") from None
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise SnapshotError(
+                f"{path} is not a valid segscope snapshot: the manifest is not JSON"
+            ) from None
+        manifest = Manifest.from_dict(data, str(path))
+        if infos[CONTENT_NAME].file_size != manifest.size:
+            raise SnapshotError(
+                f"{path} is damaged: {CONTENT_NAME} holds {infos[CONTENT_NAME].file_size} bytes,"
+                f" the manifest says {manifest.size}"
+            )
+    return manifest
+
+
+def _check_schema(manifest: Manifest, path: Path) -> None:
+    if manifest.schema_version > LATEST_VERSION:
+        raise SnapshotSchemaTooNewError(
+            f"{path} holds a workspace of schema version {manifest.schema_version}; "
+            f"this segscope knows up to {LATEST_VERSION}; upgrade segscope to restore it"
+        )
+
+
+def _stream_content(path: Path, manifest: Manifest, sink: IO[bytes] | None) -> None:
+    """Read the database member, check size and SHA-256, copying it to ``sink`` if given."""
+    digest = hashlib.sha256()
+    size = 0
+    with _open_archive(path) as zf:
+        info = _members(zf, path)[CONTENT_NAME]
+        try:
+            with zf.open(info) as member:
+                while chunk := member.read(CHUNK):
+                    size += len(chunk)
+                    if size > manifest.size:
+                        break  # never inflate more than the manifest promised
+                    digest.update(chunk)
+                    if sink is not None:
+                        sink.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise SnapshotError(
+                f"{path} is damaged: its content cannot be read ({_short(exc)})"
+            ) from None
+    if size != manifest.size or digest.hexdigest() != manifest.sha256:
+        raise SnapshotError(
+            f"{path} is damaged or was altered: the content does not match the manifest's"
+            " SHA-256 checksum"
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
+
+
+def _check_database(db: Path, manifest: Manifest, where: Path) -> None:
+    """The extracted database is a sound segscope workspace with the manifest's rows."""
+    with db.open("rb") as fh:
+        if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise SnapshotError(
+                f"{where} is not a valid segscope snapshot: its content is not SQLite"
+            )
+    try:
+        conn = sqlite3.connect(str(db), isolation_level=None)
+    except sqlite3.Error as exc:
+        raise SnapshotError(f"{where}: cannot open its database ({exc})") from None
+    try:
+        app_id, version = conn.execute(
+            "SELECT * FROM pragma_application_id, pragma_user_version"
+        ).fetchone()
+        if app_id != APPLICATION_ID:
+            raise SnapshotError(f"{where}: its database is not a segscope workspace")
+        if version != manifest.schema_version:
+            raise SnapshotError(
+                f"{where}: its database has schema version {version},"
+                f" the manifest says {manifest.schema_version}"
+            )
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check(5)").fetchall()]
+        if problems != ["ok"]:
+            raise SnapshotError(
+                f"{where}: its database fails SQLite's integrity check ({problems[0]})"
+            )
+        counts = _counts(conn)
+    except sqlite3.DatabaseError as exc:
+        raise SnapshotError(f"{where}: its database cannot be read ({exc})") from None
+    finally:
+        conn.close()
+    if counts != manifest.tables:
+        diffs = [
+            f"{t}: {counts.get(t, 'missing')} rows, manifest {manifest.tables.get(t, 'missing')}"
+            for t in sorted(set(counts) | set(manifest.tables))
+            if counts.get(t) != manifest.tables.get(t)
+        ]
+        raise SnapshotError(
+            f"{where}: the row counts do not match the manifest ({'; '.join(diffs[:3])})"
+        )
+
+
+def _extract_checked(path: Path, manifest: Manifest, dest: Path) -> None:
+    """Extract the content to the new file ``dest`` (already created by us) and check it."""
+    with dest.open("wb") as sink:
+        _stream_content(path, manifest, sink)
+        sink.flush()
+        os.fsync(sink.fileno())
+    _check_database(dest, manifest, path)
+
+
+def validate_snapshot(path: str | Path) -> Manifest:
+    """Check a snapshot completely; return its manifest or raise ``SnapshotError``.
+
+    Checks: a zip with exactly ``manifest.json`` and ``workspace.sqlite``; a
+    well-formed manifest of a known format; a schema version this segscope
+    knows; the content's size and SHA-256; SQLite's integrity check; the
+    application id; the row count of every table. The content is extracted to
+    a private temporary directory for the SQLite checks and removed after.
+    """
+    path = Path(path).expanduser()
+    manifest = read_manifest(path)
+    _check_schema(manifest, path)
+    _stream_content(path, manifest, None)
+    with tempfile.TemporaryDirectory(prefix="segscope-snapshot-") as tmp:
+        _extract_checked(path, manifest, Path(tmp) / CONTENT_NAME)
+    return manifest
+
+
+# -- restore -----------------------------------------------------------------
+
+
+def restore_snapshot(
+    snapshot: str | Path,
+    target: str | Path,
+    force: bool = False,
+    *,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+) -> Path:
+    """Restore the snapshot as the workspace file ``target``; return ``target``.
+
+    Validates first (see ``validate_snapshot``); the checksum is verified
+    before anything is written. Refuses an existing ``target`` unless
+    ``force``, and even then replaces only a segscope workspace nobody has
+    open. The database is written to a temporary file in ``target``'s
+    directory, checked, migrated to the latest schema, and renamed into place;
+    the target's stale ``-wal``/``-shm`` files and ``.cache/`` go with the old
+    file. Nothing outside ``target`` (and that temporary file) is written.
+    """
+    snapshot = Path(snapshot).expanduser()
+    target = Path(target).expanduser()
+    manifest = read_manifest(snapshot)
+    _check_schema(manifest, snapshot)
+    exists = _check_target(target, snapshot, force)
+    _stream_content(snapshot, manifest, None)  # a damaged file fails here, before any write
+
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.restore-", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        _extract_checked(snapshot, manifest, tmp)
+        _migrate(tmp, snapshot)
+        # mkstemp makes the file private; give it what a new workspace gets.
+        os.chmod(tmp, _mode_for(target) if exists else 0o644 & ~_umask())
+        if exists:
+            _release_target(target, busy_timeout)
+        _remove_companions(target)
+        _place(tmp, target, overwrite=exists)
+    finally:
+        _remove_companions(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(target: Path) -> int:
+    if target.is_symlink():
+        return 0o644 & ~_umask()
+    return stat.S_IMODE(target.stat().st_mode)
+
+
+def _check_target(target: Path, snapshot: Path, force: bool) -> bool:
+    """Whether ``target`` exists (and may be replaced); ``SnapshotError`` if it may not."""
+    parent = target.parent
+    if not parent.is_dir():
+        raise SnapshotError(f"cannot restore to {target}: directory {parent} does not exist")
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        raise SnapshotError(f"cannot restore to {target}: it is a directory")
+    if not force:
+        raise SnapshotError(f"{target} already exists (use --force to replace it)")
+    if stat.S_ISLNK(st.st_mode):
+        return True  # the link itself is replaced; what it points to is not touched
+    if target.samefile(snapshot):
+        raise SnapshotError(f"cannot restore {snapshot} over itself")
+    if not looks_like_workspace(target):
+        raise SnapshotError(
+            f"{target} exists and is not a segscope workspace; refusing to replace it"
+        )
+    return True
+
+
+def _migrate(db: Path, where: Path) -> None:
+    """Bring the extracted database to the latest schema and back to one self-contained file."""
+    try:
+        Workspace.open(db, cache=False).close()
+        conn = sqlite3.connect(str(db), isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            conn.close()
+    except SegscopeError as exc:
+        raise SnapshotError(f"{where}: its workspace cannot be upgraded ({exc})") from None
+    except sqlite3.Error as exc:
+        raise SnapshotError(f"{where}: its workspace cannot be upgraded ({exc})") from None
+
+
+def _release_target(target: Path, busy_timeout: float) -> None:
+    """Make sure no other process has the old workspace open before replacing it.
+
+    Leaving WAL mode needs every other connection closed, so a TUI that has the
+    file open makes this fail with "busy" and nothing is replaced. A symlink is
+    left alone: it is replaced, not what it points to.
+    """
+    if target.is_symlink() or target.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(str(target), timeout=busy_timeout, isolation_level=None)
+        try:
+            mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        if is_busy_error(exc):
+            raise WorkspaceBusyError(target) from None
+        raise SnapshotError(f"cannot replace {target}: {exc}") from None
+    if str(mode).lower() != "delete":
+        raise WorkspaceBusyError(target)
+
+
+def _remove_companions(path: Path) -> None:
+    """Delete ``path``'s -wal/-shm/-journal files and cache directory (links, not their targets)."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+    cache = cache_dir_for(path)
+    if cache.is_symlink():
+        cache.unlink()
+    elif cache.is_dir():
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+# -- inputs of diff ------------------------------------------------------------
+
+
+def is_snapshot_file(path: str | Path) -> bool:
+    """True if ``path`` starts like a zip archive (a snapshot), judged by its first bytes."""
+    try:
+        with Path(path).open("rb") as fh:
+            return fh.read(4) == ZIP_MAGIC
+    except OSError:
+        return False
+
+
+def materialize(path: Path, dest: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> dict:
+    """Put a checked copy of a snapshot's or a workspace's database at ``dest``.
+
+    Returns what was read: ``kind`` (snapshot / workspace), ``schema_version``
+    and, for a snapshot, its manifest as a dict.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise SnapshotError(f"{path} does not exist")
+    if is_snapshot_file(path):
+        manifest = read_manifest(path)
+        _check_schema(manifest, path)
+        _extract_checked(path, manifest, dest)
+        return {
+            "kind": "snapshot",
+            "schema_version": manifest.schema_version,
+            "manifest": manifest.to_dict(),
+        }
+    _check_source(path)
+    _copy_database(path, dest, busy_timeout)
+    conn = sqlite3.connect(str(dest))
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+    return {"kind": "workspace", "schema_version": version}
