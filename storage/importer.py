@@ -541,7 +541,12 @@ def _bulk_settings(conn: sqlite3.Connection, kind: str) -> Iterator[None]:
     """
     old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     old_fk = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    old_sync = conn.execute("PRAGMA synchronous").fetchone()[0]
     conn.execute("PRAGMA cache_size = -262144")
+    # WAL with synchronous=NORMAL stays atomic (a commit whose WAL frames did not
+    # all reach the disk is ignored on recovery); it only skips the fsync at
+    # commit, so a power cut right after an import may undo it, never half of it.
+    conn.execute("PRAGMA synchronous = NORMAL")
     if kind == "transactions":
         conn.execute("PRAGMA foreign_keys = OFF")
     try:
@@ -550,6 +555,7 @@ def _bulk_settings(conn: sqlite3.Connection, kind: str) -> Iterator[None]:
         with contextlib.suppress(sqlite3.Error):
             conn.execute(f"PRAGMA cache_size = {int(old_cache)}")
             conn.execute(f"PRAGMA foreign_keys = {int(old_fk)}")
+            conn.execute(f"PRAGMA synchronous = {int(old_sync)}")
 
 
 def _table_columns(conn: sqlite3.Connection, table: str) -> dict[str, str]:

@@ -332,9 +332,12 @@ def test_streamed_file_matches_whole_file(ws: Workspace, tmp_path: Path, monkeyp
 
 
 def test_foreign_keys_hold_and_the_setting_is_restored(ws: Workspace) -> None:
+    settings = [ws.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("synchronous", "cache_size")]
     commit_import(ws, prepare_import(DATA / "transactions_semicolon_dmy.csv", "transactions"))
     commit_import(ws, prepare_import(DATA / "online_retail_lines.csv", "transactions"))
     assert ws.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    after = [ws.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("synchronous", "cache_size")]
+    assert after == settings
     assert ws.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert ws.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # Indexes dropped for a bulk load are back.
