@@ -20,7 +20,13 @@ from core.errors import UsageError
 from core.expr import ExpressionError, compile_expression
 
 __all__ = [
+    "DimensionError",
     "Levels",
+    "NumericColumn",
+    "TextColumn",
+    "numeric_column",
+    "text_column",
+    "require_column",
     "levels_from_strings",
     "bin_levels",
     "quantile_cuts",
