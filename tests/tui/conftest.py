@@ -15,6 +15,7 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 AS_OF = date(2025, 12, 31)
+IMPORTED_AT = "2026-01-15T09:30:00Z"
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +44,8 @@ def build_tiny_workspace(path: Path) -> Path:
                            ("contacts", "contacts.csv")):
             commit_import(ws, prepare_import(DATA / name, kind))
         ws.save_model("Value", model_to_json(SegmentationModel("Value", (AbcDimension(),))))
+        with ws.write(touches_data=False) as db:  # a fixed "last import" for the snapshots
+            db.execute("UPDATE imports SET created_at = ?", (IMPORTED_AT,))
         ws.load_tables(("accounts", "transactions", "contacts"))  # fills <path>.cache/
     return path
 
@@ -100,3 +103,26 @@ async def _settle(app, pilot) -> None:
 def settle():
     """``await settle(app, pilot)``: every worker done and its messages handled."""
     return _settle
+
+
+@pytest.fixture
+def ready():
+    """``run_before=ready(...)`` for snap_compare: settle, optional steps, no cursor blink."""
+    from textual.widgets import Input
+
+    def make(*steps):
+        async def run_before(pilot) -> None:
+            app = pilot.app
+            await _settle(app, pilot)
+            for step in steps:
+                result = step(pilot)
+                if result is not None:
+                    await result
+                await _settle(app, pilot)
+            for box in app.screen.query(Input):
+                box.cursor_blink = False
+            await _settle(app, pilot)
+
+        return run_before
+
+    return make

@@ -7,11 +7,10 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
+from conftest import DATA
 from textual.widgets import Input, Static
 
 from tui.screens.accounts import AccountsScreen, search_matches, sort_frame
-
-from conftest import DATA
 
 
 def count_text(screen: AccountsScreen) -> str:
@@ -196,7 +195,7 @@ class TestSearchAndCopy:
     async def test_Y_copies_the_row_as_tsv(self, make_app, settle):
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
-            screen = await open_accounts(app, pilot, settle)
+            await open_accounts(app, pilot, settle)
             await pilot.press("j", "Y")
             lines = app.clipboard.splitlines()
             assert lines[0].split("\t")[:3] == ["account_id", "name", "segment"]
@@ -239,3 +238,29 @@ class TestDetail:
             assert isinstance(screen, AccountsScreen)
             assert set(screen._view["segment"].to_list()) == {"B"}
             assert screen.query_one("#accounts-filter", Input).value == 'segment == "B"'
+
+
+def go(key: str):
+    """A run_before step pressing a key (snap_compare's own presses run after run_before)."""
+    return lambda pilot: pilot.press(key)
+
+
+class TestAccountsSnapshots:
+    def test_accounts_120x40(self, make_app, snap_compare, ready):
+        async def select(pilot):
+            pilot.app.screen.select_account("C006")
+            await pilot.pause()
+            pilot.app.screen._load_detail()
+
+        app = make_app()
+        assert snap_compare(app, terminal_size=(120, 40), run_before=ready(go("2"), select))
+
+    def test_accounts_80x24(self, make_app, snap_compare, ready):
+        assert snap_compare(make_app(), terminal_size=(80, 24), run_before=ready(go("2")))
+
+    def test_accounts_filter_error_120x40(self, make_app, snap_compare, ready):
+        def bad_filter(pilot):
+            pilot.app.screen.apply_filter('revenue > 1000 and industry = "Retail" or')
+
+        assert snap_compare(make_app(), terminal_size=(120, 40),
+                            run_before=ready(go("2"), bad_filter))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import sqlite3
 
-import pytest
 from textual.widgets import Markdown
 
 from tui.app import HelpScreen, SegscopeApp
@@ -19,54 +18,39 @@ class TestScreens:
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
+            assert app.title == "tiny"
+            assert app.sub_title == "as of 2025-12-31 · last import 2026-01-15 09:30"
             assert app.current_mode == "overview"
-            expected = {"2": "accounts", "3": "import", "4": "model", "5": "segments",
-                        "6": "runs", "1": "overview"}
-            for key, mode in expected.items():
+            expected = [("2", "accounts", "AccountsScreen"), ("3", "import", "ImportScreen"),
+                        ("4", "model", None), ("5", "segments", None), ("6", "runs", None),
+                        ("1", "overview", "OverviewScreen")]
+            for key, mode, cls in expected:
                 await pilot.press(key)
                 await settle(app, pilot)
                 assert app.current_mode == mode
-            names = {type(s).__name__ for s in app.screen_stack}
-            assert names == {"OverviewScreen"}
-
-    async def test_own_screens_are_real_not_placeholders(self, make_app, settle):
-        app = make_app()
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(app, pilot)
-            for key, cls in (("1", "OverviewScreen"), ("2", "AccountsScreen"),
-                             ("3", "ImportScreen")):
-                await pilot.press(key)
-                await settle(app, pilot)
-                assert type(app.screen).__name__ == cls
-                assert not isinstance(app.screen, PlaceholderScreen)
-
-    async def test_title_shows_workspace_and_freshness(self, make_app, settle):
-        app = make_app()
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(app, pilot)
-            assert app.title == "tiny"
-            assert app.sub_title.startswith("as of 2025-12-31")
-            assert "last import" in app.sub_title
+                if cls is not None:  # this part's screens, never placeholders
+                    assert type(app.screen).__name__ == cls
+                    assert not isinstance(app.screen, PlaceholderScreen)
 
 
 class TestHelp:
-    @pytest.mark.parametrize("key", ["question_mark", "f1"])
-    async def test_help_opens_and_closes(self, make_app, settle, key):
+    async def test_help_opens_and_closes(self, make_app, settle):
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
             await pilot.press("2")
             await settle(app, pilot)
-            await pilot.press(key)
-            await pilot.pause()
-            assert isinstance(app.screen, HelpScreen)
-            text = app.screen.query_one(Markdown).source
-            assert "Filter expressions" in text  # from tui/help.md
-            assert "accounts.sort_asc" in text  # the bindings of the screen it was opened on
-            await pilot.press("escape")
-            await pilot.pause()
-            assert not isinstance(app.screen, HelpScreen)
-            assert app.current_mode == "accounts"
+            for key in ("question_mark", "f1"):
+                await pilot.press(key)
+                await pilot.pause()
+                assert isinstance(app.screen, HelpScreen)
+                text = app.screen.query_one(Markdown).source
+                assert "Filter expressions" in text  # from tui/help.md
+                assert "accounts.sort_asc" in text  # the keys of the screen it was opened on
+                await pilot.press("escape")
+                await pilot.pause()
+                assert not isinstance(app.screen, HelpScreen)
+                assert app.current_mode == "accounts"
 
     def test_every_binding_has_id_and_tooltip(self):
         from tui.screens.accounts import AccountsScreen

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 import sqlite3
 
+from conftest import DATA
 from textual.widgets import Input, Select, Static
 
-from conftest import DATA
 from tui.screens.import_screen import IGNORE, ImportScreen, guess_kind
 
 
@@ -152,3 +152,25 @@ def test_guess_kind_from_the_file_name(tmp_path):
     assert guess_kind(tmp_path / "Invoice_lines_2025.csv") == "transactions"
     assert guess_kind(tmp_path / "crm_contacts.xlsx") == "contacts"
     assert guess_kind(tmp_path / "companies.csv") == "accounts"
+
+
+def go(key: str):
+    """A run_before step pressing a key (snap_compare's own presses run after run_before)."""
+    return lambda pilot: pilot.press(key)
+
+
+class TestImportSnapshots:
+    def test_import_validated_120x40(self, make_app, snap_compare, ready, monkeypatch):
+        monkeypatch.chdir(DATA)  # a relative path: the snapshot does not show a tmp dir
+
+        async def open_file(pilot):
+            screen = pilot.app.screen
+            await pilot.press("o")
+            screen.query_one("#import-path", Input).value = "new_accounts.csv"
+            await pilot.press("enter")
+
+        assert snap_compare(make_app(), terminal_size=(120, 40),
+                            run_before=ready(go("3"), open_file))
+
+    def test_import_empty_80x24(self, make_app, snap_compare, ready):
+        assert snap_compare(make_app(), terminal_size=(80, 24), run_before=ready(go("3")))

@@ -91,3 +91,11 @@ class TestOverview:
         assert data.bars["segment"].to_list()[-1] == "other"
         assert data.bars["account_share"].sum() == pytest.approx(1.0)
         assert data.segment_count == 36
+
+
+class TestOverviewSnapshots:
+    def test_overview_120x40(self, make_app, snap_compare, ready):
+        assert snap_compare(make_app(), terminal_size=(120, 40), run_before=ready())
+
+    def test_overview_80x24(self, make_app, snap_compare, ready):
+        assert snap_compare(make_app(), terminal_size=(80, 24), run_before=ready())

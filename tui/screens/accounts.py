@@ -40,14 +40,14 @@ LEADING_COLUMNS = [
     "industry", "country", "region", "employees",
 ]
 METRIC_COLUMNS = [
-    "revenue", "margin", "margin_pct", "recency_days", "frequency", "orders",
+    "revenue", "revenue_prev", "margin", "margin_pct", "recency_days", "frequency", "orders",
     "avg_order_value", "product_breadth", "tenure_days", "growth", "first_purchase",
     "last_purchase", "abc_class", "r_score", "f_score", "m_score", "rfm_segment",
     "bridge_class",
 ]
 MAX_COLUMN_WIDTH = 28
 COPY_TABLE_LIMIT = 100_000  # rows; beyond this "copy table" would flood the clipboard
-GG_SECONDS = 0.8  # the second g of "g g" must follow within this time
+GG_SECONDS = 1.5  # the second g of "g g" must follow within this time
 DETAIL_DELAY = 0.08  # seconds the cursor rests on a row before the detail pane loads
 
 

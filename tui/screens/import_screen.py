@@ -423,16 +423,15 @@ def report_renderable(prepared: Any) -> Any:
         for rule, rows, example in by_rule.iter_rows():
             table.add_row(Text(f"{rows:,}"), Text(str(rule)), Text(str(example)))
         parts.append(table)
-        table = Table(title="Sample of rejected rows", title_justify="left", box=None,
-                      padding=(0, 1), header_style="dim")
-        table.add_column("row", justify="right")
-        table.add_column("reason", overflow="fold")
-        table.add_column("values as read", overflow="ellipsis", no_wrap=True, max_width=40)
-        for row, reason, raw in rejected.head(REJECTED_SAMPLE).select(
-            ROW, "reason", "raw_json"
+        parts.append(Text("Sample of rejected rows", style="italic"))
+        for row, rule, raw in rejected.head(REJECTED_SAMPLE).select(
+            ROW, "rule", "raw_json"
         ).iter_rows():
-            table.add_row(Text(str(row)), Text(str(reason)), Text(str(raw)))
-        parts.append(table)
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f" row {row}: ", style="bold")
+            line.append(f"{rule}  ")
+            line.append(str(raw), style="dim")
+            parts.append(line)
     return Group(*parts)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Static
 from textual_plotext import PlotextPlot
 
@@ -18,6 +19,10 @@ from tui.widgets.stat_tile import StatTile
 
 PARETO_POINTS = 200  # the curve is drawn from this many points, whatever the account count
 MAX_BARS = 10  # segments beyond these (by revenue) are summed into "other"
+# The bar colours, named the same for plotext and Rich; the legend is a line under the
+# chart (plotext's own legend would sit on top of the first bars).
+ACCOUNTS_COLOUR = "blue"
+REVENUE_COLOUR = "orange"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,15 @@ def overview_data(state) -> OverviewData:  # state: tui.state.WorkbenchState
     )
 
 
+def segment_legend() -> Text:
+    legend = Text(justify="center")
+    legend.append("██", style=ACCOUNTS_COLOUR)
+    legend.append(" % of accounts   ")
+    legend.append("██", style="dark_orange")  # Rich's name for plotext's orange
+    legend.append(" % of revenue")
+    return legend
+
+
 class OverviewScreen(WorkbenchScreen):
     """Totals, the Pareto curve and the active model's segments by accounts and revenue."""
 
@@ -106,7 +120,9 @@ class OverviewScreen(WorkbenchScreen):
             yield StatTile("Active model", id="tile-model")
         with Horizontal(id="charts"):
             yield PlotextPlot(id="pareto-plot")
-            yield PlotextPlot(id="segment-plot")
+            with Vertical(id="segment-box"):
+                yield PlotextPlot(id="segment-plot")
+                yield Static(segment_legend(), id="segment-legend")
         yield Static("Loading the workspace…", id="overview-status", markup=False)
         yield WorkbenchFooter()
 
@@ -151,7 +167,7 @@ class OverviewScreen(WorkbenchScreen):
         widget = self.query_one("#pareto-plot", PlotextPlot)
         plt = widget.plt
         plt.clear_figure()
-        plt.title("Pareto: share of revenue by share of accounts")
+        plt.title("Pareto: % of revenue by % of accounts")
         if data.pareto is not None and data.pareto.height:
             xs = [x * 100 for x in data.pareto["account_share"].to_list()]
             ys = [y * 100 for y in data.pareto["measure_share"].to_list()]
@@ -168,8 +184,8 @@ class OverviewScreen(WorkbenchScreen):
         widget = self.query_one("#segment-plot", PlotextPlot)
         plt = widget.plt
         plt.clear_figure()
-        title = "Segments: % of accounts and % of revenue"
-        plt.title(title if data.model_name else "Segments: no active model")
+        plt.title(f"Segments of {data.model_name}" if data.model_name
+                  else "Segments: no active model")
         if data.bars is not None and data.bars.height:
             # plotext draws horizontal bars bottom-up: reverse so the biggest is on top
             bars = data.bars.reverse()
@@ -180,7 +196,7 @@ class OverviewScreen(WorkbenchScreen):
                     [round(v * 100, 1) for v in bars["account_share"].to_list()],
                     [round(v * 100, 1) for v in bars["revenue_share"].to_list()],
                 ],
-                labels=["% accounts", "% revenue"],
+                color=[ACCOUNTS_COLOUR, REVENUE_COLOUR],
                 orientation="horizontal",
             )
             plt.xlim(0, 100)
