@@ -279,7 +279,7 @@ class WorkbenchState:
         return contacts.filter(pl.col("account_id") == account_id)
 
     def monthly_revenue(self, account_id: str, months: int = 24) -> list[float]:
-        """Net revenue per calendar month, the last ``months`` months up to (not incl.) ``as_of``."""
+        """Net revenue per calendar month: the ``months`` months up to ``as_of`` (excluded)."""
         as_of = self.as_of
         tx = self.account_transactions(account_id)
         if as_of is None or tx.is_empty():
