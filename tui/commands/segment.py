@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from core.errors import UsageError
+from core.errors import SegscopeError, UsageError
 from core.model import SegmentationModel, model_from_json
 from core.starter_models import starter_model_specs
 
@@ -78,7 +78,7 @@ def build_frame(ws: Any, as_of: dt.date | None) -> tuple[pl.DataFrame, pl.DataFr
     accounts = ws.load_accounts()
     transactions = ws.load_transactions()
     if accounts.is_empty():
-        raise UsageError(f"{ws.path} has no accounts yet; import some with 'segscope import'")
+        raise SegscopeError(f"{ws.path} has no accounts yet; import some with 'segscope import'")
     as_of = resolve_as_of(transactions, as_of)
     return account_frame(accounts, transactions, as_of=as_of), transactions, as_of
 
