@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -164,6 +165,7 @@ class LoadingMixin:
             try:
                 self.cache_dir.mkdir(exist_ok=True)
                 out_dir = self.cache_dir
+                _remove_stale_temps(self.cache_dir)
             except OSError:
                 pass  # a read-only place: load without caching
         with contextlib.ExitStack() as stack:
@@ -207,6 +209,15 @@ class LoadingMixin:
         middle = top // 2
         first = [k for k in kinds if k != "transactions"] + [f"transactions@:{middle}"]
         return [first, [f"transactions@{middle}:"]]
+
+
+def _remove_stale_temps(cache_dir: Path, age: float = 3600.0) -> None:
+    """Delete temporary files that a killed load left behind (older than ``age`` seconds)."""
+    now = time.time()
+    for tmp in cache_dir.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > age:
+                tmp.unlink()
 
 
 def _remove_files(results: list[dict]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -295,3 +296,16 @@ def test_a_failing_reader_is_a_workspace_error_and_leaves_no_files(ws: Workspace
     with pytest.raises(WorkspaceError, match=r"cannot load bogus from .*unknown table kind"):
         loading.run_snapshot_child(ws.path, ["bogus"], {"bogus": str(out)})
     assert not out.exists()
+
+
+def test_stale_temporary_files_are_removed(ws: Workspace) -> None:
+    ws.cache_enabled = True
+    ws.cache_dir.mkdir()
+    stale = ws.cache_dir / ".transactions.123.tmp"
+    fresh = ws.cache_dir / ".transactions.456.tmp"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    os.utime(stale, (0, 0))
+    ws.load_contacts()
+    assert not stale.exists()
+    assert fresh.exists()  # may belong to a load running right now
