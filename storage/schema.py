@@ -163,8 +163,66 @@ MIGRATION_2 = [
 )""",
 ]
 
+# Migration 3: what the analyst builds on segments (personas, game plans, KPIs)
+# and the edits log behind undo/redo (storage/plans.py, storage/history.py).
+MIGRATION_3 = [
+    """CREATE TABLE personas (
+    id INTEGER PRIMARY KEY,
+    model_name TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    name TEXT,
+    business_json TEXT,
+    people_json TEXT,
+    drafted_fields_json TEXT,
+    draft_basis_json TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)""",
+    "CREATE INDEX personas_segment ON personas(model_name, segment)",
+    """CREATE TABLE plans (
+    model_name TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    objective TEXT CHECK (objective IN ('grow', 'retain', 'maintain', 'lean service')
+        OR objective IS NULL),
+    coverage_model TEXT,
+    sales_logic TEXT,
+    offer TEXT,
+    key_messages TEXT,
+    channels TEXT,
+    cadence TEXT,
+    owner TEXT,
+    effort TEXT,
+    review_date TEXT,
+    status TEXT,
+    orphaned INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT,
+    PRIMARY KEY (model_name, segment)
+)""",
+    """CREATE TABLE kpis (
+    id INTEGER PRIMARY KEY,
+    model_name TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    target REAL,
+    deadline TEXT,
+    direction TEXT NOT NULL DEFAULT 'at_least' CHECK (direction IN ('at_least', 'at_most')),
+    baseline REAL,
+    created_at TEXT NOT NULL
+)""",
+    "CREATE INDEX kpis_segment ON kpis(model_name, segment)",
+    """CREATE TABLE edits (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    key_json TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    undone INTEGER NOT NULL DEFAULT 0
+)""",
+]
+
 # MIGRATIONS[i] brings a workspace from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2]
+MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -47,6 +47,16 @@ def _fill(conn: sqlite3.Connection, version: int) -> None:
         )
         conn.execute("INSERT INTO assignments VALUES (1, 'A1', 'S', 99.5)")
         conn.execute("COMMIT")
+    if version >= 3:
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO plans(model_name, segment, objective) VALUES ('m', 'S', 'grow')"
+        )
+        conn.execute(
+            "INSERT INTO kpis(model_name, segment, metric, target, created_at)"
+            " VALUES ('m', 'S', 'revenue', 10.0, 't')"
+        )
+        conn.execute("COMMIT")
 
 
 def _build(path: Path, version: int) -> None:
@@ -135,7 +145,7 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_migrations_are_forward_only_and_numbered() -> None:
-    assert LATEST_VERSION == len(schema.MIGRATIONS) == 2
+    assert LATEST_VERSION == len(schema.MIGRATIONS) == 3
     for statements in schema.MIGRATIONS:
         assert statements and all(isinstance(s, str) for s in statements)
 
