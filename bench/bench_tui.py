@@ -41,6 +41,9 @@ SIZE = (120, 40)
 # -- the child: one headless start ---------------------------------------------
 
 async def _first_paint(path: Path) -> float:
+    from tui.launch import skip_optional_pandas
+
+    skip_optional_pandas()  # as `segscope` does
     from storage.workspace import Workspace
     from tui.app import SegscopeApp
     from tui.config import UserConfig
@@ -57,6 +60,7 @@ async def _first_paint(path: Path) -> float:
 
 
 def child(path: str) -> None:
+    # imports start here, as they do for `segscope PATH`
     painted = asyncio.run(_first_paint(Path(path)))
     print(f"PAINTED {painted:.6f}", flush=True)
 

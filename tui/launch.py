@@ -9,9 +9,22 @@ application mode. Problems after start-up become notifications in the app.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from core.errors import SegscopeError
+
+
+def skip_optional_pandas() -> None:
+    """Keep pandas out of the workbench process (about 1 s of start-up, several under load).
+
+    sqlite-utils imports pandas whenever it is installed (the test extra
+    installs it), only to map ``pd.Timestamp`` to TEXT; nothing in the
+    workbench uses pandas. A ``None`` entry in ``sys.modules`` makes
+    ``import pandas`` raise ImportError, which sqlite-utils handles.
+    """
+    if "pandas" not in sys.modules:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
 
 
 def resolve_workspace_path(path: str | Path | None) -> Path:
@@ -40,6 +53,7 @@ def open_state(path: str | Path | None):  # -> WorkbenchState
 
 def run_app(path: str | Path | None = None) -> int:
     """Run the workbench on ``path`` (None: the demo workspace); returns the exit code."""
+    skip_optional_pandas()
     from tui.app import SegscopeApp
 
     state = open_state(path)

@@ -29,7 +29,13 @@ from textual_fastdatatable import ArrowBackend, DataTable
 from core.errors import SegscopeError
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
-from tui.widgets.formatting import cell_text, display_frame, short_number, to_tsv
+from tui.widgets.formatting import (
+    cell_text,
+    column_widths,
+    display_frame,
+    short_number,
+    to_tsv,
+)
 from tui.widgets.path_suggester import PathSuggester
 from tui.widgets.prompt import PromptScreen
 
@@ -46,6 +52,7 @@ METRIC_COLUMNS = [
     "bridge_class",
 ]
 MAX_COLUMN_WIDTH = 28
+ROW_INDEX = "__row_index"  # position in the base frame, to gather display rows by
 COPY_TABLE_LIMIT = 100_000  # rows; beyond this "copy table" would flood the clipboard
 GG_SECONDS = 1.5  # the second g of "g g" must follow within this time
 DETAIL_DELAY = 0.08  # seconds the cursor rests on a row before the detail pane loads
@@ -140,6 +147,8 @@ class AccountsScreen(WorkbenchScreen):
         super().__init__()
         self._focus_table = True
         self._base: pl.DataFrame | None = None
+        self._shown_base: pl.DataFrame | None = None
+        self._widths: list[int | None] | None = None
         self._view: pl.DataFrame | None = None
         self._filter_text = ""
         self._filter_expr: pl.Expr | None = None
@@ -203,16 +212,21 @@ class AccountsScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="accounts-view")
     def rebuild_view(self, reload_base: bool = False) -> None:
         """Base frame -> filter -> sort, in a thread; then the table is replaced."""
-        if reload_base or self._base is None:
+        if reload_base or self._base is None or self._shown_base is None:
             frame = self.state.frame_with_segments()
-            self._base = frame.select(ordered_columns(frame.columns))
-        base = self._base
-        view = base
+            base = frame.select(ordered_columns(frame.columns))
+            # converted for display once per data change; views gather rows from it
+            shown_base = display_frame(base)
+            self._widths = column_widths(shown_base)
+            self._base, self._shown_base = base, shown_base
+        base, shown_base = self._base, self._shown_base
+        view = base.with_row_index(ROW_INDEX)
         if self._filter_expr is not None:
             view = view.filter(self._filter_expr)
         if self._sort is not None and self._sort[0] in view.columns:
             view = sort_frame(view, self._sort[0], descending=self._sort[1])
-        shown = display_frame(view)
+        shown = shown_base[view.get_column(ROW_INDEX)]
+        view = view.drop(ROW_INDEX)
         self.app.call_from_thread(self._show_view, view, shown, base.height)
 
     async def _show_view(self, view: pl.DataFrame, shown: pl.DataFrame, total: int) -> None:
@@ -227,6 +241,7 @@ class AccountsScreen(WorkbenchScreen):
         table = AccountsTable(
             backend=ArrowBackend(shown.to_arrow()),
             id="accounts-table",
+            column_widths=self._widths,
             max_column_content_width=MAX_COLUMN_WIDTH,
             null_rep="·",
             render_markup=False,

@@ -33,11 +33,35 @@ def percent(value: float | None, *, decimals: int = 1) -> str:
 
 
 def display_frame(df: pl.DataFrame, *, decimals: int = 2) -> pl.DataFrame:
-    """A copy for a table: floats rounded for reading (the data keeps full precision)."""
+    """A copy for a table: floats as exact decimals with ``decimals`` places.
+
+    The table formats a float with six significant digits (``12236.1``, or
+    ``1.23457e+06`` for a million); a decimal shows as it is (``1234567.89``).
+    """
     floats = [name for name, dtype in df.schema.items() if dtype in (pl.Float32, pl.Float64)]
     if not floats:
         return df.clone()
-    return df.with_columns(pl.col(floats).round(decimals))
+    return df.with_columns(
+        pl.col(floats).round(decimals).cast(pl.Decimal(38, decimals), strict=False)
+    )
+
+
+def column_widths(df: pl.DataFrame) -> list[int | None]:
+    """Widths for the numeric columns of ``df`` (None elsewhere: the table measures those).
+
+    The table measures a numeric column by its largest value only, so a
+    longer negative or a value with more decimals would be cut; here the
+    smallest and the largest values and the label are all measured.
+    """
+    widths: list[int | None] = []
+    for name, dtype in df.schema.items():
+        if dtype.is_numeric():
+            series = df.get_column(name)
+            texts = [format(v, "n") for v in (series.min(), series.max()) if v is not None]
+            widths.append(max([len(name), *(len(t) for t in texts)]))
+        else:
+            widths.append(None)
+    return widths
 
 
 def cell_text(value: object) -> str:
