@@ -267,6 +267,10 @@ class ModelEditorScreen(WorkbenchScreen):
     def _show_form(self) -> None:
         container = self.query_one("#form-container", VerticalScroll)
         container.remove_children()
+        if self._form_errors:
+            # the new form shows the last valid spec: the half-typed text is gone
+            self._form_errors.clear()
+            self._show_status(self.last_result)
         model = self.draft
         title = self.query_one("#form-title", Label)
         if model is None or not model.dimensions or self._schema is None:

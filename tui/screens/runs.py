@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.model_dialogs import PromptDialog
@@ -61,6 +61,11 @@ class RunsScreen(WorkbenchScreen):
         def __init__(self, runs: list[RunInfo]) -> None:
             super().__init__()
             self.runs = runs
+
+    class Frozen(Message):
+        def __init__(self, run_id: int) -> None:
+            super().__init__()
+            self.run_id = run_id
 
     class MatrixComputed(Message):
         def __init__(self, result: MigrationResult) -> None:
@@ -150,7 +155,10 @@ class RunsScreen(WorkbenchScreen):
         from tui.widgets.run_compare import freeze_run
 
         run_id = freeze_run(self.state, label)
-        self.app.call_from_thread(self.notify, f"Froze run {run_id}.")
+        self.post_message(self.Frozen(run_id))
+
+    def on_runs_screen_frozen(self, message: Frozen) -> None:
+        self.notify(f"Froze run {message.run_id}.")
         self._load_runs()
 
     # -- marking and comparing ------------------------------------------------
@@ -249,10 +257,6 @@ class RunsScreen(WorkbenchScreen):
             f"{from_segment or 'any segment'} → {to_segment or 'any segment'}"
         )
         self.app.push_screen(AccountsDialog(title, frame))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self.notify(f"Runs: {event.worker.error}", severity="error", timeout=8)
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [

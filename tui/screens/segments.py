@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.segment_accounts import AccountsDialog
@@ -188,7 +188,11 @@ class SegmentsScreen(WorkbenchScreen):
             return
         shown = self.display_frame(profiles)
         self._segments = shown["segment"].to_list()
-        fill_table(table, shown, labels=PROFILE_LABELS)
+        labels = dict(PROFILE_LABELS)
+        if self._sort is not None:
+            column, descending = self._sort
+            labels[column] = f"{labels.get(column, column)} {'▼' if descending else '▲'}"
+        fill_table(table, shown, labels=labels)
         self._segment_highlighted()
 
     # -- the highlighted segment ---------------------------------------------
@@ -245,10 +249,6 @@ class SegmentsScreen(WorkbenchScreen):
             return
         title.update(f"Traits of {segment}")
         listing.update(traits_text(traits))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self.notify(f"Segments: {event.worker.error}", severity="error", timeout=8)
 
     # -- actions ---------------------------------------------------------------
 
