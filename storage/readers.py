@@ -373,7 +373,34 @@ def _read_parquet(info: SourceInfo) -> pl.DataFrame:
 
 
 def _strings(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(pl.all().cast(pl.String))
+    """Typed columns as the text a CSV export would hold.
+
+    Timestamps without fractions of a second and whole-number floats (ids
+    written by pandas with NaN for missing: ``17850.0``) read as they would in a
+    CSV, so the same data gives the same import whatever the format.
+    """
+    exprs = []
+    for name, dtype in frame.schema.items():
+        c = pl.col(name)
+        if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            exprs.append(c.dt.strftime("%Y-%m-%d %H:%M:%S").alias(name))
+        elif dtype.is_float():
+            whole = frame.select((c.is_null() | c.is_nan() | (c == c.round(0))).all()).item()
+            big = frame.select(c.abs().max()).item() or 0
+            if whole and big < 2**53:
+                exprs.append(
+                    pl.when(c.is_nan())
+                    .then(None)
+                    .otherwise(c)
+                    .cast(pl.Int64)
+                    .cast(pl.String)
+                    .alias(name)
+                )
+            else:
+                exprs.append(c.cast(pl.String))
+        else:
+            exprs.append(c.cast(pl.String))
+    return frame.select(exprs)
 
 
 def _finish(frame: pl.DataFrame, path: Path) -> pl.DataFrame:

@@ -163,3 +163,20 @@ def test_quoted_delimiters_and_trailing_empty_fields_are_fine(tmp_path: Path) ->
 def test_sheet_option_on_a_csv_is_refused() -> None:
     with pytest.raises(ImportFileError, match="--sheet only applies to XLSX"):
         sniff_source(DATA / "contacts_pipe.csv", sheet="Data")
+
+
+def test_parquet_timestamps_and_whole_floats_read_as_a_csv_would(tmp_path: Path) -> None:
+    import datetime as dt
+
+    path = tmp_path / "p.parquet"
+    pl.DataFrame(
+        {
+            "CustomerID": [17850.0, float("nan"), None],
+            "UnitPrice": [2.55, 3.0, None],
+            "InvoiceDate": [dt.datetime(2010, 12, 1, 8, 26), None, dt.datetime(2011, 1, 2)],
+        }
+    ).write_parquet(path)
+    frame = read_source(path)
+    assert frame["CustomerID"].to_list() == ["17850", None, None]
+    assert frame["UnitPrice"].to_list() == ["2.55", "3.0", None]
+    assert frame["InvoiceDate"].to_list() == ["2010-12-01 08:26:00", None, "2011-01-02 00:00:00"]
