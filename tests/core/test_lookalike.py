@@ -89,3 +89,15 @@ def test_needs_enough_of_each_class() -> None:
     ideal[:5] = True
     with pytest.raises(SegscopeError, match="at least 10 ideal.*there are 5 ideal and 95 other"):
         score_lookalikes(frame, ideal)
+
+
+def test_reason_limits_are_applied_and_said() -> None:
+    frame = population(n_customers=400, n_prospects=60, seed=5)
+    ideal = (frame["employees"] > 1000).to_numpy()
+    res = score_lookalikes(frame, ideal, reason_limit=20, reference_limit=15)
+    f = res.frame
+    assert f["nearest_1_id"].head(20).null_count() == 0
+    assert f["nearest_1_id"].tail(40).null_count() == 40
+    assert any("best 20 of 60 prospects" in n for n in res.notes)
+    assert any("random 15 of the" in n for n in res.notes)
+    assert f["nearest_3_distance"].head(20).min() >= f["nearest_1_distance"].head(20).min()
