@@ -68,7 +68,7 @@ def synthesise(n_accounts: int, n_transactions: int | None = None, seed: int = 7
         pl.col("date").cast(pl.Date),
         pl.col("amount"),
         pl.col("margin"),
-        (pl.lit("INV") + pl.col("invoice").cast(pl.Utf8)).alias("invoice_id"),
+        (pl.lit("INV") + pl.col("invoice").cast(pl.Utf8).str.zfill(9)).alias("invoice_id"),
         pl.col("product_line"),
     )
     industries = np.array(["Manufacturing", "Retail", "Health", "Finance", "Logistics"])

@@ -176,3 +176,88 @@ def test_matches_pandas_reference(seed, window):
     assert got.filter(pl.col("margin").is_null()).height > 0
     assert got.filter(pl.col("growth").is_null()).height > 0
     assert got.filter(pl.col("revenue") < 0).height > 0
+
+
+class TestLayouts:
+    """The clustered fast path (lines grouped by account, dates ascending) and the
+    general hash path must give the same frame; the fast path must refuse layouts
+    it cannot handle."""
+
+    def _lines(self, tx):
+        from core.metrics import _lines
+
+        return _lines(tx.lazy(), tx.columns, dt.date(2024, 10, 15)).collect()
+
+    def test_sorted_random_data_takes_the_fast_path_and_matches_reference(self):
+        from core.metrics import _per_account_clustered
+
+        accounts, tx = random_data(7)
+        # one invoice per account and day, as an ERP export sorted by account has
+        tx = tx.with_columns(
+            pl.when(pl.col("invoice_id").is_not_null())
+            .then(pl.col("account_id") + "/" + pl.col("date").cast(pl.Utf8))
+            .alias("invoice_id")
+        )
+        clustered = tx.sort("account_id", "date", "invoice_id", maintain_order=True)
+        window, prev = dt.date(2023, 10, 15), dt.date(2022, 10, 15)
+        assert _per_account_clustered(self._lines(clustered), window, prev) is not None
+        assert _per_account_clustered(self._lines(tx), window, prev) is None
+        as_of = dt.date(2024, 10, 15)
+        fast = account_metrics(accounts, clustered, as_of=as_of)
+        slow = account_metrics(accounts, tx, as_of=as_of)
+        assert fast.equals(slow)
+        want = reference_metrics(accounts, clustered, as_of)
+        got = {r["account_id"]: r for r in fast.iter_rows(named=True)}
+        bad = [(a, k) for a, ref in want.items() for k, v in ref.items()
+               if not _close(got[a][k], v)]
+        assert not bad, bad[:5]
+
+    def test_interleaved_orders_fall_back(self):
+        from core.metrics import _per_account_clustered
+
+        # Clustered and dated, but the invoice-less lines of 06-01 are split by
+        # invoice K: the run layout would count that day twice.
+        tx = tx_frame([
+            ("a", "2024-06-01", 10.0, None, None, "X"),
+            ("a", "2024-06-01", 10.0, None, "K", "X"),
+            ("a", "2024-06-01", 10.0, None, None, "X"),
+            ("b", "2024-06-02", 10.0, None, "L", "X"),
+            ("b", "2024-06-03", 10.0, None, "M", "X"),
+            ("b", "2024-06-04", -10.0, None, "L", "X"),  # L comes back: a credit note
+        ])
+        assert _per_account_clustered(
+            self._lines(tx), dt.date(2023, 10, 15), dt.date(2022, 10, 15)) is None
+        m = account_metrics(pl.DataFrame({"account_id": ["a", "b"]}), tx,
+                            as_of=dt.date(2024, 10, 15))
+        # a: invoice-less day 06-01 (20) and K (10) -> 2 orders; b: L nets 0, M -> 1
+        assert m["orders"].to_list() == [2, 1]
+        assert m["frequency"].to_list() == [1, 2]
+
+    def test_account_split_in_two_runs_falls_back(self):
+        from core.metrics import _per_account_clustered
+
+        tx = tx_frame([
+            ("a", "2024-06-01", 10.0, None, None, None),
+            ("b", "2024-06-01", 10.0, None, None, None),
+            ("a", "2024-06-02", 10.0, None, None, None),
+        ])
+        assert _per_account_clustered(
+            self._lines(tx), dt.date(2023, 10, 15), dt.date(2022, 10, 15)) is None
+        m = account_metrics(pl.DataFrame({"account_id": ["a", "b"]}), tx,
+                            as_of=dt.date(2024, 10, 15))
+        assert m["frequency"].to_list() == [2, 1]
+
+    def test_invoice_ids_out_of_order_still_take_the_fast_path(self):
+        from core.metrics import _per_account_clustered
+
+        tx = tx_frame([
+            ("a", "2024-06-01", 10.0, None, "INV9", "X"),
+            ("a", "2024-06-02", 10.0, None, "INV2", "X"),
+            ("a", "2024-06-02", -10.0, None, "INV2", "X"),
+            ("b", "2024-06-02", 10.0, None, "INV1", "X"),
+        ])
+        lines = self._lines(tx)
+        per = _per_account_clustered(lines, dt.date(2023, 10, 15), dt.date(2022, 10, 15))
+        assert per is not None
+        # a: INV9 (10) is an order, INV2 nets 0 -> 1; b: 1
+        assert dict(zip(per["account_id"], per["orders"], strict=True)) == {"a": 1, "b": 1}
