@@ -187,15 +187,6 @@ def parse_date(expr: pl.Expr, order: str = "dmy") -> pl.Expr:
     return pl.when((year >= MIN_YEAR) & (year <= MAX_YEAR)).then(date)
 
 
-def parse_iso_fast(expr: pl.Expr) -> pl.Expr:
-    """Date of ``YYYY-MM-DD`` optionally followed by a time; null otherwise."""
-    s = expr.str.strip_chars()
-    head = s.str.slice(0, 10)
-    tail_ok = (s.str.len_bytes() == 10) | s.str.slice(10, 1).is_in([" ", "T"])
-    date = head.str.to_date("%Y-%m-%d", strict=False)
-    return pl.when(tail_ok & (date.dt.year() >= MIN_YEAR) & (date.dt.year() <= MAX_YEAR)).then(date)
-
-
 _LO, _HI = dt.date(MIN_YEAR, 1, 1), dt.date(MAX_YEAR, 12, 31)
 
 
@@ -521,8 +512,12 @@ def validate(
             # Keys are compared and joined: surrounding spaces go.
             stripped = c.str.strip_chars()
             typed[target] = pl.when(stripped.str.len_bytes() > 0).then(stripped)
-        else:
+        elif kind == "transactions":
+            # Millions of lines: text stays as read (the CSV reader already
+            # turns empty cells into null).
             typed[target] = c
+        else:
+            typed[target] = text(c)
 
     # Stage 3: derived columns.
     derived: dict[str, pl.Expr] = {}

@@ -310,3 +310,10 @@ def test_reference_amounts_against_plain_python() -> None:
         return float(cleaned)
 
     assert numbers(values, "comma") == pytest.approx([reference(v) for v in values])
+
+
+def test_account_text_is_stripped_and_blank_is_null() -> None:
+    frame = raw({"id": [" A ", "B"], "ind": ["  Food ", "   "]})
+    mapping = {"id": "account_id", "ind": "industry"}
+    result = validate(frame, "accounts", mapping, FileRules({}, {}), list(mapping))
+    assert result.accepted.select("account_id", "industry").rows() == [("A", "Food"), ("B", None)]
