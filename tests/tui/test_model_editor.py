@@ -11,13 +11,18 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from textual.app import App
 from textual.widgets import DataTable, Input, Label, OptionList
 from textual.worker import WorkerCancelled
 
 from core.model import (
     AbcDimension,
     BinsDimension,
+    CategoryDimension,
+    PerformanceDimension,
+    RfmDimension,
     RuleDimension,
+    SalesLogicDimension,
     SegmentationModel,
     model_from_json,
     model_to_json,
@@ -30,7 +35,11 @@ from tui.screens.model_editor import ModelEditorScreen
 from tui.state import WorkbenchState
 from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
 from tui.widgets.model_forms import (
+    KIND_CHOICES,
+    DimensionForm,
     FieldError,
+    form_for,
+    new_dimension,
     parse_groups,
     parse_number_list,
     parse_quantiles,
@@ -60,6 +69,19 @@ def tiny_frame() -> pl.DataFrame:
             "margin": [r * 0.25 for r in REVENUE],
             "frequency": [1, 5, 3, 2, 10, 12, 20, 0, 4, 1, 8, 6],
             "abc_class": ["C", "C", "C", "C", "B", "A", "A", "C", "C", "C", "A", "C"],
+            "rfm_segment": ["Lost", "Loyal", "New", "At risk", "Champions", "Champions",
+                            "Champions", None, "Promising", "Hibernating", "Loyal", "New"],
+            "r_score": [1, 4, 5, 2, 5, 5, 5, None, 3, 1, 4, 5],
+            "f_score": [1, 4, 1, 2, 5, 5, 5, None, 3, 1, 4, 1],
+            "m_score": [1, 3, 2, 2, 4, 5, 5, None, 3, 1, 5, 3],
+            "bridge_class": ["churn", "retention", "new", "contraction", "expansion", "retention",
+                             "expansion", None, "new", "churn", "retention", "reactivated"],
+            "offer_type": ["standard", "customised", "standard", "standard", "customised",
+                           "customised", "customised", "standard", "standard", None,
+                           "customised", "standard"],
+            "buying_center_size": [1, 3, 2, 2, 6, 8, 9, 1, 3, 1, 12, 4],
+            "collaboration": ["low", "high", "medium", "low", "high", "high", "medium", "low",
+                              "medium", "low", "high", "medium"],
         }
     )
 
@@ -190,6 +212,48 @@ class TestParsing:
         assert caret.index("^") == len("Odd:  revenue >")
 
 
+SPECS = [
+    AbcDimension(name="ABC margin", measure="margin", a=0.7, b=0.9),
+    RfmDimension(name="RFM R", use="r"),
+    PerformanceDimension(name="Bridge", missing_label="Quiet"),
+    BinsDimension(name="Size", column="employees", cuts=(10.0, 50.5), labels=("S", "M", "L"),
+                  right_closed=True),
+    BinsDimension(name="Quartiles", column="revenue", quantiles=4),
+    BinsDimension(name="Terciles", column="revenue", quantiles=(0.3, 0.7)),
+    CategoryDimension(name="Region", column="country", groups=(("DACH", ("DE",)),
+                      ("West", ("FR", "UK"))), keep_top=2, other_label="Rest"),
+    RuleDimension(name="Tier", rules=(("Big", "revenue >= 10000"), ("Mid", "revenue > 1000")),
+                  default="Small"),
+    SalesLogicDimension(),
+]
+
+
+class FormApp(App):
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def compose(self):
+        yield form_for(self.spec, tiny_frame().schema, index=0)
+
+
+class TestForms:
+    @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+    async def test_a_form_reads_back_the_spec_it_shows(self, spec):
+        """Opening a dimension must not change it (else every model looks edited)."""
+        app = FormApp(spec)
+        async with app.run_test(size=(60, 40)) as pilot:
+            await pilot.pause()
+            form = app.query_one(DimensionForm)
+            assert form.build() == spec
+
+    @pytest.mark.parametrize("kind", [k for k, _ in KIND_CHOICES])
+    def test_new_dimensions_fit_the_frame(self, kind):
+        dim = new_dimension(kind, tiny_frame().schema, taken={"ABC"})
+        assert dim.kind == kind and dim.name != "ABC"
+        assert dim.levels(tiny_frame()).codes.len() == 12
+
+
 class TestLiveResult:
     """The editor's summary of a draft (tui/widgets/model_results.py)."""
 
@@ -305,6 +369,29 @@ class TestLiveCounts:
             await settle_app(pilot, app)
             assert not error.has_class("-shown")
             assert level_rows(screen, "Tier") == {"Big": 1, "Small": 11}
+
+
+    async def test_category_groups_and_min_segment_size(self, tmp_path):
+        region = SegmentationModel(
+            "Regions", (CategoryDimension(name="Region", column="country"),)
+        )
+        app = make_tiny_app(tmp_path, models=[region])
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.query_one("#model-list", OptionList).highlighted = 1
+            await settle_app(pilot, app)
+            assert level_rows(screen, "Region") == {"DE": 5, "FR": 4, "UK": 3}
+            groups = screen.query_one("#groups")
+            groups.focus()
+            groups.insert("West: FR, UK")
+            await settle_app(pilot, app)
+            # by hand: FR 4 + UK 3 accounts are West; DE keeps its own name
+            assert level_rows(screen, "Region") == {"West": 7, "DE": 5}
+            await type_into(pilot, app, screen.query_one("#min-size", Input), "6")
+            # the DE cell (5 accounts) is smaller than 6: folded into Other
+            segments = dict(screen.last_result.segments.select("segment", "accounts").rows())
+            assert segments == {"West": 7, "Other": 5}
+            assert screen.draft.min_segment_size == 6
 
 
 class TestModelActions:
