@@ -576,6 +576,9 @@ def _upsert(
 ) -> None:
     """Insert new keys, update rows whose values differ, leave the others untouched."""
     cols = frame.columns
+    # In key order every insert appends to the primary-key index instead of
+    # splitting pages all over it.
+    frame = frame.sort(key)
     if _count(conn, f"SELECT EXISTS (SELECT 1 FROM {table})") == 0:
         _insert_frame(conn, table, frame, {"import_id": import_id})
         report.inserted = frame.height
