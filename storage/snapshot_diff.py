@@ -12,7 +12,7 @@ counted). Columns present on one side only are reported and left out of the
 row comparison. For the small tables (models, segment annotations, runs,
 settings, personas, plans, ... everything except the bulk data tables) the
 keys of added, removed and changed rows are listed too, with the changed
-columns.
+columns. ``created_at``/``updated_at`` alone never make a row "changed".
 """
 
 from __future__ import annotations
@@ -32,12 +32,23 @@ from storage.snapshot import (
 )
 from storage.workspace import DEFAULT_BUSY_TIMEOUT
 
-# Tables whose keys are not listed one by one (they hold the imported data).
-BULK_TABLES = frozenset({"accounts", "transactions", "contacts", "assignments", "rejected_rows"})
+# Tables whose keys are not listed one by one (imported data, run rows, the undo log).
+BULK_TABLES = frozenset(
+    {"accounts", "transactions", "contacts", "assignments", "rejected_rows", "edits"}
+)
 # How many keys per category a detail lists (counts are always complete).
 MAX_KEYS = 50
-# Timestamps that change on every save; a model whose spec is the same did not change.
-IGNORED_FOR_CHANGE = {"models": frozenset({"created_at", "updated_at"})}
+# Timestamps that change on every save: a model re-saved with the same spec (a plan
+# with the same fields) did not change.
+IGNORED_FOR_CHANGE = frozenset({"created_at", "updated_at"})
+TITLES = {
+    "models": "Models",
+    "segments": "Segment annotations",
+    "runs": "Runs",
+    "personas": "Personas",
+    "plans": "Game plans",
+    "kpis": "KPIs",
+}
 
 
 @dataclass(frozen=True)
@@ -207,8 +218,7 @@ def _differs(cols: list[str]) -> str:
 
 
 def _value_columns(table: str, key: tuple[str, ...], common: list[str]) -> list[str]:
-    ignored = IGNORED_FOR_CHANGE.get(table, frozenset())
-    return [c for c in common if c not in key and c not in ignored]
+    return [c for c in common if c not in key and c not in IGNORED_FOR_CHANGE]
 
 
 def _keyed_counts(
@@ -310,13 +320,12 @@ def format_diff(diff: SnapshotDiff) -> str:
             notes.append("columns removed: " + ", ".join(t.columns_removed))
         if notes:
             lines.append(f"  {t.name}: " + "; ".join(notes))
-    titles = {"models": "Models", "segments": "Segment annotations", "runs": "Runs"}
-    order = [n for n in titles if n in diff.details]
-    order += sorted(n for n in diff.details if n not in titles)
+    order = [n for n in TITLES if n in diff.details]
+    order += sorted(n for n in diff.details if n not in TITLES)
     for name in order:
         d = diff.details[name]
         lines.append("")
-        lines.append(f"{titles.get(name, name.capitalize())}:")
+        lines.append(f"{TITLES.get(name, name.capitalize())}:")
         if d.added:
             lines.append("  added: " + ", ".join(d.added))
         if d.removed:

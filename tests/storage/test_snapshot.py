@@ -55,6 +55,23 @@ def build_workspace(path: Path) -> Path:
         ws.set_segment_annotation("abc", "A", label="Key", notes="big ones", status="target")
         ws.set_segment_annotation("abc", "B", scores={"fit": 3})
         ws.set_setting("theme", "dark")
+        # migration 3 tables, written directly (their DAOs belong to other modules)
+        with ws.write(touches_data=False) as db:
+            db.execute(
+                "INSERT INTO personas(model_name, segment, name, created_at, updated_at)"
+                " VALUES ('abc', 'A', 'Procurement Petra', 't0', 't0')"
+            )
+            db.execute(
+                "INSERT INTO plans(model_name, segment, objective) VALUES ('abc', 'A', 'grow')"
+            )
+            db.execute(
+                "INSERT INTO kpis(model_name, segment, metric, target, created_at)"
+                " VALUES ('abc', 'A', 'revenue', 1e6, 't0')"
+            )
+            db.execute(
+                "INSERT INTO edits(created_at, entity, key_json, after_json)"
+                " VALUES ('t0', 'plans', '[\"abc\", \"A\"]', '{}')"
+            )
     return path
 
 
@@ -142,6 +159,8 @@ def test_round_trip_every_table_identical(ws_path: Path, tmp_path: Path) -> None
     assert len(before["accounts"]) == 10 and len(before["transactions"]) == 5
     assert len(before["contacts"]) == 3 and len(before["assignments"]) == 2
     assert len(before["segments"]) == 2 and len(before["rejected_rows"]) > 0
+    assert [len(before[t]) for t in ("personas", "plans", "kpis")] == [1, 1, 1]
+    assert len(before["edits"]) >= 1
     assert manifest.schema_version == LATEST_VERSION
     assert manifest.source == "w.segscope"
     assert manifest.created.endswith("Z") and manifest.created[:4].isdigit()
@@ -172,12 +191,12 @@ def _umask() -> int:
 def test_new_tables_are_carried(ws_path: Path, tmp_path: Path) -> None:
     """A table the snapshot code does not know (a later migration) is exported and restored."""
     with Workspace.open(ws_path) as ws, ws.write(touches_data=False) as db:
-        db.execute("CREATE TABLE personas(id INTEGER PRIMARY KEY, segment TEXT, quote TEXT)")
-        db.execute("INSERT INTO personas(segment, quote) VALUES ('A', 'on time, every time')")
+        db.execute("CREATE TABLE later_feature(id INTEGER PRIMARY KEY, segment TEXT, quote TEXT)")
+        db.execute("INSERT INTO later_feature(segment, quote) VALUES ('A', 'on time, every time')")
     out = tmp_path / "s.segsnap"
-    assert export_snapshot(ws_path, out).tables["personas"] == 1
+    assert export_snapshot(ws_path, out).tables["later_feature"] == 1
     restore_snapshot(out, tmp_path / "r.segscope")
-    assert tables(tmp_path / "r.segscope")["personas"] == [(1, "A", "on time, every time")]
+    assert tables(tmp_path / "r.segscope")["later_feature"] == [(1, "A", "on time, every time")]
 
 
 def test_export_reads_and_never_changes_the_workspace(tmp_path: Path) -> None:
@@ -509,7 +528,10 @@ def test_older_schema_snapshot_is_migrated_on_restore(tmp_path: Path) -> None:
     restore_snapshot(out, target)
     after = tables(target)
     assert {n: after[n] for n in before} == before
-    assert set(after) - set(before) == {"models", "runs", "assignments", "segments", "settings"}
+    fresh = tmp_path / "fresh.segscope"
+    Workspace.create(fresh).close()
+    assert set(after) == set(tables(fresh))
+    assert {"models", "runs", "assignments", "segments", "settings"} <= set(after) - set(before)
     with Workspace.open(target) as ws:
         assert ws.schema_version == LATEST_VERSION
         ws.save_model("m", "{}")  # the upgraded tables work

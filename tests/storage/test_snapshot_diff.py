@@ -38,6 +38,15 @@ def build(path: Path) -> Path:
         ws.save_run(
             "abc", "{}", "2024-01-01", pl.DataFrame({"account_id": ["A1"], "segment": ["A"]})
         )
+        with ws.write(touches_data=False) as db:
+            db.execute(
+                "INSERT INTO personas(model_name, segment, name, created_at, updated_at)"
+                " VALUES ('abc', 'A', 'Petra', 't0', 't0')"
+            )
+            db.execute(
+                "INSERT INTO plans(model_name, segment, objective, owner, updated_at)"
+                " VALUES ('abc', 'A', 'grow', 'Kim', 't0'), ('abc', 'B', 'retain', 'Lu', 't0')"
+            )
     return path
 
 
@@ -62,6 +71,15 @@ def change(path: Path) -> None:
         ws.save_run(
             "abc", "{}", "2024-06-01", pl.DataFrame({"account_id": ["A2"], "segment": ["B"]})
         )
+        with ws.write(touches_data=False) as db:
+            db.execute(
+                "INSERT INTO personas(model_name, segment, name, created_at, updated_at)"
+                " VALUES ('abc', 'B', 'Ben', 't1', 't1')"
+            )
+            db.execute(
+                "UPDATE plans SET objective = 'maintain', updated_at = 't1' WHERE segment = 'A'"
+            )
+            db.execute("UPDATE plans SET updated_at = 't1' WHERE segment = 'B'")  # only re-saved
 
 
 def reference(a: Path, b: Path, table: str, key: list[str]) -> tuple[int, int, int]:
@@ -78,8 +96,7 @@ def reference(a: Path, b: Path, table: str, key: list[str]) -> tuple[int, int, i
     cols_a, rows_a = read(a)
     cols_b, rows_b = read(b)
     common = [c for c in cols_a if c in cols_b and c not in key]
-    if table == "models":
-        common = ["spec_json"]
+    common = [c for c in common if c not in ("created_at", "updated_at")]
     added = len(rows_b.keys() - rows_a.keys())
     removed = len(rows_a.keys() - rows_b.keys())
     changed = sum(
@@ -115,6 +132,8 @@ def test_diff_counts_match_a_plain_python_reference(pair, tmp_path: Path) -> Non
         "assignments": ["run_id", "account_id"],
         "settings": ["key"],
         "meta": ["key"],
+        "personas": ["id"],
+        "plans": ["model_name", "segment"],
     }
     for table, key in keys.items():
         t = diff.table(table)
@@ -138,10 +157,14 @@ def test_models_segments_and_runs_are_listed(pair) -> None:
     assert diff.segments.added == ("abc/C",)
     assert diff.segments.changed == (("abc/A", ("notes", "status")),)
     assert diff.details["runs"].added == ("2",)
+    assert diff.details["personas"].added == ("2",)
+    assert diff.details["plans"].changed == (("abc/A", ("objective",)),)  # B: only re-saved
     assert "accounts" not in diff.details  # bulk tables: counts only
     text = format_diff(diff)
     assert "Models:\n  added: fresh\n  removed: gone\n  changed: abc (spec_json)" in text
     assert "changed: abc/A (notes, status)" in text
+    assert "Game plans:\n  changed: abc/A (objective)" in text
+    assert "Personas:\n  added: 2" in text
     assert "accounts: columns added: tier" in text
     data = diff.to_dict()
     json.dumps(data)  # JSON-able
@@ -170,16 +193,16 @@ def test_tables_on_one_side_only_and_tables_without_a_key(tmp_path: Path) -> Non
             db.execute("CREATE TABLE log(n INTEGER, s TEXT)")
             db.conn.executemany("INSERT INTO log VALUES (?, ?)", rows)
     with Workspace.open(b) as ws, ws.write(touches_data=False) as db:
-        db.execute("CREATE TABLE plans(segment TEXT PRIMARY KEY, objective TEXT)")
-        db.execute("INSERT INTO plans VALUES ('A', 'grow'), ('B', 'retain')")
+        db.execute("CREATE TABLE later_plans(segment TEXT PRIMARY KEY, objective TEXT)")
+        db.execute("INSERT INTO later_plans VALUES ('A', 'grow'), ('B', 'retain')")
     diff = diff_snapshots(a, b)
     log = diff.table("log")
     ca, cb = Counter(rows_a), Counter(rows_b)
     assert log.key is None
     assert (log.added, log.removed) == (sum((cb - ca).values()), sum((ca - cb).values())) == (3, 2)
-    plans = diff.table("plans")
+    plans = diff.table("later_plans")
     assert (plans.rows_a, plans.rows_b, plans.added) == (None, 2, 2)
-    assert "plans: only in B" in format_diff(diff)
+    assert "later_plans: only in B" in format_diff(diff)
 
 
 def test_older_schema_side_is_upgraded_before_comparing(tmp_path: Path) -> None:
