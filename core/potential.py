@@ -58,7 +58,7 @@ MAX_CATEGORIES = 250
 # Above this many active customers each fold trains on a random subsample of
 # this size (all customers still get out-of-fold predictions); it keeps the
 # 1M-account fit within a minute on two cores.
-MAX_FIT_ROWS = 200_000
+MAX_FIT_ROWS = 100_000
 # Below this many customers the fits run on one thread: OpenMP start-up costs
 # more than it saves on small data, and on a busy machine spinning threads can
 # make a small fit many times slower.
@@ -299,10 +299,11 @@ def tam_by_segment(potential: pl.DataFrame, assignments: pl.DataFrame) -> pl.Dat
     ``potential`` is ``fit_potential(...).frame``; ``assignments`` has
     account_id and segment. Columns: segment, accounts, revenue, tam,
     headroom, share_of_wallet (= revenue / tam), sorted by tam descending.
-    Accounts without a potential are left out.
+    Accounts without a potential are left out; segment comes back as text
+    (an Enum segment column is cast).
     """
     return (
-        assignments.select("account_id", "segment")
+        assignments.select("account_id", pl.col("segment").cast(pl.Utf8))
         .join(potential.select("account_id", "revenue", "potential", "headroom"),
               on="account_id", how="inner")
         .group_by("segment")
