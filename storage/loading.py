@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,10 +138,8 @@ class LoadingMixin:
         version = None
         if self.cache_enabled:
             version = self.data_version()
-            for kind in kinds:
-                cached = _read_cached(self.cache_dir, kind, version)
-                if cached is not None:
-                    frames[kind] = cached
+            found = {k: _cached_parts(self.cache_dir, k, version) for k in kinds}
+            frames = _assemble({k: parts for k, parts in found.items() if parts})
         missing = [k for k in kinds if k not in frames]
         if missing:
             fresh, fresh_version = self._snapshot(missing)
@@ -182,14 +181,12 @@ class LoadingMixin:
             for result in results:
                 for spec, name in result["files"].items():
                     files.setdefault(spec.split("@", 1)[0], []).append(Path(name))
-            frames: dict[str, pl.DataFrame] = {}
+            frames = _assemble({kind: files[kind] for kind in kinds})
             for kind in kinds:
-                parts = [_read_ipc(part, kind) for part in files[kind]]
-                if any(part is None for part in parts):
+                if kind not in frames:
                     raise WorkspaceError(
                         f"cannot load {kind} from {self.path}: the snapshot file is unreadable"
                     )
-                frames[kind] = parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
                 if keep:
                     _install_cache_files(files[kind], self.cache_dir, kind, results[0]["version"])
                 else:
@@ -324,11 +321,11 @@ def _cache_key(kind: str, version: str) -> str:
     return hashlib.sha256(f"{CACHE_FORMAT}:{kind}:{version}".encode()).hexdigest()[:24]
 
 
-def _read_cached(cache_dir: Path, kind: str, version: str) -> pl.DataFrame | None:
-    """The cached frame of ``kind`` for exactly ``version``, or None.
+def _cached_parts(cache_dir: Path, kind: str, version: str) -> list[Path] | None:
+    """The cache files of ``kind`` for exactly ``version``, or None.
 
     A frame is cached as ``<kind>-<key>.p<i>of<n>.arrow`` parts (rowid order);
-    it is used only when all ``n`` parts are there and readable.
+    it is used only when all ``n`` parts are there.
     """
     key = _cache_key(kind, version)
     names = sorted(cache_dir.glob(f"{kind}-{key}.p*of*.arrow")) if cache_dir.is_dir() else []
@@ -336,12 +333,30 @@ def _read_cached(cache_dir: Path, kind: str, version: str) -> pl.DataFrame | Non
         return None
     count = int(names[0].name.rsplit("of", 1)[1].split(".", 1)[0])
     wanted = [cache_dir / f"{kind}-{key}.p{i}of{count}.arrow" for i in range(count)]
-    if not all(w.is_file() for w in wanted):
-        return None
-    parts = [_read_ipc(w, kind) for w in wanted]
-    if any(p is None for p in parts):
-        return None
-    return parts[0] if count == 1 else pl.concat(parts, rechunk=False)
+    return wanted if all(w.is_file() for w in wanted) else None
+
+
+def _assemble(files: dict[str, list[Path]]) -> dict[str, pl.DataFrame]:
+    """Read every part file (two at a time: polars releases the GIL) into one frame per kind.
+
+    A kind with a missing or unreadable part is left out (a cache miss).
+    """
+    jobs = [(kind, path) for kind, paths in files.items() for path in paths]
+    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            read = list(pool.map(lambda job: _read_ipc(job[1], job[0]), jobs))
+    else:
+        read = [_read_ipc(path, kind) for kind, path in jobs]
+    parts: dict[str, list[pl.DataFrame | None]] = {}
+    for (kind, _), frame in zip(jobs, read, strict=True):
+        parts.setdefault(kind, []).append(frame)
+    out: dict[str, pl.DataFrame] = {}
+    for kind, frames in parts.items():
+        if any(f is None for f in frames):
+            continue
+        whole = [f for f in frames if f is not None]
+        out[kind] = whole[0] if len(whole) == 1 else pl.concat(whole, rechunk=False)
+    return out
 
 
 def _install_cache_files(parts: list[Path], cache_dir: Path, kind: str, version: str) -> None:
