@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from storage.errors import WorkspaceError
+from storage.history import recorded
 
 if TYPE_CHECKING:
     from storage.workspace import Workspace
@@ -62,7 +63,8 @@ class RepositoryMixin:
         _check_name(name)
         _check_json(spec_json, f"the spec of model {name!r}")
         now = utc_now()
-        with self.write(touches_data=False) as db:
+        part = ("models", {"name": name})
+        with self.write(touches_data=False) as db, recorded(self, "model", [part]):
             db.execute(
                 "INSERT INTO models(name, spec_json, created_at, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET spec_json = excluded.spec_json,"
@@ -83,9 +85,15 @@ class RepositoryMixin:
         return row[0]
 
     def rename_model(self: Workspace, old: str, new: str) -> None:
-        """Rename a model with its runs and segment annotations, in one transaction."""
+        """Rename a model with its runs, segment annotations, personas, plans and KPIs,
+        in one transaction."""
         _check_name(new, "new model name")
-        with self.write(touches_data=False) as db:
+        # the edits log captures the rows under both names so undo can move them back
+        tables = ("models", "segments", "runs", "personas", "plans", "kpis")
+        parts = [(t, {"name" if t == "models" else "model_name": n})
+                 for t in tables for n in (old, new)]  # fmt: skip
+        key = {"renamed": old, "to": new}
+        with self.write(touches_data=False) as db, recorded(self, "model", parts, key):
             if db.execute("SELECT 1 FROM models WHERE name = ?", (old,)).fetchone() is None:
                 raise self._no_model(old)
             if old == new:
@@ -97,10 +105,13 @@ class RepositoryMixin:
             )
             db.execute("UPDATE runs SET model_name = ? WHERE model_name = ?", (new, old))
             db.execute("UPDATE segments SET model_name = ? WHERE model_name = ?", (new, old))
+            for table in ("personas", "plans", "kpis"):  # storage/plans.py: they follow the model
+                db.execute(f"UPDATE {table} SET model_name = ? WHERE model_name = ?", (new, old))
 
     def delete_model(self: Workspace, name: str) -> None:
         """Delete a model and its segment annotations; its frozen runs are kept."""
-        with self.write(touches_data=False) as db:
+        parts = [("models", {"name": name}), ("segments", {"model_name": name})]
+        with self.write(touches_data=False) as db, recorded(self, "model", parts):
             cur = db.execute("DELETE FROM models WHERE name = ?", (name,))
             if cur.rowcount == 0:
                 raise self._no_model(name)
@@ -259,7 +270,8 @@ class RepositoryMixin:
             fields["status"] = status
         if scores is not UNSET:
             fields["scores_json"] = None if scores is None else json.dumps(scores, sort_keys=True)
-        with self.write(touches_data=False) as db:
+        part = ("segments", {"model_name": model_name, "segment": segment})
+        with self.write(touches_data=False) as db, recorded(self, "segment", [part]):
             db.execute(
                 "INSERT INTO segments(model_name, segment) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (model_name, segment),

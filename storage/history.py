@@ -1,0 +1,281 @@
+"""The edits log behind undo and redo.
+
+Every recorded write captures, in the same ``ws.write()`` transaction, the
+rows it may touch before and after the change (``edits.before_json`` /
+``after_json``). A *part* names a set of rows: ``(table, {column: value})``;
+an edit holds one or more parts (renaming a model touches the model, its
+segment annotations and its runs). Undo puts every part back to its
+``before`` rows, redo to its ``after`` rows, exactly; the edit is flagged
+``undone`` so redo finds it. A new edit after an undo deletes the undone ones
+(the redo tail). The log is a table of the workspace, so it survives a
+restart and travels with snapshots.
+
+Rows are put back by deleting the part's rows and inserting the captured
+ones, except in ``runs``, where only ``model_name`` is captured and updated
+(deleting a run would cascade to its frozen assignments). The ``orphaned``
+flag of plans is derived (``storage.plans.flag_orphans``) and not captured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from storage.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from storage.workspace import Workspace
+
+Part = tuple[str, dict[str, Any]]
+
+# Tables an edit may touch, with the columns captured and the key that orders rows.
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "models": (("name", "spec_json", "created_at", "updated_at"), ("name",)),
+    "segments": (
+        ("model_name", "segment", "label", "notes", "status", "scores_json"),
+        ("model_name", "segment"),
+    ),
+    "personas": (
+        (
+            "id",
+            "model_name",
+            "segment",
+            "name",
+            "business_json",
+            "people_json",
+            "drafted_fields_json",
+            "draft_basis_json",
+            "created_at",
+            "updated_at",
+        ),
+        ("id",),
+    ),  # fmt: skip
+    "plans": (
+        (
+            "model_name",
+            "segment",
+            "objective",
+            "coverage_model",
+            "sales_logic",
+            "offer",
+            "key_messages",
+            "channels",
+            "cadence",
+            "owner",
+            "effort",
+            "review_date",
+            "status",
+            "updated_at",
+        ),
+        ("model_name", "segment"),
+    ),  # fmt: skip
+    "kpis": (
+        (
+            "id",
+            "model_name",
+            "segment",
+            "metric",
+            "target",
+            "deadline",
+            "direction",
+            "baseline",
+            "created_at",
+        ),
+        ("id",),
+    ),  # fmt: skip
+    "runs": (("id", "model_name"), ("id",)),
+}
+_UPDATE_ONLY = {"runs": "id"}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One entry of the edits log."""
+
+    id: int
+    entity: str
+    key: Any
+    created_at: str
+    undone: bool
+
+    @property
+    def summary(self) -> str:
+        """A short human description, e.g. ``plan model='ABC' segment='A'``."""
+        if isinstance(self.key, dict):
+            what = " ".join(f"{k}={v!r}" for k, v in self.key.items())
+        else:
+            what = json.dumps(self.key, ensure_ascii=False)
+        return f"{self.entity} {what}".strip()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check_part(part: Part) -> tuple[str, dict[str, Any]]:
+    table, where = part
+    if table not in TABLES:
+        raise WorkspaceError(f"the edits log does not know table {table!r}")
+    columns = TABLES[table][0]
+    bad = [c for c in where if c not in columns]
+    if bad:
+        raise WorkspaceError(f"table {table!r} has no column(s) {', '.join(bad)} to key an edit")
+    return table, dict(where)
+
+
+def _where(where: dict[str, Any]) -> tuple[str, list[Any]]:
+    if not where:
+        return "1", []
+    return " AND ".join(f"{c} = ?" for c in where), list(where.values())
+
+
+def capture(ws: Workspace, parts: Sequence[Part]) -> list[list[dict[str, Any]]]:
+    """The current rows of every part (each a list of column dicts, ordered by key)."""
+    out = []
+    for part in parts:
+        table, where = _check_part(part)
+        columns, order = TABLES[table]
+        clause, params = _where(where)
+        rows = ws.conn.execute(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE {clause} ORDER BY {', '.join(order)}",
+            params,
+        ).fetchall()
+        out.append([dict(zip(columns, r, strict=True)) for r in rows])
+    return out
+
+
+def _apply(ws: Workspace, parts: Sequence[Part], states: list[list[dict[str, Any]]]) -> None:
+    """Put every part back to ``states`` (inside the caller's transaction)."""
+    # Delete every part first, then insert: two parts may share rows (a rename
+    # moves rows from one key to another).
+    for (table, where), _rows in zip(parts, states, strict=True):
+        if table in _UPDATE_ONLY:
+            continue
+        clause, params = _where(where)
+        ws.conn.execute(f"DELETE FROM {table} WHERE {clause}", params)
+    for (table, _), rows in zip(parts, states, strict=True):
+        if table in _UPDATE_ONLY:
+            key = _UPDATE_ONLY[table]
+            for row in rows:
+                sets = [c for c in row if c != key]
+                ws.conn.execute(
+                    f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in sets)} WHERE {key} = ?",
+                    [*(row[c] for c in sets), row[key]],
+                )
+            continue
+        for row in rows:
+            cols = list(row)
+            ws.conn.execute(
+                f"INSERT OR REPLACE INTO {table}({', '.join(cols)})"
+                f" VALUES ({', '.join('?' for _ in cols)})",
+                [row[c] for c in cols],
+            )
+
+
+def _parts_to_json(parts: Sequence[Part]) -> list[list[Any]]:
+    return [[table, where] for table, where in parts]
+
+
+def log_edit(
+    ws: Workspace,
+    entity: str,
+    key: Any,
+    parts: Sequence[Part],
+    before: list[list[dict[str, Any]]],
+    after: list[list[dict[str, Any]]],
+) -> int | None:
+    """Append an edit (inside the caller's ``ws.write()``); nothing when nothing changed.
+
+    Drops the redo tail first: a new edit after an undo makes the undone edits
+    unreachable.
+    """
+    if before == after:
+        return None
+    ws.conn.execute("DELETE FROM edits WHERE undone = 1")
+    cur = ws.conn.execute(
+        "INSERT INTO edits(created_at, entity, key_json, before_json, after_json, undone)"
+        " VALUES (?, ?, ?, ?, ?, 0)",
+        (
+            _now(),
+            entity,
+            json.dumps({"key": key, "parts": _parts_to_json(parts)}, ensure_ascii=False),
+            json.dumps(before, ensure_ascii=False),
+            json.dumps(after, ensure_ascii=False),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+@contextlib.contextmanager
+def recorded(ws: Workspace, entity: str, parts: Sequence[Part], key: Any = None) -> Iterator[None]:
+    """Record the rows of ``parts`` before and after the block as one edit.
+
+    Opens (or joins) a ``ws.write(touches_data=False)`` transaction, so the
+    edit and its log entry commit or roll back together. ``key`` is what the
+    log shows (default: the first part's column values).
+    """
+    parts = [_check_part(p) for p in parts]
+    with ws.write(touches_data=False):
+        before = capture(ws, parts)
+        yield
+        after = capture(ws, parts)
+        log_edit(ws, entity, parts[0][1] if key is None else key, parts, before, after)
+
+
+def _edit_from_row(row: tuple) -> Edit:
+    edit_id, entity, key_json, created_at, undone = row
+    key = json.loads(key_json).get("key")
+    return Edit(int(edit_id), entity, key, created_at, bool(undone))
+
+
+def _step(ws: Workspace, *, redo: bool) -> Edit | None:
+    with ws.write(touches_data=False):
+        if redo:
+            row = ws.conn.execute(
+                "SELECT id, entity, key_json, created_at, undone, before_json, after_json"
+                " FROM edits WHERE undone = 1 ORDER BY id LIMIT 1"
+            ).fetchone()
+        else:
+            row = ws.conn.execute(
+                "SELECT id, entity, key_json, created_at, undone, before_json, after_json"
+                " FROM edits WHERE undone = 0 ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        parts = [(t, w) for t, w in json.loads(row[2])["parts"]]
+        state = json.loads(row[6] if redo else row[5])
+        _apply(ws, parts, state)
+        ws.conn.execute("UPDATE edits SET undone = ? WHERE id = ?", (0 if redo else 1, row[0]))
+    edit = _edit_from_row(row[:5])
+    return Edit(edit.id, edit.entity, edit.key, edit.created_at, not redo)
+
+
+def undo(ws: Workspace) -> Edit | None:
+    """Undo the latest edit not yet undone (one transaction); None when there is none."""
+    return _step(ws, redo=False)
+
+
+def redo(ws: Workspace) -> Edit | None:
+    """Redo the earliest undone edit (one transaction); None when there is none."""
+    return _step(ws, redo=True)
+
+
+def can_undo(ws: Workspace) -> bool:
+    return ws.conn.execute("SELECT 1 FROM edits WHERE undone = 0 LIMIT 1").fetchone() is not None
+
+
+def can_redo(ws: Workspace) -> bool:
+    return ws.conn.execute("SELECT 1 FROM edits WHERE undone = 1 LIMIT 1").fetchone() is not None
+
+
+def list_edits(ws: Workspace, limit: int = 50) -> list[Edit]:
+    """The latest ``limit`` edits, newest first (undone ones included, flagged)."""
+    rows = ws.conn.execute(
+        "SELECT id, entity, key_json, created_at, undone FROM edits ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [_edit_from_row(r) for r in rows]
