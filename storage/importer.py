@@ -104,7 +104,6 @@ class PreparedImport:
     rejected: pl.DataFrame  # ROW, raw_json, reason, rule
     notes: list[str] = field(default_factory=list)
     attribute_dtypes: dict[str, str] = field(default_factory=dict)  # accounts: name -> TEXT|REAL
-    invoice_ids: pl.Series | None = None  # distinct invoice ids in the file (transactions)
     account_ids: pl.Series | None = None  # distinct account ids of accepted lines (transactions)
     _accepted: pl.DataFrame | None = None
     _raw: pl.DataFrame | None = None  # contacts: raw rows, for reasons found at commit
@@ -133,6 +132,17 @@ class PreparedImport:
             return
         for part in self._spill:
             yield pl.read_ipc(part)
+
+    def invoice_ids(self) -> pl.Series | None:
+        """Distinct invoice ids of the accepted lines (None without an invoice column).
+
+        Computed on demand: only an import into a workspace that already holds
+        invoices needs them.
+        """
+        if self.kind != "transactions" or "invoice_id" not in self.mapping.values():
+            return None
+        parts = [b["invoice_id"].drop_nulls().unique() for b in self.iter_accepted()]
+        return pl.concat(parts).unique() if parts else None
 
     def rejected_by_reason(self) -> dict[str, int]:
         if self.rejected.height == 0:
@@ -232,7 +242,6 @@ def prepare_import(
     rows_read = 0
     rows_accepted = 0
     rejected_parts: list[pl.DataFrame] = []
-    invoice_parts: list[pl.Series] = []
     account_parts: list[pl.Series] = []
     accepted: pl.DataFrame | None = None
     spill: list[Path] = []
@@ -272,8 +281,6 @@ def prepare_import(
                 rows_read += batch.height
                 rows_accepted += result.accepted.height
                 rejected_parts.append(result.rejected)
-                if "invoice_id" in result.accepted.columns:
-                    invoice_parts.append(result.accepted["invoice_id"].drop_nulls().unique())
                 account_parts.append(result.accepted["account_id"].unique())
                 part = spill_dir / f"{i:05d}.arrow"
                 result.accepted.write_ipc(part)
@@ -297,13 +304,6 @@ def prepare_import(
             account_ids = accepted["account_id"].unique()
         else:
             account_ids = pl.concat(account_parts).unique()
-    invoice_ids = None
-    if kind == "transactions" and "invoice_id" in final.values():
-        if accepted is not None:
-            invoice_ids = accepted["invoice_id"].drop_nulls().unique()
-        else:
-            invoice_ids = pl.concat(invoice_parts).unique() if invoice_parts else None
-
     attribute_dtypes = {
         t: ("REAL" if t in rules.numeric_attributes else "TEXT") for t in attribute_sources.values()
     }
@@ -320,7 +320,6 @@ def prepare_import(
         rejected=rejected,
         notes=notes,
         attribute_dtypes=attribute_dtypes,
-        invoice_ids=invoice_ids,
         account_ids=account_ids,
         _accepted=accepted,
         _raw=frame if kind == "contacts" else None,
@@ -646,10 +645,11 @@ def _commit_transactions(
     has_invoices = _count(
         conn, "SELECT EXISTS (SELECT 1 FROM transactions WHERE invoice_id IS NOT NULL)"
     )
-    if has_invoices and prepared.invoice_ids is not None and prepared.invoice_ids.len():
+    invoice_ids = prepared.invoice_ids() if has_invoices else None
+    if invoice_ids is not None and invoice_ids.len():
         conn.execute("DROP TABLE IF EXISTS temp._import_invoices")
         conn.execute("CREATE TEMP TABLE _import_invoices (invoice_id TEXT PRIMARY KEY)")
-        _insert_frame(conn, "temp._import_invoices", prepared.invoice_ids.to_frame("invoice_id"))
+        _insert_frame(conn, "temp._import_invoices", invoice_ids.to_frame("invoice_id"))
         report.invoices_replaced = _count(
             conn,
             "SELECT count(DISTINCT invoice_id) FROM transactions"
