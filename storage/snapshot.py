@@ -35,7 +35,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,22 +192,43 @@ def export_snapshot(
     overwrite: bool = False,
     compress: bool = True,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    progress: Callable[[str], None] | None = None,
 ) -> Manifest:
     """Write a snapshot of the workspace at ``ws_path`` to ``out_path``; return its manifest.
 
     The workspace is read, never changed (not even upgraded): the snapshot
     carries the schema version the workspace has. ``out_path`` is written
     through a temporary file in its directory and renamed into place; an
-    existing file is replaced only with ``overwrite``.
+    existing file is replaced only with ``overwrite``. ``progress`` gets a
+    short text before each step.
     """
+    say = progress or (lambda _text: None)
     ws_path = Path(ws_path).expanduser()
     out_path = Path(out_path).expanduser()
     _check_source(ws_path)
     _check_output(out_path, ws_path, overwrite)
+    try:
+        return _export(ws_path, out_path, overwrite, compress, busy_timeout, say)
+    except OSError as exc:
+        raise SnapshotError(
+            f"cannot write the snapshot {out_path}: {exc.strerror or exc}"
+        ) from None
+
+
+def _export(
+    ws_path: Path,
+    out_path: Path,
+    overwrite: bool,
+    compress: bool,
+    busy_timeout: float,
+    say: Callable[[str], None],
+) -> Manifest:
     work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent))
     try:
         copy = work / CONTENT_NAME
+        say(f"copying {ws_path}")
         _copy_database(ws_path, copy, busy_timeout)
+        say("counting rows and computing the checksum")
         schema, tables, workspace_id = _describe(copy, ws_path)
         sha, size = _hash_file(copy)
         manifest = Manifest(
@@ -222,6 +243,7 @@ def export_snapshot(
             workspace_id=workspace_id,
         )
         archive = work / "snapshot.zip"
+        say(f"writing {out_path}")
         method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         with zipfile.ZipFile(archive, "w", compression=method, compresslevel=COMPRESS_LEVEL) as zf:
             zf.writestr(
@@ -469,24 +491,42 @@ def _stream_content(path: Path, manifest: Manifest, sink: IO[bytes] | None) -> N
     size = 0
     with _open_archive(path) as zf:
         info = _members(zf, path)[CONTENT_NAME]
+        member = None
         try:
-            with zf.open(info) as member:
-                while chunk := member.read(CHUNK):
-                    size += len(chunk)
-                    if size > manifest.size:
-                        break  # never inflate more than the manifest promised
-                    digest.update(chunk)
-                    if sink is not None:
+            member = zf.open(info)
+            while True:
+                try:
+                    chunk = member.read(CHUNK)
+                except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                    raise _damaged(path, exc) from None
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > manifest.size:
+                    break  # never inflate more than the manifest promised
+                digest.update(chunk)
+                if sink is not None:
+                    try:
                         sink.write(chunk)
+                    except OSError as exc:  # a full disk is not a damaged snapshot
+                        raise SnapshotError(
+                            f"cannot write {getattr(sink, 'name', 'the copy')}:"
+                            f" {exc.strerror or exc}"
+                        ) from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-            raise SnapshotError(
-                f"{path} is damaged: its content cannot be read ({_short(exc)})"
-            ) from None
+            raise _damaged(path, exc) from None
+        finally:
+            if member is not None:
+                member.close()
     if size != manifest.size or digest.hexdigest() != manifest.sha256:
         raise SnapshotError(
             f"{path} is damaged or was altered: the content does not match the manifest's"
             " SHA-256 checksum"
         )
+
+
+def _damaged(path: Path, exc: BaseException) -> SnapshotError:
+    return SnapshotError(f"{path} is damaged: its content cannot be read ({_short(exc)})")
 
 
 def _short(exc: BaseException) -> str:
@@ -573,6 +613,7 @@ def restore_snapshot(
     force: bool = False,
     *,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Restore the snapshot as the workspace file ``target``; return ``target``.
 
@@ -583,19 +624,39 @@ def restore_snapshot(
     directory, checked, migrated to the latest schema, and renamed into place;
     the target's stale ``-wal``/``-shm`` files and ``.cache/`` go with the old
     file. Nothing outside ``target`` (and that temporary file) is written.
+    ``progress`` gets a short text before each step.
     """
+    say = progress or (lambda _text: None)
     snapshot = Path(snapshot).expanduser()
     target = Path(target).expanduser()
     manifest = read_manifest(snapshot)
     _check_schema(manifest, snapshot)
     exists = _check_target(target, snapshot, force)
+    say("checking the checksum")
     _stream_content(snapshot, manifest, None)  # a damaged file fails here, before any write
+    try:
+        _restore(snapshot, manifest, target, exists, busy_timeout, say)
+    except OSError as exc:
+        raise SnapshotError(f"cannot restore to {target}: {exc.strerror or exc}") from None
+    return target
 
+
+def _restore(
+    snapshot: Path,
+    manifest: Manifest,
+    target: Path,
+    exists: bool,
+    busy_timeout: float,
+    say: Callable[[str], None],
+) -> None:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.restore-", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
+        say("extracting and checking integrity and row counts")
         _extract_checked(snapshot, manifest, tmp)
+        if manifest.schema_version < LATEST_VERSION:
+            say(f"upgrading from schema version {manifest.schema_version} to {LATEST_VERSION}")
         _migrate(tmp, snapshot)
         # mkstemp makes the file private; give it what a new workspace gets.
         os.chmod(tmp, _mode_for(target) if exists else 0o644 & ~_umask())
@@ -607,7 +668,6 @@ def restore_snapshot(
         _remove_companions(tmp)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    return target
 
 
 def _umask() -> int:

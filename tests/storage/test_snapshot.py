@@ -702,3 +702,46 @@ def test_application_id_constant_is_what_workspaces_carry(ws_path: Path) -> None
     conn = sqlite3.connect(ws_path)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     conn.close()
+
+
+# -- I/O failures are errors a user can act on, never tracebacks -----------------------
+
+
+class FullDisk(io.BytesIO):
+    name = "/mnt/full/t.segscope"
+
+    def write(self, data) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_is_not_called_a_damaged_snapshot(snap: Path) -> None:
+    from storage.snapshot import _stream_content
+
+    with pytest.raises(SnapshotError, match="cannot write /mnt/full/t.segscope: No space left"):
+        _stream_content(snap, read_manifest(snap), FullDisk())
+
+
+def test_unwritable_places_are_snapshot_errors(
+    ws_path: Path, snap: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import storage.snapshot as module
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(module.tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(module.tempfile, "mkstemp", denied)
+    with pytest.raises(SnapshotError, match=r"cannot write the snapshot .*: Permission denied"):
+        export_snapshot(ws_path, tmp_path / "x.segsnap")
+    with pytest.raises(SnapshotError, match=r"cannot restore to .*: Permission denied"):
+        restore_snapshot(snap, tmp_path / "t.segscope")
+    assert not (tmp_path / "x.segsnap").exists() and not (tmp_path / "t.segscope").exists()
+
+
+def test_progress_reports_each_step(ws_path: Path, tmp_path: Path) -> None:
+    steps: list[str] = []
+    export_snapshot(ws_path, tmp_path / "s.segsnap", progress=steps.append)
+    assert [s.split()[0] for s in steps] == ["copying", "counting", "writing"]
+    steps.clear()
+    restore_snapshot(tmp_path / "s.segsnap", tmp_path / "r.segscope", progress=steps.append)
+    assert [s.split()[0] for s in steps] == ["checking", "extracting"]

@@ -99,6 +99,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_info)
 
 
+def _progress():
+    """Step messages on stderr for a person watching (never in pipes or tests)."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda text: print(f"segscope snapshot: {text} ...", file=sys.stderr, flush=True)
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_usage(sys.stderr)
     print("segscope snapshot: choose an action: export, restore, diff or info", file=sys.stderr)
@@ -137,7 +144,11 @@ def run_export(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     manifest = export_snapshot(
-        args.workspace, args.out, overwrite=args.force, compress=not args.store
+        args.workspace,
+        args.out,
+        overwrite=args.force,
+        compress=not args.store,
+        progress=_progress(),
     )
     size = Path(args.out).expanduser().stat().st_size
     rows = sum(manifest.tables.values())
@@ -154,7 +165,7 @@ def run_restore(args: argparse.Namespace) -> int:
     from storage.snapshot import read_manifest, restore_snapshot
 
     manifest = read_manifest(args.snapshot)
-    path = restore_snapshot(args.snapshot, args.workspace, force=args.force)
+    path = restore_snapshot(args.snapshot, args.workspace, force=args.force, progress=_progress())
     upgraded = (
         f", upgraded from schema version {manifest.schema_version} to {LATEST_VERSION}"
         if manifest.schema_version < LATEST_VERSION
