@@ -70,6 +70,7 @@ from storage.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, TRANSACTION_COLUMNS
 
 __all__ = [
     "ImportFileError",
+    "already_imported",
     "ImportReport",
     "PreparedImport",
     "commit_import",
@@ -311,7 +312,7 @@ def prepare_import(
         path=path,
         kind=kind,
         source=info,
-        file_hash=file_sha256(path),
+        file_hash=import_key(info),
         mapping=final,
         ignored=ignored,
         rules=rules,
@@ -416,6 +417,25 @@ def _previous_import(conn: sqlite3.Connection, kind: str, file_hash: str) -> int
         (kind, file_hash),
     ).fetchone()
     return None if row is None else int(row[0])
+
+
+def import_key(info: SourceInfo) -> str:
+    """What makes two imports "the same file": its SHA-256 (and the sheet of a workbook)."""
+    digest = file_sha256(info.path)
+    return f"{digest}:{info.sheet}" if info.format == "xlsx" else digest
+
+
+def already_imported(ws: Any, path: str | Path, kind: str, sheet: str | None = None) -> int | None:
+    """The id of an earlier import of this very file (same SHA-256, same sheet) as ``kind``.
+
+    Costs one hash of the file: callers can skip ``prepare_import`` for a
+    no-op. Unreadable files return None (``prepare_import`` explains them).
+    """
+    try:
+        info = sniff_source(path, sheet)
+    except ImportFileError:
+        return None
+    return _previous_import(ws.conn, kind, import_key(info))
 
 
 def commit_import(

@@ -356,3 +356,21 @@ def test_large_load_rebuilds_indexes(ws: Workspace, tmp_path: Path, monkeypatch)
     plan = rows(ws, "EXPLAIN QUERY PLAN SELECT * FROM transactions WHERE account_id = 'Q1'")
     assert "transactions_account" in str(plan)
     assert ws.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_two_sheets_of_one_workbook_are_two_imports(ws: Workspace, tmp_path: Path) -> None:
+    import xlsxwriter
+
+    from storage.importer import already_imported
+
+    path = tmp_path / "book.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        pl.DataFrame({"Account ID": ["E1"]}).write_excel(wb, worksheet="EU")
+        pl.DataFrame({"Account ID": ["U1", "U2"]}).write_excel(wb, worksheet="US")
+    first = commit_import(ws, prepare_import(path, "accounts"))  # the first sheet, EU
+    assert already_imported(ws, path, "accounts") == first.import_id
+    assert already_imported(ws, path, "accounts", sheet="US") is None
+    second = commit_import(ws, prepare_import(path, "accounts", sheet="US"))
+    assert not second.no_op and second.inserted == 2
+    assert commit_import(ws, prepare_import(path, "accounts", sheet="EU")).no_op
+    assert already_imported(ws, tmp_path / "missing.csv", "accounts") is None

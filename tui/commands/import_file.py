@@ -113,12 +113,31 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from storage.importer import commit_import, prepare_import
+    from storage.importer import already_imported, commit_import, prepare_import
     from storage.workspace import Workspace
 
     overrides = parse_overrides(args.map)
     show = not args.quiet and sys.stderr.isatty()
     with Workspace.open(args.workspace) as ws:
+        previous = already_imported(ws, args.file, args.kind, args.sheet)
+        if previous is not None:
+            # Same bytes, same kind: nothing to read or validate.
+            summary = {
+                "file": args.file,
+                "kind": args.kind,
+                "workspace": str(args.workspace),
+                "no_op": True,
+                "previous_import_id": previous,
+                "dry_run": bool(args.dry_run),
+            }
+            if args.json:
+                print(json.dumps(summary, indent=2))
+            else:
+                print(
+                    f"Nothing to do: {args.file} was already imported as {args.kind} "
+                    f"(import #{previous})"
+                )
+            return 0
         status = _status(show, f"reading and checking {args.file}")
         try:
             prepared = prepare_import(args.file, args.kind, sheet=args.sheet, overrides=overrides)
