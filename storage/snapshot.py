@@ -598,8 +598,8 @@ def validate_snapshot(path: str | Path) -> Manifest:
     path = Path(path).expanduser()
     manifest = read_manifest(path)
     _check_schema(manifest, path)
-    _stream_content(path, manifest, None)
     with tempfile.TemporaryDirectory(prefix="segscope-snapshot-") as tmp:
+        # the extraction checks the size and the SHA-256 as it goes
         _extract_checked(path, manifest, Path(tmp) / CONTENT_NAME)
     return manifest
 
