@@ -59,10 +59,14 @@ SKEW_LOG_THRESHOLD = 2.0
 MAX_LEVELS = 20
 MINIBATCH_ABOVE = 200_000
 GMM_FIT_ROWS = 200_000
-SINGLE_THREAD_BELOW = 100_000
 # Silhouette is O(n^2); it is computed on at most this many of the sampled
 # accounts (its sampling error at 4,000 points is far below the gaps between k).
 SILHOUETTE_ROWS = 4_000
+# scikit-learn's OpenMP/BLAS work runs on one thread: the fits run in a TUI
+# worker on a two-core laptop, where a second compute thread starves the UI,
+# and on busy cores OpenMP threads spin (measured: k-means on 100k rows 3x and
+# small boosting fits 4x slower with two threads than with one).
+THREADS = 1
 # A trait must be at least this many standard deviations from the overall
 # mean (numeric) or this far in standardised share (category) to name a cluster.
 TRAIT_MIN_SCORE = 0.3
@@ -302,8 +306,7 @@ def fit_clusters(
         labels, chosen, sil = hit
         cached = True
     else:
-        threads = 1 if n < SINGLE_THREAD_BELOW else None
-        with threadpool_limits(limits=threads):
+        with threadpool_limits(limits=THREADS):
             labels, chosen, sil = _cluster(dm.X, k, k_range, method, seed, sample_size)
         _CACHE.put(key, (labels, chosen, sil))
         cached = False

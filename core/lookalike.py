@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-from core.cluster import design_matrix
+from core.cluster import THREADS, design_matrix
 from core.errors import SegscopeError, UsageError
 from core.potential import FIRMOGRAPHIC_COLUMNS, default_features
 
@@ -137,9 +137,8 @@ def score_lookalikes(
         train = np.sort(rng.choice(train, MAX_TRAIN_ROWS, replace=False))
         notes.append(f"classifier trained on a random {MAX_TRAIN_ROWS} of the customers")
     y = positive[train].astype(int)
-    # The logistic fit is matrix-vector work that a multi-threaded BLAS only
-    # slows down on two busy cores.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # One compute thread (see core.cluster.THREADS).
+    with threadpool_limits(limits=THREADS):
         folds: list[float] = []
         splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         for tr, te in splitter.split(X[train], y):
@@ -167,7 +166,8 @@ def score_lookalikes(
     k = min(n_neighbors, ideal_idx.size)
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(X[ideal_idx])
     if n_reasons:
-        dist, nbr = nn.kneighbors(X[p_idx[:n_reasons]])
+        with threadpool_limits(limits=THREADS):
+            dist, nbr = nn.kneighbors(X[p_idx[:n_reasons]])
     else:
         dist, nbr = np.empty((0, k)), np.empty((0, k), dtype=int)
     auc = float(np.mean(folds))

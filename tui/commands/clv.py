@@ -56,8 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _fit_lines(name: str, fit: object) -> list[str]:
-    out = [f"{name} ({fit.n_customers:,} customers, log-likelihood "  # type: ignore[attr-defined]
+def _fit_lines(name: str, fit: object, who: str = "customers") -> list[str]:
+    out = [f"{name} ({fit.n_customers:,} {who}, log-likelihood "  # type: ignore[attr-defined]
            f"{fit.log_likelihood:,.2f}):"]  # type: ignore[attr-defined]
     for k, v in fit.params.items():  # type: ignore[attr-defined]
         se = fit.std_errors.get(k)  # type: ignore[attr-defined]
@@ -75,7 +75,8 @@ def describe_text(res: object) -> str:
     ]
     if res.bgnbd is not None:  # type: ignore[attr-defined]
         lines += _fit_lines("BG/NBD", res.bgnbd)  # type: ignore[attr-defined]
-        lines += _fit_lines("Gamma-Gamma", res.gamma_gamma)  # type: ignore[attr-defined]
+        lines += _fit_lines("Gamma-Gamma", res.gamma_gamma,  # type: ignore[attr-defined]
+                            "repeat buyers")
     else:
         lines.append(f"monthly retention {d['retention_monthly']:.4f}")
     frame = res.frame  # type: ignore[attr-defined]
