@@ -309,3 +309,27 @@ def test_stale_temporary_files_are_removed(ws: Workspace) -> None:
     ws.load_contacts()
     assert not stale.exists()
     assert fresh.exists()  # may belong to a load running right now
+
+
+def test_the_adbc_sqlite_copy_never_loads_beside_sqlite3(tmp_path: Path) -> None:
+    """ADBC links its own SQLite; in the same process it would break sqlite3's locks."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from storage.workspace import Workspace\n"
+        f"ws = Workspace.create({str(tmp_path / 'p.segscope')!r})\n"
+        "ws.load_tables()\n"
+        "ws.close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('adbc')))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
