@@ -1,14 +1,17 @@
 """Benchmark of the per-account core: metric frame, ABC + RFM, bridge, account frame.
 
-    .venv/bin/python bench/bench_core.py                 # 1M accounts / 20M transactions
-    .venv/bin/python bench/bench_core.py --accounts 100000 --baseline
+    .venv/bin/python bench/bench_core.py                    # 1M accounts / 20M transactions
+    .venv/bin/python bench/bench_core.py --accounts 100000
 
 Data: bench/data/big/{accounts,transactions}.{parquet,csv} when present (canonical
 columns), else a synthetic set made with a seeded numpy generator (20
-transactions per account on average, 30 % prospects, 3 % returns). With
-``--baseline`` the pandas notebook version (bench/pandas_baseline.py) runs on
-the same frames and the speed-up is reported. Peak RSS is the process maximum
-(``resource.getrusage``), so it includes data generation.
+transactions per account on average, 30 % prospects, 3 % returns, lines grouped
+by account in date order as the workspace holds an import of a sorted export).
+The metric frame is also timed once on shuffled rows (the general hash path),
+and the pandas notebook version (bench/pandas_baseline.py) runs on the same
+frames for the speed-up. Times are the best of ``--repeat`` runs, wall and CPU
+(all threads). Peak RSS is the process maximum (``resource.getrusage``), so it
+includes data generation and, at the end, the pandas copy.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import os
 import resource
 import sys
 import time
@@ -99,15 +103,18 @@ def _read_big() -> tuple[pl.DataFrame, pl.DataFrame] | None:
     return accounts.with_columns(pl.col("account_id").cast(pl.Utf8)), transactions
 
 
-def _timed(label: str, fn, repeat: int, rows: list[tuple[str, float]]):
-    best = float("inf")
+def _timed(label: str, fn, repeat: int, rows: list[tuple[str, float, float]]):
+    """Best wall time of ``repeat`` runs, with the CPU time of that run (all threads)."""
+    best = (float("inf"), 0.0)
     result = None
     for _ in range(repeat):
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         result = fn()
-        best = min(best, time.perf_counter() - t0)
-    rows.append((label, best))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        best = min(best, (wall, cpu))
+    rows.append((label, *best))
+    print(f"  {label}: {best[0]:.3f} s", flush=True)
     return result
 
 
@@ -117,11 +124,15 @@ def _peak_rss_mb() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=None,
+                        help="synthesise this many accounts (default: read bench/data/big if "
+                             "present, else 1,000,000)")
     parser.add_argument("--transactions", type=int, default=None,
                         help="default: 20 per account")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N")
-    parser.add_argument("--baseline", action="store_true", help="also run the pandas baseline")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--no-shuffled", action="store_true",
+                        help="skip the metric frame on shuffled rows (the hash path)")
     parser.add_argument("--synthetic", action="store_true", help="ignore bench/data/big")
     args = parser.parse_args(argv)
     from core.abc import abc_classes
@@ -131,46 +142,51 @@ def main(argv: list[str] | None = None) -> int:
     from core.rfm import rfm_scores
 
     t0 = time.perf_counter()
-    big = None if args.synthetic else _read_big()
+    big = None if args.synthetic or args.accounts is not None else _read_big()
     if big is not None:
         accounts, transactions = big
         source = f"{BIG}"
     else:
-        accounts, transactions = synthesise(args.accounts, args.transactions)
-        source = "synthetic (numpy seed 7)"
+        accounts, transactions = synthesise(args.accounts or 1_000_000, args.transactions)
+        source = "synthetic (numpy seed 7, lines grouped by account as a workspace holds them)"
     print(f"data: {source}: {accounts.height:,} accounts, {transactions.height:,} transactions "
-          f"({time.perf_counter() - t0:.1f} s to load/generate)")
+          f"({time.perf_counter() - t0:.1f} s to load/generate); polars {pl.__version__}, "
+          f"{pl.thread_pool_size()} threads, load average {os.getloadavg()[0]:.1f}")
     as_of = default_as_of(transactions)
 
-    rows: list[tuple[str, float]] = []
+    rows: list[tuple[str, float, float]] = []
     metrics = _timed("metric frame", lambda: account_metrics(accounts, transactions, as_of=as_of),
                      args.repeat, rows)
     _timed("ABC + RFM", lambda: (abc_classes(metrics), rfm_scores(metrics)), args.repeat, rows)
     _timed("revenue bridge (year)", lambda: revenue_bridge(transactions, as_of=as_of),
            args.repeat, rows)
-    _timed("account frame (all of it)",
+    _timed("account frame (metrics + ABC + RFM + bridge class)",
            lambda: account_frame(accounts, transactions, as_of=as_of), args.repeat, rows)
+    if not args.no_shuffled:
+        shuffled = transactions.sample(fraction=1.0, shuffle=True, seed=1)
+        _timed("metric frame, rows shuffled (hash path)",
+               lambda: account_metrics(accounts, shuffled, as_of=as_of), 1, rows)
+        del shuffled
     polars_rss = _peak_rss_mb()
 
-    if args.baseline:
+    if not args.no_baseline:
         from bench.pandas_baseline import pandas_metrics_abc_rfm, to_pandas
 
         pdf_accounts, pdf_tx = to_pandas(accounts, transactions)
-        _timed("pandas baseline: metrics + ABC + RFM",
-               lambda: pandas_metrics_abc_rfm(pdf_accounts, pdf_tx, as_of),
-               1, rows)
+        _timed("pandas notebook: metrics + ABC + RFM",
+               lambda: pandas_metrics_abc_rfm(pdf_accounts, pdf_tx, as_of), 1, rows)
 
-    width = max(len(label) for label, _ in rows)
-    print(f"\n{'step':<{width}}  seconds")
-    for label, secs in rows:
-        print(f"{label:<{width}}  {secs:7.3f}")
-    if args.baseline:
-        timings = dict(rows)
+    width = max(len(label) for label, _, _ in rows)
+    print(f"\n{'step':<{width}}  wall s   CPU s")
+    for label, wall, cpu in rows:
+        print(f"{label:<{width}}  {wall:6.3f}  {cpu:6.3f}")
+    if not args.no_baseline:
+        timings = {label: wall for label, wall, _ in rows}
         ours = timings["metric frame"] + timings["ABC + RFM"]
-        base = timings["pandas baseline: metrics + ABC + RFM"]
+        base = timings["pandas notebook: metrics + ABC + RFM"]
         print(f"\nspeed-up (pandas / polars, metrics + ABC + RFM): {base / ours:.1f}x")
     print(f"peak RSS after the polars steps: {polars_rss:,.0f} MB; at the end: "
-          f"{_peak_rss_mb():,.0f} MB")
+          f"{_peak_rss_mb():,.0f} MB; load average now {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -204,6 +204,11 @@ def test_bridge_reconciles_and_matches_reference(rows, period, alignment, as_of,
                             schema={"account_id": pl.Utf8, "segment": pl.Utf8})
     b = revenue_bridge(tx, period=period, as_of=as_of, alignment=alignment, segments=segments)
     want = _reference(rows, period, alignment, as_of)
+    # lines grouped by account take the run-number path: same result
+    grouped = revenue_bridge(tx.sort("account_id", maintain_order=True), period=period,
+                             as_of=as_of, alignment=alignment, segments=segments)
+    assert grouped.accounts.equals(b.accounts)
+    assert grouped.totals.equals(b.totals)
 
     # per account: class and every line, in cents
     got = {r["account_id"]: r for r in b.accounts.iter_rows(named=True)}
