@@ -132,3 +132,20 @@ def test_bad_arguments() -> None:
         fit_clusters(frame, FEATURES, method="dbscan")
     with pytest.raises(UsageError, match="k must be at least 2"):
         fit_clusters(frame, FEATURES, k=1)
+
+
+def test_recovers_the_sample_generators_behaviour_groups() -> None:
+    """The generator's planted purchasing-behaviour groups (sample_data, seed 42).
+
+    Measured: ARI 0.805 with k = 3 here (0.79-0.87 over other seeds, 0.837 on
+    100k accounts). The silhouette prefers k = 5 on this data (ARI 0.61): the
+    generator's groups overlap more than the test's own planted ones, so the
+    analyst should set k when the number of groups is known.
+    """
+    from sample_data.generate import GeneratorConfig, generate_population
+
+    accounts, pop = generate_population(GeneratorConfig(accounts=3000, seed=42))
+    res = fit_clusters(accounts, FEATURES, k=3, seed=0)
+    ari = adjusted_rand_score(pop.group, res.frame["cluster_id"].to_numpy())
+    print(f"sample generator groups: ARI = {ari:.3f}")
+    assert ari >= 0.78
