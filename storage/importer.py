@@ -83,6 +83,7 @@ BATCH_ROWS = 1_000_000
 # Dropping and rebuilding the transaction indexes pays off for loads larger
 # than what is already stored.
 REINDEX_MIN_ROWS = 200_000
+INSERT_SLICE_ROWS = 100_000
 Progress = Callable[[int, int], None]
 
 
@@ -403,8 +404,10 @@ def _insert_frame(
     names = ", ".join(_q(c) for c in [*frame.columns, *extra])
     values = ", ".join(["?"] * frame.width + [str(v) for v in extra.values()])
     sql = f"INSERT INTO {table} ({names}) VALUES ({values})"
-    columns = [s.to_list() for s in frame.get_columns()]
-    conn.executemany(sql, zip(*columns, strict=True))
+    # Slices keep the Python objects of only a slice alive at a time.
+    for part in frame.iter_slices(INSERT_SLICE_ROWS):
+        columns = [s.to_list() for s in part.get_columns()]
+        conn.executemany(sql, zip(*columns, strict=True))
 
 
 def _q(name: str) -> str:

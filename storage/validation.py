@@ -575,15 +575,19 @@ def validate(
     id_target = ID_TARGET[kind]
     if id_target is not None:
         key = f"__t_{id_target}"
-        first_rows = (
-            work.filter(~pl.col("__bad")).group_by(key).agg(pl.col(ROW).min().alias("__first"))
-        )
-        work = work.join(first_rows, on=key, how="left")
-        dup = (
-            ~pl.col("__bad") & pl.col("__first").is_not_null() & (pl.col(ROW) != pl.col("__first"))
-        )
-        work = work.with_columns(__dup=dup.fill_null(False))
+        # The id of a row that failed another check does not count: null it.
+        valid_key = pl.when(~pl.col("__bad")).then(pl.col(key))
+        dup = valid_key.is_not_null() & ~valid_key.is_first_distinct()
+        work = work.with_columns(__dup=dup)
         work = work.with_columns(__bad=pl.col("__bad") | pl.col("__dup"))
+        first_rows = None
+        if work.select(pl.col("__dup").any()).item():
+            dup_keys = work.filter(pl.col("__dup")).get_column(key).unique()
+            first_rows = (
+                work.filter(pl.col(key).is_in(dup_keys.implode()) & ~pl.col("__bad"))
+                .group_by(key)
+                .agg(pl.col(ROW).min().alias("__first"))
+            )
         checks.append(
             _Check(
                 "__dup",
@@ -606,6 +610,12 @@ def validate(
         out.append(col.alias(k))
     accepted = work.filter(~pl.col("__bad")).select(out)
     bad_rows = work.filter(pl.col("__bad"))
+    if id_target is not None:
+        key = f"__t_{id_target}"
+        if first_rows is not None:
+            bad_rows = bad_rows.join(first_rows, on=key, how="left")
+        else:
+            bad_rows = bad_rows.with_columns(__first=pl.lit(None, pl.Int64))
     if bad_rows.height == 0:
         rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
     else:
