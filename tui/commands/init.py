@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
             raise WorkspaceError(
                 f"{path} exists and is not a segscope workspace; refusing to replace it"
             )
+    from tui.commands.segment import seed_starter_models
+
     with Workspace.create(path, overwrite=args.force) as ws:
+        seed_starter_models(ws)  # a new workspace starts with useful models
         print(ws.path.resolve())
     return 0
