@@ -64,7 +64,7 @@ class ModelEditorScreen(WorkbenchScreen):
     """Edit segmentation models with live level counts and segment table."""
 
     CSS_PATH = "model_editor.tcss"
-    DEBOUNCE_SECONDS = 0.15
+    DEBOUNCE_SECONDS = 0.12
     SHOW_TIMING = True  # tests turn it off: milliseconds would make snapshots flaky
 
     BINDINGS = [
