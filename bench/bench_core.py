@@ -150,9 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         accounts, transactions = synthesise(args.accounts or 1_000_000, args.transactions)
         source = "synthetic (numpy seed 7, lines grouped by account as a workspace holds them)"
     print(f"data: {source}: {accounts.height:,} accounts, {transactions.height:,} transactions "
-          f"({time.perf_counter() - t0:.1f} s to load/generate); polars {pl.__version__}, "
+          f"({time.perf_counter() - t0:.1f} s to load/generate; "
+          f"{transactions.estimated_size('mb'):,.0f} MB in memory); polars {pl.__version__}, "
           f"{pl.thread_pool_size()} threads, load average {os.getloadavg()[0]:.1f}")
     as_of = default_as_of(transactions)
+    data_rss = _peak_rss_mb()
 
     rows: list[tuple[str, float, float]] = []
     metrics = _timed("metric frame", lambda: account_metrics(accounts, transactions, as_of=as_of),
@@ -185,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         ours = timings["metric frame"] + timings["ABC + RFM"]
         base = timings["pandas notebook: metrics + ABC + RFM"]
         print(f"\nspeed-up (pandas / polars, metrics + ABC + RFM): {base / ours:.1f}x")
-    print(f"peak RSS after the polars steps: {polars_rss:,.0f} MB; at the end: "
-          f"{_peak_rss_mb():,.0f} MB; load average now {os.getloadavg()[0]:.1f}")
+    print(f"peak RSS: {data_rss:,.0f} MB with the data loaded, {polars_rss:,.0f} MB after the "
+          f"polars steps, "
+          f"{_peak_rss_mb():,.0f} MB at the end (pandas copy); "
+          f"load average now {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -162,23 +162,31 @@ def rfm_scores(
     """
     if isinstance(grid, dict):
         grid = RfmGrid.from_dict(grid)
-    lf = metrics.lazy()
-    ids = lf.select("account_id").with_row_index("_row")
-    scored = (
-        lf.filter(pl.col("recency_days").is_not_null())
-        .select("account_id", "recency_days", "frequency", "revenue")
-        .sort("account_id")
+    cells = grid.cells()
+    names = cells["rfm_segment"].to_list()
+    lf = metrics.lazy().select("account_id", "recency_days", "frequency", "revenue")
+    ranked = (
+        lf.with_row_index("_row")
+        .filter(pl.col("recency_days").is_not_null())
+        .sort("account_id", maintain_order=True)
         .select(
-            "account_id",
+            "_row",
             _score("recency_days", reverse=True).alias("r_score"),
             _score("frequency", reverse=False).alias("f_score"),
             _score("revenue", reverse=False).alias("m_score"),
         )
-        .join(grid.cells().lazy(), on=["r_score", "f_score"], how="left")
-    )
-    return (
-        ids.join(scored, on="account_id", how="left")
-        .sort("_row")
-        .drop("_row")
         .collect()
+    )
+    # Back to the input order by row number (an integer scatter, not a join on ids).
+    n = metrics.lazy().select(pl.len()).collect().item()
+    columns = {}
+    for name in ("r_score", "f_score", "m_score"):
+        full = pl.Series(name, [], dtype=pl.Int8).extend_constant(None, n)
+        if ranked.height:
+            full = full.scatter(ranked["_row"], ranked[name])
+        columns[name] = full
+    out = lf.select("account_id").collect().with_columns(**columns)
+    cell = (pl.col("r_score").cast(pl.Int32) - 1) * 5 + pl.col("f_score").cast(pl.Int32) - 1
+    return out.with_columns(
+        cell.replace_strict(list(range(25)), names, return_dtype=pl.Utf8).alias("rfm_segment")
     )

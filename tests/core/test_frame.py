@@ -17,7 +17,7 @@ def test_frame_columns_and_values(hand_accounts, hand_transactions):
     assert f["account_id"].to_list() == hand_accounts["account_id"].to_list()
     assert f.columns == [
         *hand_accounts.columns, *METRIC_COLUMNS[1:], "abc_class", "r_score", "f_score",
-        "m_score", "rfm_segment", "bridge_class",
+        "m_score", "rfm_segment", "bridge_class", "bridge_prev_revenue", "bridge_revenue",
     ]
     m = account_metrics(hand_accounts, hand_transactions, as_of=AS_OF)
     assert f.select(m.columns).equals(m)
@@ -31,6 +31,11 @@ def test_frame_columns_and_values(hand_accounts, hand_transactions):
     # A5: P1 -20 and nothing before -> Inactive.
     assert [rows[k]["bridge_class"] for k in ["A1", "A2", "A3", "A4", "A5"]] == [
         "Expansion", "Churned", "New", None, "Inactive"]
+    # P0 (2023) and P1 (2024) net revenue: A1 100 -> 600, A2 20 -> 0, A3 0 -> 125, A5 0 -> -20
+    assert [rows[k]["bridge_prev_revenue"] for k in ["A1", "A2", "A3", "A4", "A5"]] == [
+        100.0, 20.0, 0.0, None, 0.0]
+    assert [rows[k]["bridge_revenue"] for k in ["A1", "A2", "A3", "A4", "A5"]] == [
+        600.0, 0.0, 125.0, None, -20.0]
     # RFM: scored A1, A2, A3 (purchase days ever); prospect and returns-only are null
     assert rows["A4"]["r_score"] is None and rows["A5"]["rfm_segment"] is None
     assert rows["A1"]["r_score"] == 5  # most recent of the three
