@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_tui.py                       # demo workspace + 100k accounts
     .venv/bin/python bench/bench_tui.py --accounts 1000000    # a bigger one
+    .venv/bin/python bench/bench_tui.py --skip-demo --accounts 0 --synthetic 1000000
 
 First paint is measured from the command: a child process is started
 (``python bench/bench_tui.py --child PATH``) and the time runs from just before
@@ -79,7 +80,7 @@ def first_paint(path: Path) -> float:
 
 # -- Accounts: open and sort ---------------------------------------------------
 
-async def _accounts(path: Path) -> dict[str, float]:
+async def _accounts(path: Path, synthetic: int = 0) -> dict[str, float]:
     from storage.workspace import Workspace
     from tui.app import SegscopeApp
     from tui.config import UserConfig
@@ -87,7 +88,8 @@ async def _accounts(path: Path) -> dict[str, float]:
     from tui.state import WorkbenchState
 
     ws = Workspace.open(path)
-    app = SegscopeApp(WorkbenchState(ws), config=UserConfig(), persist_theme=False)
+    state = synthetic_state(ws, synthetic) if synthetic else WorkbenchState(ws)
+    app = SegscopeApp(state, config=UserConfig(), persist_theme=False)
     figures: dict[str, float] = {}
     async with app.run_test(size=SIZE) as pilot:
         while not getattr(app.screen, "painted_with_data", False):
@@ -112,6 +114,14 @@ async def _accounts(path: Path) -> dict[str, float]:
             await pilot.pause(0.002)
         await pilot.pause()
         figures["sort_in_app_s"] = time.perf_counter() - started
+        table = screen._table()
+        table.focus()
+        await pilot.pause()
+        started = time.perf_counter()
+        for _ in range(20):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        figures["pagedown_x20_s"] = time.perf_counter() - started
         view = screen._view
         started = time.perf_counter()
         sort_frame(view, "revenue", descending=False)
@@ -121,6 +131,88 @@ async def _accounts(path: Path) -> dict[str, float]:
         assert first == top, "the table was not sorted"
     ws.close()
     return figures
+
+
+# -- a synthetic per-account frame (Accounts at sizes not worth importing) ------
+
+def synthetic_frame(n: int, seed: int = 5):
+    """n accounts with the per-account frame's column types (ids, text, floats, dates)."""
+    import datetime as dt
+
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    revenue = np.round(rng.pareto(1.3, n) * 2000, 2)
+    revenue[rng.random(n) < 0.35] = 0.0
+    industries = np.array(["Retail", "Manufacturing", "Logistics", "Software", "Energy"])
+    return pl.DataFrame({
+        "account_id": [f"S{i:07d}" for i in range(n)],
+        "name": [f"Synthetic {i} GmbH" for i in range(n)],
+        "industry": industries[rng.integers(0, 5, n)],
+        "country": np.array(["DE", "FR", "NL", "AT", "PL"])[rng.integers(0, 5, n)],
+        "employees": rng.integers(1, 20000, n),
+        "revenue": revenue,
+        "margin": np.round(revenue * rng.uniform(0.1, 0.4, n), 2),
+        "margin_pct": np.round(rng.uniform(0.1, 0.4, n), 4),
+        "recency_days": rng.integers(0, 1000, n),
+        "frequency": rng.integers(0, 60, n),
+        "orders": rng.integers(0, 60, n),
+        "growth": np.round(rng.normal(0, 0.5, n), 4),
+        "last_purchase": (
+            np.datetime64(dt.date(2025, 12, 1)) - rng.integers(0, 900, n).astype("timedelta64[D]")
+        ),
+        "abc_class": np.array(["A", "B", "C"])[rng.integers(0, 3, n)],
+        "is_customer": revenue > 0,
+    })
+
+
+def synthetic_state(ws, n: int):
+    import datetime as dt
+
+    import polars as pl
+
+    from tui.state import WorkbenchState
+
+    frame = synthetic_frame(n)
+
+    class SyntheticState(WorkbenchState):
+        def reload(self) -> bool:
+            self.accounts = frame.select("account_id", "name")
+            self.transactions = pl.DataFrame(
+                schema={"account_id": pl.Utf8, "date": pl.Date, "amount": pl.Float64})
+            self.contacts = pl.DataFrame(schema={"account_id": pl.Utf8})
+            self._data_key, self._as_of = "synthetic", dt.date(2025, 12, 31)
+            self._frame, self._frame_key = frame, (self._data_key, self._as_of)
+            return True
+
+        def set_active_model(self, name=None):
+            return None
+
+        def recompute(self):
+            self.assignments = frame.select("account_id", segment=pl.col("abc_class"))
+            return self.assignments
+
+    return SyntheticState(ws)
+
+
+def measure_synthetic(n: int, repeat: int) -> None:
+    from storage.workspace import Workspace
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    empty = CACHE / "empty.segscope"
+    if not empty.exists():
+        Workspace.create(empty).close()
+    runs = [asyncio.run(_accounts(empty, synthetic=n)) for _ in range(repeat)]
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    print(f"synthetic per-account frame: {n:,} accounts (Accounts screen only)")
+    print(f"  open Accounts (key 2 -> table mounted):      {med('open_accounts_s') * 1000:.0f} ms")
+    print(f"  sort in the app (] -> new table mounted):    {med('sort_in_app_s') * 1000:.0f} ms")
+    print(f"  20 x page down:                              {med('pagedown_x20_s') * 1000:.0f} ms")
+    print(f"  polars sort alone:                           {med('polars_sort_s') * 1000:.0f} ms")
 
 
 # -- workspaces ----------------------------------------------------------------
@@ -173,6 +265,7 @@ def measure(label: str, path: Path, repeat: int) -> None:
           f"  (runs: {', '.join(f'{p:.2f}' for p in paints)})")
     print(f"  open Accounts (key 2 -> table mounted):      {med('open_accounts_s') * 1000:.0f} ms")
     print(f"  sort in the app (] -> new table mounted):    {med('sort_in_app_s') * 1000:.0f} ms")
+    print(f"  20 x page down:                              {med('pagedown_x20_s') * 1000:.0f} ms")
     print(f"  polars sort alone:                           {med('polars_sort_s') * 1000:.0f} ms")
 
 
@@ -182,6 +275,8 @@ def main() -> None:
                         help="size of the big workspace (default 100000)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="also time the Accounts screen over a synthetic frame of N rows")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -192,6 +287,8 @@ def main() -> None:
         measure("demo workspace", demo_workspace(), args.repeat)
     if args.accounts:
         measure("generated workspace (seed 11)", big_workspace(args.accounts), args.repeat)
+    if args.synthetic:
+        measure_synthetic(args.synthetic, args.repeat)
 
 
 if __name__ == "__main__":

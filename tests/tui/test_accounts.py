@@ -10,7 +10,7 @@ import pytest
 from conftest import DATA
 from textual.widgets import Input, Static
 
-from tui.screens.accounts import AccountsScreen, search_matches, sort_frame
+from tui.screens.accounts import AccountsScreen, search_matches, sort_frame, view_rows
 
 
 def count_text(screen: AccountsScreen) -> str:
@@ -158,6 +158,17 @@ class TestSort:
             await pilot.press("left_square_bracket")
             await settle(app, pilot)
             assert screen._view["revenue"].to_list() == sorted(revenue)
+
+    def test_view_rows_filter_then_stable_sort_nulls_last(self):
+        import polars as pl
+
+        df = pl.DataFrame({"k": list("abcdef"), "v": [2.0, None, 1.0, 2.0, 5.0, None],
+                           "keep": [True, True, True, True, False, None]})
+        assert view_rows(df, None, None) is None
+        rows = view_rows(df, pl.col("keep"), ("v", True))
+        assert df["k"].gather(rows).to_list() == ["a", "d", "c", "b"]
+        rows = view_rows(df, None, ("v", False))
+        assert df["k"].gather(rows).to_list() == ["c", "a", "d", "e", "b", "f"]
 
     def test_sort_frame_puts_nulls_last_and_is_stable(self):
         import polars as pl

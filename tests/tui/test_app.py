@@ -196,3 +196,47 @@ class TestStartupErrors:
             await pilot.press("2")  # still running and usable
             await settle(app, pilot)
             assert app.current_mode == "accounts"
+
+
+class TestConfigFile:
+    def test_round_trip_keeps_the_keymap(self, tmp_path):
+        from tui.config import UserConfig, dump_config, save_theme
+
+        path = tmp_path / "config.toml"
+        path.write_text(dump_config(UserConfig(keymap={"screen.accounts": "a,2"}, path=path)))
+        assert save_theme("textual-light", path) is None
+        config = load_config(path)
+        assert (config.theme, config.keymap, config.error) == (
+            "textual-light", {"screen.accounts": "a,2"}, None)
+
+    def test_a_bad_entry_is_named(self, tmp_path):
+        path = tmp_path / "config.toml"
+        path.write_text('[keymap]\n"app.help" = 3\n')
+        config = load_config(path)
+        assert "'app.help'" in config.error and str(path) in config.error
+        assert config.keymap == {}
+
+    def test_a_broken_file_is_never_overwritten(self, tmp_path):
+        from tui.config import save_theme
+
+        path = tmp_path / "config.toml"
+        path.write_text("theme = \n")
+        assert "not saved" in save_theme("textual-light", path)
+        assert path.read_text() == "theme = \n"
+
+
+class TestPathSuggester:
+    async def test_completes_directories_first_then_files(self, tmp_path):
+        from tui.widgets.path_suggester import PathSuggester
+
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data.csv").write_text("x\n")
+        (tmp_path / "dates.txt").write_text("x\n")
+        (tmp_path / ".hidden.csv").write_text("x\n")
+        suggest = PathSuggester(suffixes=(".csv",)).get_suggestion
+        assert await suggest(f"{tmp_path}/da") == f"{tmp_path}/data/"
+        assert await suggest(f"{tmp_path}/data.") == f"{tmp_path}/data.csv"
+        assert await suggest(f"{tmp_path}/dat") == f"{tmp_path}/data/"
+        assert await suggest(f"{tmp_path}/dates") is None  # .txt is not an import suffix
+        assert await suggest(f"{tmp_path}/.h") == f"{tmp_path}/.hidden.csv"
+        assert await suggest(f"{tmp_path}/nothing") is None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import polars as pl
+import pyarrow as pa
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -52,7 +53,6 @@ METRIC_COLUMNS = [
     "bridge_class",
 ]
 MAX_COLUMN_WIDTH = 28
-ROW_INDEX = "__row_index"  # position in the base frame, to gather display rows by
 COPY_TABLE_LIMIT = 100_000  # rows; beyond this "copy table" would flood the clipboard
 GG_SECONDS = 1.5  # the second g of "g g" must follow within this time
 DETAIL_DELAY = 0.08  # seconds the cursor rests on a row before the detail pane loads
@@ -80,6 +80,25 @@ def sort_frame(df: pl.DataFrame, column: str, *, descending: bool) -> pl.DataFra
     return df.sort(column, descending=descending, nulls_last=True, maintain_order=True)
 
 
+def view_rows(
+    base: pl.DataFrame, expr: pl.Expr | None, sort: tuple[str, bool] | None
+) -> pl.Series | None:
+    """Positions in ``base`` of the rows shown, in order (None: all rows, as they are).
+
+    Only the sort column is sorted (``arg_sort``), not the whole frame.
+    """
+    rows: pl.Series | None = None
+    if expr is not None:
+        rows = base.select(expr.fill_null(False)).to_series().arg_true()
+    if sort is not None and sort[0] in base.columns:
+        values = base.select(sort[0]) if rows is None else base.select(sort[0])[rows]
+        order = values.select(
+            pl.arg_sort_by(sort[0], descending=sort[1], nulls_last=True, maintain_order=True)
+        ).to_series()
+        rows = order if rows is None else rows.gather(order)
+    return rows
+
+
 def search_matches(df: pl.DataFrame, column: str, needle: str) -> list[int]:
     """Row positions whose value in ``column`` contains ``needle`` (case-insensitive, literal)."""
     if not needle or column not in df.columns:
@@ -94,6 +113,31 @@ def search_matches(df: pl.DataFrame, column: str, needle: str) -> list[int]:
 
 class AccountsTable(DataTable):
     """The fast table; the VisiData keys are the screen's bindings so they are remappable."""
+
+
+class MeasuredArrowBackend(ArrowBackend):
+    """An ArrowBackend whose column widths were measured beforehand (in a worker, in polars).
+
+    ArrowBackend measures every value of every column on first paint, in the
+    UI thread: about a second at 1M rows. A None width is measured as usual.
+    """
+
+    def __init__(self, data: pa.Table, widths: list[int | None] | None) -> None:
+        super().__init__(data)
+        self._preset_widths = widths
+
+    @property
+    def column_content_widths(self) -> list[int]:
+        measured = super().column_content_widths if self._needs_measuring() else None
+        preset = self._preset_widths or []
+        return [
+            w if w is not None else (measured[i] if measured else 0)
+            for i, w in enumerate(preset + [None] * (len(self.columns) - len(preset)))
+        ]
+
+    def _needs_measuring(self) -> bool:
+        preset = self._preset_widths
+        return preset is None or len(preset) != len(self.columns) or None in preset
 
 
 @dataclass(frozen=True)
@@ -147,7 +191,7 @@ class AccountsScreen(WorkbenchScreen):
         super().__init__()
         self._focus_table = True
         self._base: pl.DataFrame | None = None
-        self._shown_base: pl.DataFrame | None = None
+        self._shown_base: pa.Table | None = None
         self._widths: list[int | None] | None = None
         self._view: pl.DataFrame | None = None
         self._filter_text = ""
@@ -215,21 +259,20 @@ class AccountsScreen(WorkbenchScreen):
         if reload_base or self._base is None or self._shown_base is None:
             frame = self.state.frame_with_segments()
             base = frame.select(ordered_columns(frame.columns))
-            # converted for display once per data change; views gather rows from it
-            shown_base = display_frame(base)
-            self._widths = column_widths(shown_base)
-            self._base, self._shown_base = base, shown_base
+            # converted for display and measured once per data change; a view
+            # then only picks rows of it (Arrow take) by position
+            shown_frame = display_frame(base)
+            self._widths = column_widths(shown_frame, max_width=MAX_COLUMN_WIDTH)
+            self._base, self._shown_base = base, shown_frame.to_arrow().combine_chunks()
         base, shown_base = self._base, self._shown_base
-        view = base.with_row_index(ROW_INDEX)
-        if self._filter_expr is not None:
-            view = view.filter(self._filter_expr)
-        if self._sort is not None and self._sort[0] in view.columns:
-            view = sort_frame(view, self._sort[0], descending=self._sort[1])
-        shown = shown_base[view.get_column(ROW_INDEX)]
-        view = view.drop(ROW_INDEX)
+        rows = view_rows(base, self._filter_expr, self._sort)
+        if rows is None:
+            view, shown = base, shown_base
+        else:
+            view, shown = base[rows], shown_base.take(rows.to_arrow())
         self.app.call_from_thread(self._show_view, view, shown, base.height)
 
-    async def _show_view(self, view: pl.DataFrame, shown: pl.DataFrame, total: int) -> None:
+    async def _show_view(self, view: pl.DataFrame, shown: pa.Table, total: int) -> None:
         old_table = self._table()
         keep_account = self._pending_account or self._current_account_id()
         # removing the focused table moves focus to the filter box: remember who had it
@@ -239,9 +282,8 @@ class AccountsScreen(WorkbenchScreen):
             await old_table.remove()
         self._view = view
         table = AccountsTable(
-            backend=ArrowBackend(shown.to_arrow()),
+            backend=MeasuredArrowBackend(shown, self._widths),
             id="accounts-table",
-            column_widths=self._widths,
             max_column_content_width=MAX_COLUMN_WIDTH,
             null_rep="·",
             render_markup=False,

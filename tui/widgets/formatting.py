@@ -46,21 +46,33 @@ def display_frame(df: pl.DataFrame, *, decimals: int = 2) -> pl.DataFrame:
     )
 
 
-def column_widths(df: pl.DataFrame) -> list[int | None]:
-    """Widths for the numeric columns of ``df`` (None elsewhere: the table measures those).
+def column_widths(df: pl.DataFrame, *, max_width: int | None = None) -> list[int | None]:
+    """How wide each column of ``df`` renders in a table, measured in polars.
 
-    The table measures a numeric column by its largest value only, so a
-    longer negative or a value with more decimals would be cut; here the
-    smallest and the largest values and the label are all measured.
+    Numbers: the smallest and the largest value as the table formats them
+    (``format(v, "n")``); the table itself would measure the largest only, and
+    cut a longer negative. Text: the longest value (capped at ``max_width``).
+    Dates: 10; booleans: 7 (the table's ``✓ True``). Other types: None (let the
+    table measure). Labels are measured by the table.
     """
     widths: list[int | None] = []
     for name, dtype in df.schema.items():
+        series = df.get_column(name)
         if dtype.is_numeric():
-            series = df.get_column(name)
             texts = [format(v, "n") for v in (series.min(), series.max()) if v is not None]
-            widths.append(max([len(name), *(len(t) for t in texts)]))
+            width: int | None = max([1, *(len(t) for t in texts)])
+        elif dtype == pl.Utf8:
+            longest = series.str.len_chars().max()
+            width = int(longest) if longest is not None else 1
+        elif dtype == pl.Date:
+            width = 10
+        elif dtype == pl.Boolean:
+            width = 7
         else:
-            widths.append(None)
+            width = None
+        if width is not None and max_width is not None:
+            width = min(width, max_width)
+        widths.append(width)
     return widths
 
 
