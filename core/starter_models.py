@@ -1,5 +1,9 @@
 """Models a new workspace starts with (issue 3: "A new workspace gets useful
-starter models")."""
+starter models").
+
+"Value x Potential" is the classic customer portfolio matrix: the current
+revenue class (ABC) against the potential class (tertiles of the potential; see
+``core.forward_dimensions``)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from core.model import (
     SegmentationModel,
     model_to_json,
 )
+from core.forward_dimensions import PotentialDimension
 
 __all__ = ["STARTER_MODELS", "starter_model_specs"]
 
@@ -34,6 +39,16 @@ STARTER_MODELS: list[SegmentationModel] = [
     ),
     SegmentationModel("Sales logic", (SalesLogicDimension(),)),
     SegmentationModel("Revenue bridge", (PerformanceDimension("Performance"),)),
+    SegmentationModel(
+        "Value x Potential",
+        (
+            AbcDimension("Value", measure="revenue"),
+            PotentialDimension(
+                "Potential", column="potential", quantiles=3,
+                labels=("Low potential", "Medium potential", "High potential"),
+            ),
+        ),
+    ),
 ]
 
 
