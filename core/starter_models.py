@@ -7,6 +7,7 @@ revenue class (ABC) against the potential class (tertiles of the potential; see
 
 from __future__ import annotations
 
+from core.forward_dimensions import PotentialDimension
 from core.model import (
     AbcDimension,
     BinsDimension,
@@ -17,7 +18,6 @@ from core.model import (
     SegmentationModel,
     model_to_json,
 )
-from core.forward_dimensions import PotentialDimension
 
 __all__ = ["STARTER_MODELS", "starter_model_specs"]
 
