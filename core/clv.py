@@ -116,9 +116,19 @@ def calibration_summary(
     unit = _unit_days(time_unit)
     if calibration_end is None:
         calibration_end = default_calibration_end(transactions)
+    days = _account_days(transactions, calibration_end)
+    return _summarise(days, calibration_end, unit, zero_amount_is_purchase)
+
+
+def _is_purchase(zero_amount_is_purchase: bool) -> pl.Expr:
+    return pl.col("amount") >= 0 if zero_amount_is_purchase else pl.col("amount") > 0
+
+
+def _account_days(transactions: pl.DataFrame, calibration_end: dt.date) -> pl.DataFrame:
+    """Net amount (and known margin) per account and day up to the calibration end."""
     has_margin = "margin" in transactions.columns
     margin_col = pl.col("margin") if has_margin else pl.lit(None, dtype=pl.Float64)
-    days = (
+    return (
         transactions.lazy()
         .filter(pl.col("date") <= calibration_end)
         .select("account_id", "date", "amount", margin_col.cast(pl.Float64).alias("margin"))
@@ -129,8 +139,14 @@ def calibration_summary(
             pl.col("amount").filter(pl.col("margin").is_not_null()).sum().alias("margin_base"),
             pl.col("margin").is_not_null().any().alias("has_margin"),
         )
-        .filter(pl.col("amount") >= 0 if zero_amount_is_purchase else pl.col("amount") > 0)
+        .collect()
     )
+
+
+def _summarise(
+    days: pl.DataFrame, calibration_end: dt.date, unit: float, zero_amount_is_purchase: bool
+) -> pl.DataFrame:
+    days = days.lazy().filter(_is_purchase(zero_amount_is_purchase))
     end_days = (calibration_end - dt.date(1970, 1, 1)).days
     summary = (
         days.group_by("account_id")
@@ -139,7 +155,7 @@ def calibration_summary(
             pl.col("date").min().alias("first_purchase"),
             pl.col("date").max().alias("last_purchase"),
             pl.col("amount").sum().alias("calibration_revenue"),
-            pl.col("amount").sort_by("date").first().alias("_first_amount"),
+            pl.col("amount").get(pl.col("date").arg_min()).alias("_first_amount"),
             pl.when(pl.col("has_margin").any())
             .then(pl.col("margin").filter(pl.col("has_margin")).sum())
             .alias("calibration_margin"),
@@ -348,22 +364,13 @@ def customer_lifetime_value(
     unit = _unit_days(time_unit)
     if calibration_end is None:
         calibration_end = default_calibration_end(transactions)
-    summary = calibration_summary(
-        transactions,
-        calibration_end,
-        time_unit=time_unit,
-        zero_amount_is_purchase=zero_amount_is_purchase,
-    )
+    _check_transactions(transactions)
+    days = _account_days(transactions, calibration_end)
+    summary = _summarise(days, calibration_end, unit, zero_amount_is_purchase)
     if summary.height == 0:
         raise SegscopeError(f"CLV: no purchase days on or before {calibration_end}")
     notes: list[str] = []
-    returns = (
-        transactions.filter(pl.col("date") <= calibration_end)
-        .group_by("account_id", "date")
-        .agg(pl.col("amount").sum())
-        .filter(pl.col("amount") < 0 if zero_amount_is_purchase else pl.col("amount") <= 0)
-        .height
-    )
+    returns = days.height - days.filter(_is_purchase(zero_amount_is_purchase)).height
     if returns:
         notes.append(
             f"{returns} account-days with a net amount <= 0 (returns) are not purchases and "
@@ -433,7 +440,7 @@ def customer_lifetime_value(
         bg_params, x, tx, T, horizon_months, month_units, monthly_rate
     )
     spend = gamma_gamma_expected_spend(gg_params, m, x)
-    notes.extend(gg.notes)
+    notes.extend(bg.notes + gg.notes)
     frame = summary.select(
         "account_id", "repeat_frequency", "bgnbd_recency", "t_age", "monetary_value"
     ).with_columns(

@@ -38,6 +38,9 @@ from core.errors import SegscopeError
 # Log-parameters are kept inside [-LOG_BOUND, LOG_BOUND]; a fit that ends on a
 # bound is degenerate (a parameter running to 0 or infinity) and is reported.
 LOG_BOUND = 16.0
+# A parameter whose standard error on the log scale exceeds this (its 95 %
+# interval spans a factor of e^12) is not identified; the fit is refused.
+MAX_SE_LOG = 3.0
 
 
 class ClvFitError(SegscopeError):
@@ -63,7 +66,7 @@ class ModelFit:
         return {
             "model": self.model,
             "params": dict(self.params),
-            "std_errors": dict(self.std_errors),
+            "std_errors": {k: (v if np.isfinite(v) else None) for k, v in self.std_errors.items()},
             "log_likelihood": self.log_likelihood,
             "n_customers": self.n_customers,
             "iterations": self.iterations,
@@ -287,11 +290,12 @@ def _fit(
     objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
     starts: list[np.ndarray],
     n_customers: int,
-) -> tuple[np.ndarray, float, np.ndarray, int]:
+    ridge: frozenset[str] = frozenset(),
+) -> tuple[np.ndarray, float, np.ndarray, int, tuple[str, ...]]:
     # Elementwise numpy work; a multi-threaded BLAS dot on a busy machine only
     # spins (measured 25x slower), so the whole fit runs on one BLAS thread.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_single_thread(model, names, objective, starts, n_customers)
+        return _fit_single_thread(model, names, objective, starts, n_customers, ridge)
 
 
 def _fit_single_thread(
@@ -300,7 +304,8 @@ def _fit_single_thread(
     objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
     starts: list[np.ndarray],
     n_customers: int,
-) -> tuple[np.ndarray, float, np.ndarray, int]:
+    ridge: frozenset[str] = frozenset(),
+) -> tuple[np.ndarray, float, np.ndarray, int, tuple[str, ...]]:
     best = None
     messages = []
     for start in starts:
@@ -327,28 +332,49 @@ def _fit_single_thread(
             f"{model} fit on {n_customers} customers did not converge from any starting "
             f"point ({'; '.join(messages) or 'no finite likelihood'})"
         )
-    on_bound = [n for n, v in zip(names, best.x, strict=True) if abs(v) >= LOG_BOUND - 1e-6]
-    if on_bound:
-        raise ClvFitError(
-            f"{model} fit on {n_customers} customers is degenerate: "
-            f"{', '.join(on_bound)} ran to the bound (0 or infinity); the data do not "
-            "identify the model"
-        )
+    on_bound = {n for n, v in zip(names, best.x, strict=True) if abs(v) >= LOG_BOUND - 1e-6}
     grad_norm = float(np.max(np.abs(objective(best.x)[1])))
     # The gradient is of the summed log-likelihood, so scale the tolerance by n.
-    if grad_norm > 1e-3 * max(1.0, n_customers) ** 0.5:
+    if not on_bound and grad_norm > 1e-3 * max(1.0, n_customers) ** 0.5:
         raise ClvFitError(
             f"{model} fit on {n_customers} customers did not converge "
             f"(largest gradient {grad_norm:.3g} after {best.nit} iterations: {best.message})"
         )
     hess = _numerical_hessian(lambda th: objective(th)[1], best.x)
-    try:
-        cov = np.linalg.inv(hess)
-        se_log = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    except np.linalg.LinAlgError:
-        se_log = np.full(len(names), np.nan)
+    se_log = _log_scale_errors(hess)
+    weak = [n for n, v in zip(names, se_log, strict=True) if n in on_bound or not v <= MAX_SE_LOG]
+    notes: list[str] = []
+    if weak:
+        if not set(weak) <= ridge:
+            raise ClvFitError(
+                f"{model} fit on {n_customers} customers is degenerate: {', '.join(weak)} "
+                "not identified by the data (ran to 0 or infinity, or a flat likelihood)"
+            )
+        notes.append(
+            f"{model}: {', '.join(weak)} not identified by the data (a flat ridge: the "
+            "customers look alike on this dimension); predictions are still defined, but do "
+            "not read these parameters"
+        )
+        se_log = np.where([n in weak for n in names], np.nan, se_log)
     theta = np.exp(best.x)
-    return theta, -float(best.fun), theta * se_log, int(best.nit)
+    return theta, -float(best.fun), theta * se_log, int(best.nit), tuple(notes)
+
+
+def _log_scale_errors(hess: np.ndarray) -> np.ndarray:
+    """Standard errors of the log-parameters from the Hessian of -LL.
+
+    Directions of (numerically) zero or negative curvature are flat: every
+    parameter loading on one gets an infinite error.
+    """
+    w, v = np.linalg.eigh(hess)
+    tol = 1e-9 * max(float(np.max(np.abs(w))), 1e-300)
+    var = np.zeros(hess.shape[0])
+    for j in range(len(w)):
+        if w[j] > tol:
+            var += v[:, j] ** 2 / w[j]
+        else:
+            var = np.where(np.abs(v[:, j]) > 0.1, np.inf, var)
+    return np.sqrt(var)
 
 
 def _interior(theta: np.ndarray) -> bool:
@@ -388,7 +414,10 @@ def fit_bgnbd(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> ModelFit:
         np.log([0.5, scale / 4, 0.5, 2.0]),
         np.zeros(4),
     ]
-    theta, ll, se, nit = _fit("BG/NBD", ("r", "alpha", "a", "b"), objective, starts, n)
+    # a, b -> infinity with a/(a+b) fixed is the same dropout probability for
+    # everyone: a ridge the data may not resolve (ditto q, gamma in Gamma-Gamma).
+    theta, ll, se, nit, notes = _fit("BG/NBD", ("r", "alpha", "a", "b"), objective, starts, n,
+                                     frozenset({"a", "b"}))
     names = ("r", "alpha", "a", "b")
     return ModelFit(
         model="bgnbd",
@@ -397,6 +426,7 @@ def fit_bgnbd(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> ModelFit:
         log_likelihood=ll,
         n_customers=n,
         iterations=nit,
+        notes=notes,
     )
 
 
@@ -424,15 +454,16 @@ def fit_gamma_gamma(m: np.ndarray, x: np.ndarray) -> ModelFit:
 
     mean_m = float(np.mean(m))
     starts = [np.log([1.0, 2.0, mean_m]), np.log([5.0, 5.0, mean_m]), np.zeros(3)]
-    theta, ll, se, nit = _fit("Gamma-Gamma", ("p", "q", "gamma"), objective, starts, n)
+    theta, ll, se, nit, fit_notes = _fit("Gamma-Gamma", ("p", "q", "gamma"), objective,
+                                         starts, n, frozenset({"q", "gamma"}))
     if theta[1] <= 1.0:
         raise ClvFitError(
             f"Gamma-Gamma fit on {n} repeat buyers gives q = {theta[1]:.3g} <= 1: the "
             "expected spend per purchase does not exist (spend too heavy-tailed)"
         )
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = fit_notes
     if dropped:
-        notes = (f"{dropped} repeat buyers with non-positive mean spend left out of the fit",)
+        notes += (f"{dropped} repeat buyers with non-positive mean spend left out of the fit",)
     names = ("p", "q", "gamma")
     return ModelFit(
         model="gamma-gamma",

@@ -61,7 +61,8 @@ def _fit_lines(name: str, fit: object, who: str = "customers") -> list[str]:
            f"{fit.log_likelihood:,.2f}):"]  # type: ignore[attr-defined]
     for k, v in fit.params.items():  # type: ignore[attr-defined]
         se = fit.std_errors.get(k)  # type: ignore[attr-defined]
-        out.append(f"  {k:<6} {v:12.4f}   (SE {se:.4f})")
+        se_text = f"{se:.4f}" if se is not None and se == se else "n/a: not identified"
+        out.append(f"  {k:<6} {v:12.4f}   (SE {se_text})")
     return out
 
 
