@@ -38,6 +38,7 @@ from tui.widgets.model_forms import (
     KIND_CHOICES,
     DimensionForm,
     FieldError,
+    caret_echo,
     form_for,
     new_dimension,
     parse_groups,
@@ -205,11 +206,19 @@ class TestParsing:
         with pytest.raises(FieldError) as info:
             parse_rules("Big: revenue > 10\nOdd:  revenue >", "r", schema)
         message = str(info.value)
-        assert message.startswith("line 2: at position 9")
-        # the caret sits under the end of "revenue >" on the echoed line
+        assert message.startswith("line 2 (Odd): at position 9")
+        # the caret sits under the end of "revenue >" on the echoed condition
         _, echoed, caret = message.splitlines()
-        assert echoed == "Odd:  revenue >"
-        assert caret.index("^") == len("Odd:  revenue >")
+        assert echoed == "revenue >"
+        assert caret.index("^") == len("revenue >")
+
+    def test_caret_echo_windows_long_conditions(self):
+        text = "revenue >= 100000 AND industry = 3 AND employees > 5"
+        position = text.index("3 AND")
+        snippet, caret = caret_echo(text, position, width=20)
+        assert snippet.startswith("…") and snippet.endswith("…")
+        assert snippet[caret.index("^")] == "3"
+        assert caret_echo("x >", 3) == ("x >", "   ^")
 
 
 SPECS = [

@@ -127,24 +127,33 @@ def format_groups(groups: Iterable[tuple[str, Iterable[str]]]) -> str:
     return "\n".join(f"{label}: {', '.join(values)}" for label, values in groups)
 
 
+ECHO_WIDTH = 30  # the echoed condition fits the form's narrowest width
+
+
+def caret_echo(text: str, position: int, width: int = ECHO_WIDTH) -> tuple[str, str]:
+    """A window of ``text`` around ``position`` and a line with a caret under it."""
+    start = max(0, min(position - width // 2, len(text) - width))
+    end = start + width
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    snippet = prefix + text[start:end] + suffix
+    return snippet, " " * (len(prefix) + position - start) + "^"
+
+
 def parse_rules(
     text: str, field: str, schema: Mapping[str, Any]
 ) -> tuple[tuple[str, str], ...]:
     """Lines "label: condition", each condition checked against ``schema``.
 
-    The error message points at the line and character where the condition
-    goes wrong, with a caret under it.
+    The error names the line, echoes the condition around the position where
+    it goes wrong and puts a caret under that character.
     """
     rules = []
-    lines = text.splitlines()
     for number, label, condition in parse_label_lines(text, field):
         error = validate_expression(condition, schema)
         if error is not None:
-            line = lines[number - 1]
-            start = line.index(":") + 1
-            start += len(line[start:]) - len(line[start:].lstrip())
-            caret = " " * (start + error.position) + "^"
-            raise FieldError(field, f"line {number}: {error}\n{line}\n{caret}")
+            snippet, caret = caret_echo(condition, error.position)
+            raise FieldError(field, f"line {number} ({label}): {error}\n{snippet}\n{caret}")
         rules.append((label, condition))
     if not rules:
         raise FieldError(field, "add at least one rule, e.g.  Big: revenue >= 100000")

@@ -84,18 +84,21 @@ def fill_table(
     formatters = formatters or {}
     row, column = table.cursor_row, table.cursor_column
     table.clear(columns=True)
-    fmts: list[tuple[Formatter, bool]] = []
+    columns = []
     for name, dtype in frame.schema.items():
-        numeric = dtype.is_numeric()
-        table.add_column(
-            Text(labels.get(name, name), justify="right" if numeric else "left"), key=name
-        )
-        fmts.append((formatters.get(name) or guess_formatter(name, dtype), numeric))
-    for index, values in enumerate(frame.iter_rows()):
+        fmt = formatters.get(name) or guess_formatter(name, dtype)
+        cells = [fmt(value) for value in frame.get_column(name).to_list()]
+        columns.append((name, labels.get(name, name), cells, dtype.is_numeric()))
+    for name, label, cells, numeric in columns:
+        # explicit widths: auto widths are settled on idle, and a refill before
+        # then (two live updates in one frame) would size columns by their labels
+        width = max([len(label), *(len(c) for c in cells)])
+        table.add_column(Text(label, justify="right" if numeric else "left"), width=width, key=name)
+    for index in range(frame.height):
         table.add_row(
             *(
-                Text(fmt(value), justify="right" if numeric else "left", no_wrap=True)
-                for value, (fmt, numeric) in zip(values, fmts, strict=True)
+                Text(cells[index], justify="right" if numeric else "left", no_wrap=True)
+                for _, _, cells, numeric in columns
             ),
             key=str(index),
         )
