@@ -77,7 +77,9 @@ class TestProfiles:
             screen = await open_segments(app, pilot)
             assert screen.current_segment == "A"
             traits = str(screen.query_one("#traits-list").render())
-            assert "• abc_class = A" in traits
+            assert traits.startswith("• ")
+            # the model's own inputs (revenue, its ABC class) are not news about segment A
+            assert "abc_class" not in traits and "revenue median" not in traits
             screen.query_one("#profile-table", DataTable).focus()
             await pilot.press("down")
             await settle_app(pilot, app)

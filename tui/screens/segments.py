@@ -58,6 +58,23 @@ def traits_text(traits: pl.DataFrame) -> str:
     return "\n".join("• " + ", ".join(map(str, row)) for row in traits.iter_rows())
 
 
+# Frame columns derived by core.frame that some dimension kinds read.
+DERIVED_INPUTS = {
+    "abc": {"abc_class"},
+    "rfm": {"rfm_segment", "r_score", "f_score", "m_score"},
+    "performance": {"bridge_class"},
+}
+
+
+def model_inputs(model: Any) -> set[str]:
+    """The columns a model segments on: a trait that restates them says nothing new."""
+    columns: set[str] = set()
+    for dim in model.dimensions:
+        columns |= set(dim.columns())
+        columns |= DERIVED_INPUTS.get(dim.kind, set())
+    return columns
+
+
 def read_annotations(workspace: Any, model_name: str) -> dict[str, dict[str, Any]]:
     """``{segment: {"notes": str|None, "status": str|None}}`` from the workspace."""
     rows = workspace.get_segment_annotations(model_name)
@@ -231,7 +248,9 @@ class SegmentsScreen(WorkbenchScreen):
         assignments = state.assignments
         if assignments is None:
             return
-        traits = distinguishing_traits(state.frame, assignments, segment)
+        model = state.active_model
+        exclude = model_inputs(model) if model is not None else set()
+        traits = distinguishing_traits(state.frame, assignments, segment, exclude=exclude)
         if not get_current_worker().is_cancelled:
             self.post_message(self.TraitsComputed(segment, traits))
 
