@@ -137,9 +137,12 @@ def design_matrix(frame: pl.DataFrame, features: Sequence[str]) -> DesignMatrix:
                 t = pl.select(pl.when(t.is_in(keep)).then(t).otherwise(pl.lit("(other)")))
                 t = t.to_series()
                 keep.append("(other)")
-            arr = t.to_numpy()
+            codes = t.replace_strict({v: i for i, v in enumerate(keep)},
+                                     return_dtype=pl.Int64).to_numpy()
+            block = np.zeros((len(codes), len(keep)))
+            block[np.arange(len(codes)), codes] = 1.0
+            blocks.append(block)
             for level in keep:
-                blocks.append((arr == level).astype(float)[:, None])
                 columns.append(f"{name}={level}")
                 sources.append(name)
                 levels.append(level)

@@ -33,14 +33,14 @@ from core.potential import FIRMOGRAPHIC_COLUMNS, default_features
 MIN_PER_CLASS = 10
 # Training rows for the classifier: a random subsample of the customers above
 # this size (the 1M benchmark); every prospect is still scored.
-MAX_TRAIN_ROWS = 200_000
+MAX_TRAIN_ROWS = 100_000
 # The reasons (nearest ideal customers) are a brute-force neighbour search,
 # prospects x ideal customers x features: at 1M accounts it would take minutes.
 # They are computed for the best-scored REASON_LIMIT prospects against at most
 # REFERENCE_LIMIT ideal customers (a seeded random sample); the notes say so
 # whenever either limit applies.
 REASON_LIMIT = 50_000
-REFERENCE_LIMIT = 20_000
+REFERENCE_LIMIT = 10_000
 # An AUC below this is reported as "no better than chance" in the notes.
 WEAK_AUC = 0.6
 
