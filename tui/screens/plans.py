@@ -1,0 +1,390 @@
+"""Game plans (key 9): per segment of the active model, its game plan and KPIs
+with live actuals; plans of segments that vanished are shown flagged
+"orphaned" (kept, never deleted); ``r`` opens the review mode.
+
+A thread worker flags orphaned plans (``storage.plans.flag_orphans``), reads
+plans and KPIs and computes the actuals on the current frame
+(``core.kpi.kpi_actuals``: met / on track / off track / not available,
+judged as of :func:`today`), then posts ``PlansComputed``. Edits go through
+``storage.plans`` (undoable with ctrl+z).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+import polars as pl
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Header, Label, Static
+from textual.worker import get_current_worker
+
+from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets.footer import WorkbenchFooter
+from tui.widgets.plan_form import PLAN_FORM_FIELDS, KpiForm, PlanForm
+
+ORPHANED = "orphaned"
+# status -> theme variable of its colour
+STATUS_COLOURS = {"met": "text-success", "on track": "text-warning", "off track": "text-error"}
+DIRECTION_SIGNS = {"at_least": "≥", "at_most": "≤"}
+
+
+def today() -> dt.date:
+    """The day KPI progress is judged on (the tests fix it)."""
+    return dt.date.today()
+
+
+def fmt_value(metric: str, value: Any) -> str:
+    from core.playbook import fmt_metric
+
+    return fmt_metric(metric, value)
+
+
+class PlansData:
+    """What the worker read and computed for one model (swapped in whole)."""
+
+    def __init__(
+        self,
+        model_name: str,
+        segments: list[str],
+        plans: dict[str, dict[str, Any]],
+        actuals: pl.DataFrame,
+        segment_kpis: pl.DataFrame,
+        availability: dict[str, str | None],
+        annotations: dict[str, dict[str, Any]],
+        orphans: list[str],
+    ) -> None:
+        self.model_name = model_name
+        self.segments = segments
+        self.plans = plans
+        self.actuals = actuals
+        self.segment_kpis = segment_kpis
+        self.availability = availability
+        self.annotations = annotations
+        self.orphans = orphans
+
+    def rows(self) -> list[str]:
+        """Current segments, then the orphaned plans' segments."""
+        return [*self.segments, *(s for s in self.orphans if s not in self.segments)]
+
+    def kpis_of(self, segment: str) -> pl.DataFrame:
+        return self.actuals.filter(pl.col("segment") == segment)
+
+    def status_of(self, segment: str) -> str | None:
+        return (self.annotations.get(segment) or {}).get("status")
+
+
+def compute_plans(state: Any, model_name: str, on: dt.date) -> PlansData:
+    """Flag orphans, read plans / KPIs / annotations, compute live actuals (for a worker)."""
+    from core.kpi import kpi_actuals, metric_availability, segment_kpis
+    from core.segment import segment_order
+    from storage.plans import flag_orphans, list_kpis, list_plans
+
+    ws = state.workspace
+    frame, assignments = state.frame, state.assignments
+    segments = segment_order(assignments)
+    orphans = flag_orphans(ws, model_name, segments)
+    plans = {row["segment"]: row for row in list_plans(ws, model_name).iter_rows(named=True)}
+    kpis = list_kpis(ws, model_name)
+    actuals = kpi_actuals(frame, assignments, kpis, today=on)
+    table = segment_kpis(frame, assignments)
+    annotations = {
+        str(r["segment"]): r for r in ws.get_segment_annotations(model_name).iter_rows(named=True)
+    }
+    return PlansData(model_name, segments, plans, actuals, table,
+                     metric_availability(frame), annotations, orphans)  # fmt: skip
+
+
+def status_text(status: str, colours: dict[str, str]) -> Text:
+    """The KPI status in its theme colour (dim when not available)."""
+    colour = colours.get(STATUS_COLOURS.get(status, ""), "")
+    return Text(status, style=f"bold {colour}" if colour else "dim")
+
+
+class PlansScreen(WorkbenchScreen):
+    """Segments with their plans on the left; the plan and its KPI table on the right."""
+
+    CSS_PATH = "plans.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "edit_plan", "Edit plan", id="plans.edit",
+                tooltip="Edit the game plan of the highlighted segment"),
+        Binding("k", "add_kpi", "Add KPI", id="plans.add_kpi",
+                tooltip="Add a KPI (metric, target, deadline) to the segment's plan"),
+        Binding("x", "delete_kpi", "Delete KPI", id="plans.delete_kpi",
+                tooltip="Delete the KPI under the cursor of the KPI table (ctrl+z undoes)"),
+        Binding("r", "review", "Review", id="plans.review",
+                tooltip="Review mode: walk through the target segments one by one"),
+    ]
+
+    class PlansComputed(Message):
+        """Plans, KPIs and live actuals of the active model are ready."""
+
+        def __init__(self, data: PlansData) -> None:
+            super().__init__()
+            self.data = data
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: PlansData | None = None
+        self._rows: list[str] = []
+        self._kpi_ids: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="plans-body"):
+            with Vertical(id="plans-left"):
+                yield Label("", id="plans-title", markup=False)
+                yield DataTable(id="plans-segments", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="plans-right"):
+                yield Label("", id="plan-title", markup=False)
+                yield Label("", id="plan-orphan-note", markup=False)
+                yield Grid(id="plan-fields")
+                yield Label("KPIs", id="kpi-title", markup=False)
+                yield DataTable(id="kpi-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="kpi-note", markup=False)
+        yield WorkbenchFooter()
+
+    def on_mount(self) -> None:
+        grid = self.query_one("#plan-fields", Grid)
+        for name, label, _ in PLAN_FORM_FIELDS:
+            grid.mount(Label(label, classes="plan-label"))
+            grid.mount(Static("–", id=f"plan-value-{name}", classes="plan-value", markup=False))
+        table = self.query_one("#kpi-table", DataTable)
+        table.add_columns("#", "metric", "target", "deadline", "actual", "expected", "status")
+        # WorkbenchScreen.on_mount runs after this one (Textual calls both): it refreshes
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str | None:
+        model = self.state.active_model
+        return None if model is None else model.name
+
+    def refresh_from_state(self) -> None:
+        name = self.model_name
+        title = self.query_one("#plans-title", Label)
+        if name is None:
+            title.update("No active model: choose one on the Model screen (4).")
+            return
+        if self.state.assignments is None:
+            title.update(f"Model {name}: computing segments…")
+            return
+        if self.data is None or self.data.model_name != name:
+            title.update(f"Model {name}: reading plans…")
+        self._compute(name)
+
+    @work(thread=True, exclusive=True, group="plans", exit_on_error=False)
+    def _compute(self, model_name: str) -> None:
+        data = compute_plans(self.state, model_name, today())
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.PlansComputed(data))
+
+    def on_plans_screen_plans_computed(self, message: PlansComputed) -> None:
+        if message.data.model_name != self.model_name:
+            return
+        self.data = message.data
+        self._show_segments()
+
+    def _show_segments(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        table = self.query_one("#plans-segments", DataTable)
+        current = self.current_segment
+        profiles = self.state.profiles
+        accounts: dict[str, int] = {}
+        if profiles is not None:
+            accounts = dict(zip(profiles["segment"].cast(pl.Utf8).to_list(),
+                                profiles["accounts"].to_list(), strict=True))  # fmt: skip
+        counts = data.actuals.group_by("segment").len()
+        kpi_counts = dict(zip(counts["segment"].to_list(), counts["len"].to_list(), strict=True))
+        table.clear(columns=True)
+        table.add_columns("segment", "accts", "flag", "objective", "KPIs")
+        self._rows = data.rows()
+        for seg in self._rows:
+            plan = data.plans.get(seg) or {}
+            orphaned = seg not in data.segments
+            flag = Text(ORPHANED, style="bold " + self.app.get_css_variables()["text-error"]) \
+                if orphaned else Text(data.status_of(seg) or "")  # fmt: skip
+            n = kpi_counts.get(seg, 0)
+            table.add_row(
+                Text(seg), Text(f"{accounts.get(seg, 0):,}" if not orphaned else "–",
+                                justify="right"),
+                flag, Text(plan.get("objective") or "–"),
+                Text(str(n) if n else "–", justify="right"), key=seg,
+            )  # fmt: skip
+        orphans = f", {len(data.orphans)} orphaned plan(s)" if data.orphans else ""
+        self.query_one("#plans-title", Label).update(
+            f"Model {data.model_name}: {len(data.segments)} segments{orphans}"
+        )
+        if current in self._rows:
+            table.move_cursor(row=self._rows.index(current), animate=False)
+        self._show_plan()
+
+    @property
+    def current_segment(self) -> str | None:
+        table = self.query_one("#plans-segments", DataTable)
+        row = table.cursor_row
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    @on(DataTable.RowHighlighted, "#plans-segments")
+    def _on_segment_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_plan()
+
+    def _show_plan(self) -> None:
+        data, segment = self.data, self.current_segment
+        note = self.query_one("#plan-orphan-note", Label)
+        if data is None or segment is None:
+            self.query_one("#plan-title", Label).update("Game plan")
+            note.display = False
+            return
+        plan = data.plans.get(segment)
+        self.query_one("#plan-title", Label).update(
+            f"Game plan of {segment}" + ("" if plan else " (none yet: press e to write one)")
+        )
+        orphaned = segment not in data.segments
+        note.display = orphaned
+        if orphaned:
+            note.update(f"⚠ orphaned: model {data.model_name} no longer has segment {segment}; "
+                        "the plan and its KPIs are kept, not deleted")  # fmt: skip
+        for name, _label, _ in PLAN_FORM_FIELDS:
+            value = (plan or {}).get(name)
+            self.query_one(f"#plan-value-{name}", Static).update(str(value) if value else "–")
+        self._show_kpis(segment)
+
+    def _show_kpis(self, segment: str) -> None:
+        assert self.data is not None
+        table = self.query_one("#kpi-table", DataTable)
+        row = table.cursor_row
+        table.clear()
+        colours = self.app.get_css_variables()
+        kpis = self.data.kpis_of(segment)
+        self._kpi_ids = kpis["id"].to_list()
+        for k in kpis.iter_rows(named=True):
+            sign = DIRECTION_SIGNS.get(k["direction"], "")
+            table.add_row(
+                Text(str(k["id"]), justify="right"),
+                Text(k["metric"]),
+                Text(f"{sign} {fmt_value(k['metric'], k['target'])}", justify="right"),
+                Text(k["deadline"] or "–"),
+                Text(fmt_value(k["metric"], k["actual"]), justify="right"),
+                Text(fmt_value(k["metric"], k["expected"]), justify="right"),
+                status_text(k["status"], colours),
+                key=str(k["id"]),
+            )
+        self.query_one("#kpi-title", Label).update(
+            f"KPIs of {segment} ({len(self._kpi_ids)}), judged as of {today().isoformat()}"
+            if self._kpi_ids else f"KPIs of {segment}: none yet (press k to add one)"
+        )  # fmt: skip
+        if self._kpi_ids:
+            table.move_cursor(row=min(max(row, 0), len(self._kpi_ids) - 1), animate=False)
+        self._show_kpi_note()
+
+    @on(DataTable.RowHighlighted, "#kpi-table")
+    def _on_kpi_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_kpi_note()
+
+    def current_kpi(self) -> dict[str, Any] | None:
+        if self.data is None or not self._kpi_ids:
+            return None
+        row = self.query_one("#kpi-table", DataTable).cursor_row
+        if not 0 <= row < len(self._kpi_ids):
+            return None
+        kpi_id = self._kpi_ids[row]
+        found = self.data.actuals.filter(pl.col("id") == kpi_id)
+        return found.row(0, named=True) if found.height else None
+
+    def _show_kpi_note(self) -> None:
+        kpi = self.current_kpi()
+        text = ""
+        if kpi is not None:
+            from core.kpi import KPI_LABELS
+
+            text = f"{KPI_LABELS.get(kpi['metric'], kpi['metric'])}: {kpi['status']}"
+            if kpi["note"]:
+                text += f" · {kpi['note']}"
+            if kpi["baseline"] is not None:
+                text += f" · baseline {fmt_value(kpi['metric'], kpi['baseline'])}"
+        self.query_one("#kpi-note", Static).update(text)
+
+    # -- actions -----------------------------------------------------------------
+
+    def _recompute(self) -> None:
+        if self.model_name is not None:
+            self._compute(self.model_name)
+
+    def action_edit_plan(self) -> None:
+        segment, data = self.current_segment, self.data
+        if segment is None or data is None:
+            return
+        model_name = data.model_name
+
+        def done(changes: dict[str, Any] | None) -> None:
+            if not changes:
+                return
+            from storage.plans import set_plan
+
+            set_plan(self.state.workspace, model_name, segment, **changes)
+            self.notify(f"Game plan of {segment} saved (ctrl+z undoes)", timeout=4)
+            self._recompute()
+
+        self.app.push_screen(PlanForm(segment, data.plans.get(segment)), done)
+
+    def action_add_kpi(self) -> None:
+        segment, data = self.current_segment, self.data
+        if segment is None or data is None:
+            return
+        model_name = data.model_name
+
+        def done(result: dict[str, Any] | None) -> None:
+            if result is None:
+                return
+            from storage.plans import add_kpi
+
+            row = data.segment_kpis.filter(pl.col("segment") == segment)
+            baseline = row[result["metric"]][0] if row.height else None
+            kpi_id = add_kpi(self.state.workspace, model_name, segment, result["metric"],
+                             result["target"], result["deadline"], result["direction"],
+                             None if baseline is None else float(baseline))  # fmt: skip
+            self.notify(f"KPI #{kpi_id} added to {segment}; its actual is computed live",
+                        timeout=4)  # fmt: skip
+            self._recompute()
+
+        self.app.push_screen(KpiForm(segment, data.availability), done)
+
+    def action_delete_kpi(self) -> None:
+        kpi = self.current_kpi()
+        if kpi is None:
+            self.notify("No KPI under the cursor of the KPI table.", severity="warning")
+            return
+        from storage.plans import delete_kpi
+
+        delete_kpi(self.state.workspace, int(kpi["id"]))
+        self.notify(f"KPI #{kpi['id']} deleted (ctrl+z brings it back)", timeout=4)
+        self._recompute()
+
+    def action_review(self) -> None:
+        from tui.screens.review import ReviewScreen, review_segments
+
+        data = self.data
+        if data is None or not data.segments:
+            self.notify("Nothing to review yet.", severity="warning")
+            return
+        segments, note = review_segments(data)
+        self.app.push_screen(ReviewScreen(data, segments, note))
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        segment = self.current_segment
+        commands = [PaletteCommand("Review mode: walk through the target segments",
+                                   self.action_review)]  # fmt: skip
+        if segment is not None:
+            commands += [
+                PaletteCommand(f"Edit the game plan of {segment}", self.action_edit_plan),
+                PaletteCommand(f"Add a KPI to the plan of {segment}", self.action_add_kpi),
+            ]
+        return commands
