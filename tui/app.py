@@ -14,12 +14,13 @@ starts and shows a placeholder for it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.containers import VerticalScroll
@@ -47,6 +48,8 @@ SCREENS: list[tuple[str, str, str, str, str]] = [
     ("model", "4", "Model", "tui.screens.model_editor", "ModelEditorScreen"),
     ("segments", "5", "Segments", "tui.screens.segments", "SegmentsScreen"),
     ("runs", "6", "Runs", "tui.screens.runs", "RunsScreen"),
+    ("personas", "8", "Personas", "tui.screens.personas", "PersonasScreen"),
+    ("plans", "9", "Game plans", "tui.screens.plans", "PlansScreen"),
 ]
 
 
@@ -121,6 +124,10 @@ class SegscopeApp(App[int]):
         ],
         Binding("question_mark,f1", "help", "Help", id="app.help",
                 tooltip="Show help: what each screen does and its keys"),
+        Binding("ctrl+z", "undo", "Undo", id="app.undo", show=False,
+                tooltip="Undo the latest edit (models, segments, personas, plans), any screen"),
+        Binding("ctrl+y", "redo", "Redo", id="app.redo", show=False,
+                tooltip="Redo the last undone edit"),
     ]
 
     def __init__(
@@ -273,6 +280,29 @@ class SegscopeApp(App[int]):
             self.broadcast(lambda: SegmentsComputed(model_name, elapsed))
 
     # -- navigation ----------------------------------------------------------
+
+    def action_undo(self) -> None:
+        from tui.widgets.plan_actions import step_history
+
+        step_history(self, redo=False)
+
+    def action_redo(self) -> None:
+        from tui.widgets.plan_actions import step_history
+
+        step_history(self, redo=True)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from tui.widgets import plan_actions as actions
+
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Export workspace snapshot…", "Write the whole workspace to one "
+                            "portable file", partial(actions.export_snapshot_flow, self))
+        yield SystemCommand("Restore snapshot…", "Restore a snapshot file as a new workspace "
+                            "and open it", partial(actions.restore_snapshot_flow, self))
+        yield SystemCommand("Export playbook…", "Markdown or HTML playbook of the active model",
+                            partial(actions.export_playbook_flow, self))
+        yield SystemCommand("Undo", "Undo the latest edit (ctrl+z)", self.action_undo)
+        yield SystemCommand("Redo", "Redo the last undone edit (ctrl+y)", self.action_redo)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
