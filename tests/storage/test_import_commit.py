@@ -374,3 +374,19 @@ def test_two_sheets_of_one_workbook_are_two_imports(ws: Workspace, tmp_path: Pat
     assert not second.no_op and second.inserted == 2
     assert commit_import(ws, prepare_import(path, "accounts", sheet="EU")).no_op
     assert already_imported(ws, tmp_path / "missing.csv", "accounts") is None
+
+
+def test_imported_data_loads_as_canonical_frames(ws: Workspace) -> None:
+    commit_import(ws, prepare_import(DATA / "accounts_salesforce_cp1252.csv", "accounts"))
+    commit_import(ws, prepare_import(DATA / "accounts_hubspot_bom.csv", "accounts"))
+    commit_import(ws, prepare_import(DATA / "transactions_semicolon_dmy.csv", "transactions"))
+    commit_import(ws, prepare_import(DATA / "contacts_pipe.csv", "contacts"))
+    accounts = ws.load_accounts()
+    assert accounts.height == 5 + 4 + 1  # + the stub A-99
+    assert accounts.columns[-4:] == ["type", "rating", "lifecycle_stage", "score"]
+    assert accounts.schema["score"] == pl.Float64
+    lines = ws.load_transactions()
+    assert lines.schema["date"] == pl.Date
+    assert lines["date"].to_list()[0] == dt.date(2024, 1, 31)
+    assert lines["amount"].sum() == pytest.approx(1234.56 - 200 + 12.5 + 100 + 10)
+    assert ws.load_contacts().height == 3
