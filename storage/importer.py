@@ -197,13 +197,16 @@ def prepare_import(
     *,
     overrides: Mapping[str, str | None] | None = None,
     batch_size: int = BATCH_ROWS,
+    progress: Progress | None = None,
 ) -> PreparedImport:
     """Read, map and validate ``path`` as ``kind``; write nothing.
 
     ``mapping`` ({source: target}) replaces the guessed mapping entirely (the
     TUI passes the mapping the analyst confirmed); ``overrides`` (``--map``)
-    adjust the guess. Raises ``ImportFileError`` for unreadable files or a
-    missing id column, ``UsageError`` for a bad mapping.
+    adjust the guess. ``progress(rows_read, 0)`` is called after each batch
+    of a streamed file (the total is not known before the end). Raises
+    ``ImportFileError`` for unreadable files or a missing id column,
+    ``UsageError`` for a bad mapping.
     """
     check_kind(kind)
     path = Path(path).expanduser()
@@ -287,6 +290,8 @@ def prepare_import(
                 part = spill_dir / f"{i:05d}.arrow"
                 result.accepted.write_ipc(part)
                 spill.append(part)
+                if progress is not None:
+                    progress(rows_read, 0)
         except BaseException:
             shutil.rmtree(spill_dir, ignore_errors=True)
             raise

@@ -314,7 +314,11 @@ def test_streamed_file_matches_whole_file(ws: Workspace, tmp_path: Path, monkeyp
     path.write_text("invoice_id,account_id,date,amount,margin\n" + body)
     whole = prepare_import(path, "transactions")
     monkeypatch.setattr(readers, "STREAM_THRESHOLD_BYTES", 10)
-    streamed = prepare_import(path, "transactions", batch_size=37)
+    seen: list[tuple[int, int]] = []
+    streamed = prepare_import(
+        path, "transactions", batch_size=37, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(37, 0), (74, 0), (111, 0), (148, 0), (185, 0), (199, 0)]
     assert streamed.streamed and not whole.streamed
     assert streamed.accepted.equals(whole.accepted)
     assert streamed.rejected.equals(whole.rejected)

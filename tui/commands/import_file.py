@@ -138,11 +138,13 @@ def run(args: argparse.Namespace) -> int:
                     f"(import #{previous})"
                 )
             return 0
-        status = _status(show, f"reading and checking {args.file}")
+        checking = _Progress(show, "reading and checking rows")
         try:
-            prepared = prepare_import(args.file, args.kind, sheet=args.sheet, overrides=overrides)
+            prepared = prepare_import(
+                args.file, args.kind, sheet=args.sheet, overrides=overrides, progress=checking
+            )
         finally:
-            status.close()
+            checking.close()
         if args.dry_run:
             summary = prepared.report()
             summary["dry_run"] = True
@@ -161,24 +163,6 @@ def run(args: argparse.Namespace) -> int:
         summary["rejected_rows"] += report.rejected_at_commit[:SHOW_REJECTED]
     _emit(args, summary, dry_run=False)
     return 0
-
-
-class _Status:
-    def __init__(self, show: bool, text: str) -> None:
-        self._status = None
-        if show:
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status(text)
-            self._status.start()
-
-    def close(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-
-
-def _status(show: bool, text: str) -> _Status:
-    return _Status(show, text)
 
 
 def _emit(args: argparse.Namespace, summary: dict[str, Any], *, dry_run: bool) -> None:
