@@ -48,6 +48,7 @@ SCREENS: list[tuple[str, str, str, str, str]] = [
     ("model", "4", "Model", "tui.screens.model_editor", "ModelEditorScreen"),
     ("segments", "5", "Segments", "tui.screens.segments", "SegmentsScreen"),
     ("runs", "6", "Runs", "tui.screens.runs", "RunsScreen"),
+    ("targeting", "7", "Targeting", "tui.screens.targeting", "TargetingScreen"),
     ("personas", "8", "Personas", "tui.screens.personas", "PersonasScreen"),
     ("plans", "9", "Game plans", "tui.screens.plans", "PlansScreen"),
 ]

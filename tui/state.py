@@ -120,6 +120,23 @@ class WorkbenchState:
                 self._frame_key = key
             return self._frame
 
+    def attach_forward(self, forward: Any, frame_key: object) -> bool:
+        """Join the forward-looking columns (``core.forward_frame``: potential,
+        share_of_wallet, headroom, clv, p_alive) onto the cached frame, if it is
+        still the frame of ``frame_key`` (``self.frame_key`` when the fit started)."""
+        with self._lock:
+            if self._frame is None or self._frame_key != frame_key:
+                return False
+            from core.forward_frame import add_forward_columns
+
+            self._frame = add_forward_columns(self._frame, forward)
+            return True
+
+    @property
+    def frame_key(self) -> object:
+        """Changes whenever the per-account frame is rebuilt (data version, as-of date)."""
+        return self._frame_key
+
     def frame_with_segments(self) -> pl.DataFrame:
         """The per-account frame with the active model's ``segment`` column (null if none)."""
         frame = self.frame
