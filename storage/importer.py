@@ -398,7 +398,7 @@ def _insert_frame(
     frame: pl.DataFrame,
     extra: Mapping[str, int] | None = None,
 ) -> None:
-    """Bulk insert: one executemany of plain tuples built column by column.
+    """Bulk insert: executemany over tuples polars builds (no per-row dicts).
 
     ``extra`` columns hold one integer for every row (the import id) and go
     into the SQL as literals, not as a bound value per row.
@@ -411,8 +411,7 @@ def _insert_frame(
     sql = f"INSERT INTO {table} ({names}) VALUES ({values})"
     # Slices keep the Python objects of only a slice alive at a time.
     for part in frame.iter_slices(INSERT_SLICE_ROWS):
-        columns = [s.to_list() for s in part.get_columns()]
-        conn.executemany(sql, zip(*columns, strict=True))
+        conn.executemany(sql, part.iter_rows())
 
 
 def _q(name: str) -> str:
