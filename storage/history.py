@@ -19,6 +19,7 @@ flag of plans is derived (``storage.plans.flag_orphans``) and not captured.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -101,15 +102,18 @@ class Edit:
     key: Any
     created_at: str
     undone: bool
+    # what was done ("created", "changed", "deleted") and names of the row
+    # (segment, metric, persona name) for messages
+    action: str = "changed"
+    about: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def summary(self) -> str:
-        """A short human description, e.g. ``plan model='ABC' segment='A'``."""
-        if isinstance(self.key, dict):
-            what = " ".join(f"{k}={v!r}" for k, v in self.key.items())
-        else:
-            what = json.dumps(self.key, ensure_ascii=False)
-        return f"{self.entity} {what}".strip()
+        """A short human description, e.g. ``plan changed: model_name='ABC' segment='A'``."""
+        items = dict(self.key) if isinstance(self.key, dict) else {"key": self.key}
+        items.update({k: v for k, v in self.about.items() if k not in items})
+        what = " ".join(f"{k}={v!r}" for k, v in items.items())
+        return f"{self.entity} {self.action}: {what}".strip()
 
 
 def _now() -> str:
@@ -202,7 +206,10 @@ def log_edit(
         (
             _now(),
             entity,
-            json.dumps({"key": key, "parts": _parts_to_json(parts)}, ensure_ascii=False),
+            json.dumps(
+                {"key": key, "parts": _parts_to_json(parts), **_describe(key, before, after)},
+                ensure_ascii=False,
+            ),
             json.dumps(before, ensure_ascii=False),
             json.dumps(after, ensure_ascii=False),
         ),
@@ -226,10 +233,25 @@ def recorded(ws: Workspace, entity: str, parts: Sequence[Part], key: Any = None)
         log_edit(ws, entity, parts[0][1] if key is None else key, parts, before, after)
 
 
+def _describe(key: Any, before: list[list[dict]], after: list[list[dict]]) -> dict[str, Any]:
+    """``action`` and ``about`` (naming columns of the first changed row) of an edit."""
+    if isinstance(key, dict) and "renamed" in key:
+        return {"action": "renamed", "about": {}}
+    for old, new in zip(before, after, strict=True):
+        if old == new:
+            continue
+        action = "created" if not old else "deleted" if not new else "changed"
+        row = (new or old)[0]
+        about = {k: row[k] for k in ("segment", "metric", "name") if row.get(k) is not None}
+        return {"action": action, "about": about}
+    return {}
+
+
 def _edit_from_row(row: tuple) -> Edit:
     edit_id, entity, key_json, created_at, undone = row
-    key = json.loads(key_json).get("key")
-    return Edit(int(edit_id), entity, key, created_at, bool(undone))
+    data = json.loads(key_json)
+    return Edit(int(edit_id), entity, data.get("key"), created_at, bool(undone),
+                data.get("action", "changed"), data.get("about") or {})  # fmt: skip
 
 
 def _step(ws: Workspace, *, redo: bool) -> Edit | None:
@@ -250,8 +272,7 @@ def _step(ws: Workspace, *, redo: bool) -> Edit | None:
         state = json.loads(row[6] if redo else row[5])
         _apply(ws, parts, state)
         ws.conn.execute("UPDATE edits SET undone = ? WHERE id = ?", (0 if redo else 1, row[0]))
-    edit = _edit_from_row(row[:5])
-    return Edit(edit.id, edit.entity, edit.key, edit.created_at, not redo)
+    return dataclasses.replace(_edit_from_row(row[:5]), undone=not redo)
 
 
 def undo(ws: Workspace) -> Edit | None:

@@ -217,3 +217,20 @@ def test_undo_all_then_redo_all_restores_exact_states(tmp_path: Path, setup, edi
             assert history.redo(ws) is not None
         assert history.redo(ws) is None
         assert state(ws) == final
+
+
+def test_edit_summaries_say_what_was_done(ws: Workspace) -> None:
+    ws.save_model("m", "{}")
+    plans.add_kpi(ws, "m", "A", "nrr", 1.05)
+    plans.update_kpi(ws, 1, target=1.1)
+    plans.delete_kpi(ws, 1)
+    ws.rename_model("m", "n")
+    assert [e.summary for e in history.list_edits(ws)] == [
+        "model renamed: renamed='m' to='n'",
+        "kpi deleted: id=1 segment='A' metric='nrr'",
+        "kpi changed: id=1 segment='A' metric='nrr'",
+        "kpi created: id=1 segment='A' metric='nrr'",
+        "model created: name='m'",
+    ]
+    undone = history.undo(ws)
+    assert undone.undone and undone.action == "renamed"
