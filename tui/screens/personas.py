@@ -95,6 +95,7 @@ class PersonasScreen(WorkbenchScreen):
         self._drafts: dict[str, Any] = {}  # segment -> fresh draft (for drift), per _drafts_key
         self._drafts_key: tuple | None = None
         self._drafting: set[str] = set()
+        self._shown: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -180,6 +181,15 @@ class PersonasScreen(WorkbenchScreen):
         holder = self.query_one("#personas-cards", VerticalScroll)
         title = self.query_one("#personas-cards-title", Label)
         segment = self.current_segment
+        selected_now = self.selected_persona()
+        # a card has ~80 widgets: rebuild only when what it shows changed
+        stored = self._personas.get(segment or "", [])
+        shown = (segment, selected_now.id if selected_now else None,
+                 tuple((p.id, p.updated_at, p.persona) for p in stored),
+                 id(self._drafts.get(segment or "")))  # fmt: skip
+        if shown == self._shown:
+            return
+        self._shown = shown
         holder.remove_children()
         if segment is None:
             title.update("Personas")

@@ -105,7 +105,7 @@ class PersonaCard(Vertical):
     PersonaCard .pc-drift { color: $text-error; }
     PersonaCard .pc-heading { text-style: bold; }
     PersonaCard .pc-row { height: auto; }
-    PersonaCard .pc-label { width: 17; padding-left: 2; color: $text-muted; }
+    PersonaCard .pc-label { width: 19; padding-left: 2; color: $text-muted; }
     PersonaCard .pc-value { width: 1fr; }
     PersonaCard .pc-mark { width: 9; padding-left: 1; color: $text-warning; text-style: italic; }
     """
