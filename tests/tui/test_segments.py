@@ -49,7 +49,7 @@ def test_segment_filter_quotes_text():
 
 
 class TestProfiles:
-    async def test_profile_table_matches_reference_and_sorts(self, make_app):
+    async def test_profile_table_sort_and_traits(self, make_app):
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_segments(app, pilot)
@@ -70,18 +70,17 @@ class TestProfiles:
             await settle_app(pilot, app)
             counts = [int(str(table.get_row_at(i)[3])) for i in range(table.row_count)]
             assert counts == sorted(expected.values())
+            assert str(list(table.columns.values())[3].label) == "accounts ▲"
 
-    async def test_traits_of_the_highlighted_segment(self, make_app):
-        app = make_app()
-        async with app.run_test(size=(120, 40)) as pilot:
-            screen = await open_segments(app, pilot)
+            # traits follow the highlighted segment
+            table.move_cursor(row=[str(table.get_row_at(i)[0]) for i in range(3)].index("A"))
+            await settle_app(pilot, app)
             assert screen.current_segment == "A"
             traits = str(screen.query_one("#traits-list").render())
             assert traits.startswith("• ")
             # the model's own inputs (revenue, its ABC class) are not news about segment A
             assert "abc_class" not in traits and "revenue median" not in traits
-            screen.query_one("#profile-table", DataTable).focus()
-            await pilot.press("down")
+            await pilot.press("up")  # B: the row above A when sorted by accounts
             await settle_app(pilot, app)
             assert screen.current_segment == "B"
             assert "Traits of B" in str(screen.query_one("#traits-title").render())
