@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from conftest import random_data
+from metric_frames import random_data
 from pandas_reference import reference_abc
 
 from core.abc import abc_classes, pareto_curve

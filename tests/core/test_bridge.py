@@ -8,9 +8,9 @@ import datetime as dt
 import pandas as pd
 import polars as pl
 import pytest
-from conftest import tx_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from metric_frames import tx_frame
 from pandas_reference import to_cents
 
 from core.bridge import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
-from conftest import AS_OF
+from metric_frames import AS_OF
 
 from core.abc import abc_classes
 from core.bridge import bridge_classes

@@ -7,7 +7,7 @@ import math
 
 import polars as pl
 import pytest
-from conftest import AS_OF, random_data, tx_frame
+from metric_frames import AS_OF, random_data, tx_frame
 from pandas_reference import reference_metrics
 
 from core.errors import SegscopeError, UsageError

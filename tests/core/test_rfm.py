@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from conftest import random_data
+from metric_frames import random_data
 from pandas_reference import reference_rfm
 
 from core.errors import UsageError
