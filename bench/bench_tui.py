@@ -41,6 +41,16 @@ SIZE = (120, 40)
 
 # -- the child: one headless start ---------------------------------------------
 
+async def wait_until(pilot, condition, what: str, timeout: float = 120.0) -> None:
+    """Poll ``condition`` between screen updates; fail (not hang) after ``timeout`` s."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            notices = getattr(pilot.app, "notices", [])
+            raise RuntimeError(f"timed out waiting for {what}; notices: {notices[-3:]}")
+        await pilot.pause(0.002)
+
+
 async def _first_paint(path: Path) -> float:
     from tui.launch import skip_optional_pandas
 
@@ -53,8 +63,8 @@ async def _first_paint(path: Path) -> float:
     ws = Workspace.open(path)
     app = SegscopeApp(WorkbenchState(ws), config=UserConfig(), persist_theme=False)
     async with app.run_test(size=SIZE) as pilot:
-        while not getattr(app.screen, "painted_with_data", False):
-            await pilot.pause(0.005)
+        await wait_until(pilot, lambda: getattr(app.screen, "painted_with_data", False),
+                         "the Overview")
         painted = time.time()
     ws.close()
     return painted
@@ -92,14 +102,13 @@ async def _accounts(path: Path, synthetic: int = 0) -> dict[str, float]:
     app = SegscopeApp(state, config=UserConfig(), persist_theme=False)
     figures: dict[str, float] = {}
     async with app.run_test(size=SIZE) as pilot:
-        while not getattr(app.screen, "painted_with_data", False):
-            await pilot.pause(0.005)
+        await wait_until(pilot, lambda: getattr(app.screen, "painted_with_data", False),
+                         "the Overview")
         started = time.perf_counter()
         await pilot.press("2")
         screen = app.screen
         assert isinstance(screen, AccountsScreen)
-        while screen._table() is None:
-            await pilot.pause(0.002)
+        await wait_until(pilot, lambda: screen._table() is not None, "the Accounts table")
         await pilot.pause()
         figures["open_accounts_s"] = time.perf_counter() - started
         table = screen._table()
@@ -110,8 +119,7 @@ async def _accounts(path: Path, synthetic: int = 0) -> dict[str, float]:
         before = table
         started = time.perf_counter()
         await pilot.press("right_square_bracket")
-        while screen._table() is before or screen._table() is None:
-            await pilot.pause(0.002)
+        await wait_until(pilot, lambda: screen._table() not in (before, None), "the sorted table")
         await pilot.pause()
         figures["sort_in_app_s"] = time.perf_counter() - started
         table = screen._table()

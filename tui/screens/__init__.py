@@ -3,8 +3,8 @@
 Every screen that shows workspace data derives from ``WorkbenchScreen``: it
 registers itself with the App while mounted, so the App's ``broadcast`` reaches
 it with ``DataChanged`` / ``ModelChanged`` / ``SegmentsComputed``; by default all
-three call ``refresh_from_state()``. A screen adds palette commands by
-overriding ``palette_commands()``.
+three call ``refresh_from_state()`` (once per burst, see ``request_refresh``).
+A screen adds palette commands by overriding ``palette_commands()``.
 """
 
 from __future__ import annotations
@@ -56,14 +56,30 @@ class WorkbenchScreen(Screen):
     def refresh_from_state(self) -> None:
         """Redraw from ``self.state`` (override); called on mount and on every state message."""
 
-    def on_data_changed(self, message: DataChanged) -> None:
+    _refresh_pending = False
+
+    def request_refresh(self) -> None:
+        """Call ``refresh_from_state`` once for a burst of state messages.
+
+        A load sends DataChanged, ModelChanged and SegmentsComputed together;
+        the refresh runs after the three are handled, not three times.
+        """
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            self.call_later(self._run_refresh)
+
+    def _run_refresh(self) -> None:
+        self._refresh_pending = False
         self.refresh_from_state()
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.request_refresh()
 
     def on_model_changed(self, message: ModelChanged) -> None:
-        self.refresh_from_state()
+        self.request_refresh()
 
     def on_segments_computed(self, message: SegmentsComputed) -> None:
-        self.refresh_from_state()
+        self.request_refresh()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed worker of this screen becomes one error notification (via the App).

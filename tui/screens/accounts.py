@@ -55,7 +55,8 @@ METRIC_COLUMNS = [
 MAX_COLUMN_WIDTH = 28
 COPY_TABLE_LIMIT = 100_000  # rows; beyond this "copy table" would flood the clipboard
 GG_SECONDS = 1.5  # the second g of "g g" must follow within this time
-DETAIL_DELAY = 0.08  # seconds the cursor rests on a row before the detail pane loads
+DETAIL_DELAY = 0.15  # the cursor rests this long on a row before the detail pane loads
+# (so holding j or page down scrolls the table without redrawing the pane each row)
 
 
 def ordered_columns(columns: list[str]) -> list[str]:
@@ -600,15 +601,18 @@ class AccountsScreen(WorkbenchScreen):
         head.append(f" · segment {segment}" if segment is not None else " · no segment")
         self.query_one("#detail-head", Static).update(head)
         self.query_one("#detail-sparkline", Sparkline).data = data.monthly
+        # attributes are the imported account columns; everything else was computed
+        accounts = self.state.accounts
+        imported = set(accounts.columns) if accounts is not None else set()
+        shown = {"account_id", "name", "segment"}
+        attributes = [c for c in account if c in imported and c not in shown]
+        computed = [c for c in account if c not in imported and c not in shown]
+        metrics = [c for c in METRIC_COLUMNS if c in computed]
+        metrics += [c for c in computed if c not in metrics]
         self.query_one("#detail-body", Static).update(
             Group(
-                _pairs_table("Metrics", account, [c for c in METRIC_COLUMNS if c in account]),
-                _pairs_table(
-                    "Attributes",
-                    account,
-                    [c for c in account if c not in METRIC_COLUMNS
-                     and c not in ("account_id", "name", "segment")],
-                ),
+                _pairs_table("Metrics", account, metrics),
+                _pairs_table("Attributes", account, attributes, skip_null=True),
                 _frame_table("Last transactions", data.transactions,
                              ["date", "amount", "product"]),
                 _contacts_text(data.contacts),
@@ -650,14 +654,15 @@ def _value_text(value: object) -> str:
     return str(value)
 
 
-def _pairs_table(title: str, row: dict, columns: list[str]) -> Table:
+def _pairs_table(title: str, row: dict, columns: list[str], *, skip_null: bool = False
+                 ) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, box=None,
                   padding=(0, 1), expand=True)
     table.add_column(style="dim", no_wrap=True)
     table.add_column(overflow="fold")
     for column in columns:
         value = row.get(column)
-        if value is None and column not in METRIC_COLUMNS:
+        if value is None and skip_null:
             continue
         table.add_row(Text(column), Text(_value_text(value)))
     return table
