@@ -77,6 +77,8 @@ class TargetingScreen(WorkbenchScreen):
     """Weights, live ranking, matrix plot, lookalikes and the target account export."""
 
     CSS_PATH = "targeting.tcss"
+    # below 100 columns the weights pane narrows and the bar and hint go (targeting.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("plus,equals_sign", "adjust(1)", "+ weight/score", id="targeting.increase",
                 tooltip="Raise the highlighted weight, or the highlighted analyst score (★)"),
@@ -302,14 +304,14 @@ class TargetingScreen(WorkbenchScreen):
             name, inputs = worker.result
             if name is not None and name == self._model:
                 self._inputs = inputs
-                self._rerank()
+                self._rerank(follow=False)
                 self._refresh_ideal_options()
         elif worker.name == "lookalikes" and event.state == WorkerState.SUCCESS:
             self._show_lookalikes(*worker.result)
 
     # -- ranking -------------------------------------------------------------
 
-    def _rerank(self, keep: str | None = None) -> None:
+    def _rerank(self, keep: str | None = None, *, follow: bool = True) -> None:
         if self._inputs is None or self._model is None:
             return
         title = self.query_one("#ranking-title", Label)
@@ -321,13 +323,16 @@ class TargetingScreen(WorkbenchScreen):
         self._ranking = ranking
         note = "" if "headroom" in self._inputs.columns else " (headroom: waiting for potential)"
         title.update(f"Model {self._model}: {ranking.height} segments by attractiveness{note}")
-        self._show_ranking(ranking, keep)
+        self._show_ranking(ranking, keep, follow=follow)
         self._draw_matrix()
 
-    def _show_ranking(self, ranking: pl.DataFrame | None, keep: str | None = None) -> None:
+    def _show_ranking(self, ranking: pl.DataFrame | None, keep: str | None = None, *,
+                      follow: bool = True) -> None:
+        """Fill the ranking; the cursor follows its segment after a weight or score
+        change (``follow``), and goes to the top when the segments themselves changed."""
         table = self.query_one("#ranking", DataTable)
         column = table.cursor_column
-        current = keep if keep is not None else self.current_segment
+        current = keep if keep is not None else (self.current_segment if follow else None)
         self._ranking_ids = []
         if ranking is None:
             table.clear(columns=True)
@@ -377,8 +382,8 @@ class TargetingScreen(WorkbenchScreen):
         table.clear()
         for name in td.CRITERIA:
             weight = self._weights.get(name, 0.0)
-            bar = "█" * int(round(weight * 2))
-            table.add_row(td.CRITERION_LABELS[name], Text(f"{weight:4.2f} {bar}"), key=name)
+            bar = "" if self.has_class("-narrow") else " " + "█" * int(round(weight * 2))
+            table.add_row(td.CRITERION_LABELS[name], Text(f"{weight:4.2f}{bar}"), key=name)
         table.move_cursor(row=max(row, 0), animate=False)
         self.query_one("#weights-hint", Static).update(
             "★ analyst scores 1-5: put the ranking cursor on a ★ column, then +/-.")
