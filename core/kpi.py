@@ -45,6 +45,7 @@ import numpy as np
 import polars as pl
 
 from core.errors import UsageError
+from core.profile import _segment_codes as segment_codes
 from core.profile import aligned_segments, segment_profiles
 
 __all__ = [
@@ -120,68 +121,69 @@ def segment_kpis(
     docstring for the definitions). ``bridge_accounts`` =
     ``core.bridge.revenue_bridge(...).accounts`` gives NRR, GRR and churned
     accounts (else the frame's ``bridge_*`` columns are used when present)."""
-    profiles = segment_profiles(frame, assignments, bridge_accounts=bridge_accounts)
-    seg = aligned_segments(frame, assignments).cast(pl.String).fill_null("(unassigned)")
     n = frame.height
-
-    def numbers(name: str) -> np.ndarray:
-        return frame.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
-
-    data: dict[str, Any] = {"segment": seg}
+    work = frame
+    churned: np.ndarray | None = None
     if bridge_accounts is not None:
+        # one join; the profile then reads NRR from the bridge_* columns (same numbers
+        # as its bridge_accounts path, without joining a second time)
         joined = frame.select("account_id").join(
             bridge_accounts.select("account_id", "p0_revenue", "p1_revenue", "bridge_class"),
             on="account_id", how="left", maintain_order="left",
         )  # fmt: skip
-        p0 = joined["p0_revenue"].cast(pl.Float64).fill_null(0.0).to_numpy()
-        p1 = joined["p1_revenue"].cast(pl.Float64).fill_null(0.0).to_numpy()
-        data["churned"] = (joined["bridge_class"] == "Churned").fill_null(False)
-    else:
-        p0 = numbers("bridge_prev_revenue") if "bridge_prev_revenue" in frame.columns else None
-        p1 = numbers("bridge_revenue") if "bridge_revenue" in frame.columns else None
-        if "bridge_class" in frame.columns:
-            data["churned"] = (frame["bridge_class"].cast(pl.String) == "Churned").fill_null(False)
-    if p0 is not None and p1 is not None:
-        p0, p1 = np.nan_to_num(p0), np.nan_to_num(p1)
+        work = frame.with_columns(
+            joined["p0_revenue"].cast(pl.Float64).fill_null(0.0).alias("bridge_prev_revenue"),
+            joined["p1_revenue"].cast(pl.Float64).fill_null(0.0).alias("bridge_revenue"),
+        )
+        churned = (joined["bridge_class"] == "Churned").fill_null(False).to_numpy()
+    elif "bridge_class" in frame.columns:
+        churned = (frame["bridge_class"].cast(pl.String) == "Churned").fill_null(False).to_numpy()
+    profiles = segment_profiles(work, assignments)
+    codes, labels = segment_codes(aligned_segments(frame, assignments))
+    k = len(labels)
+
+    def numbers(name: str) -> np.ndarray:
+        return work.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    def per_segment(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values, minlength=k)
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> list[float | None]:
+        return [float(a / b) if b > 0 else None for a, b in zip(num, den, strict=True)]
+
+    extra: dict[str, Any] = {"segment": labels}
+    if churned is not None:
+        extra["churned_accounts"] = per_segment(churned.astype(np.float64)).astype(np.int64)
+    if {"bridge_prev_revenue", "bridge_revenue"} <= set(work.columns):
+        p0 = np.nan_to_num(numbers("bridge_prev_revenue"))
+        p1 = np.nan_to_num(numbers("bridge_revenue"))
         active = p0 > 0
-        data["grr_num"] = np.where(active & (p1 > 0), np.minimum(p0, p1), 0.0)
-        data["grr_den"] = np.where(active, p0, 0.0)
+        extra["grr"] = ratio(
+            per_segment(np.where(active & (p1 > 0), np.minimum(p0, p1), 0.0)),
+            per_segment(np.where(active, p0, 0.0)),
+        )
     if "potential" in frame.columns:
         potential = numbers("potential")
         revenue = numbers("revenue") if "revenue" in frame.columns else np.zeros(n)
         known = ~np.isnan(potential)
-        data["sow_num"] = np.where(known, np.nan_to_num(revenue), 0.0)
-        data["sow_den"] = np.where(known, potential, 0.0)
+        extra["share_of_wallet"] = ratio(
+            per_segment(np.where(known, np.nan_to_num(revenue), 0.0)),
+            per_segment(np.where(known, potential, 0.0)),
+        )
     if "clv" in frame.columns:
-        data["clv"] = frame.get_column("clv").cast(pl.Float64).fill_nan(None)
-    parts = pl.DataFrame(data)
-    aggs = []
-    if "churned" in parts.columns:
-        aggs.append(pl.col("churned").sum().cast(pl.Int64).alias("churned_accounts"))
-    if "grr_num" in parts.columns:
-        aggs.append(
-            pl.when(pl.col("grr_den").sum() > 0)
-            .then(pl.col("grr_num").sum() / pl.col("grr_den").sum())
-            .alias("grr")
-        )
-    if "sow_num" in parts.columns:
-        aggs.append(
-            pl.when(pl.col("sow_den").sum() > 0)
-            .then(pl.col("sow_num").sum() / pl.col("sow_den").sum())
-            .alias("share_of_wallet")
-        )
-    if "clv" in parts.columns:
-        aggs.append(pl.col("clv").mean().alias("avg_clv"))  # fmt: skip
-    extra = parts.group_by("segment").agg(aggs) if aggs else parts.select("segment").unique()
+        clv = numbers("clv")
+        known = ~np.isnan(clv)
+        extra["avg_clv"] = ratio(per_segment(np.where(known, clv, 0.0)),
+                                 per_segment(known.astype(np.float64)))  # fmt: skip
+    schema = {c: pl.Int64 if c == "churned_accounts" else pl.Float64 for c in extra}
+    schema["segment"] = pl.String
     out = profiles.select(
         "segment", "revenue", "growth", "nrr", "accounts", "margin_pct", "avg_order_value"
-    ).join(extra, on="segment", how="left", maintain_order="left")
+    ).join(pl.DataFrame(extra, schema=schema), on="segment", how="left", maintain_order="left")
     for metric in KPI_METRICS:
         if metric not in out.columns:
             dtype = pl.Int64 if metric == "churned_accounts" else pl.Float64
             out = out.with_columns(pl.lit(None, dtype=dtype).alias(metric))
-    if "churned" in parts.columns:
-        out = out.with_columns(pl.col("churned_accounts").fill_null(0))
     return out.select("segment", *KPI_METRICS)
 
 
