@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 
 import pytest
-from conftest import DATA
 from textual.widgets import Input, Static
 
 from tui.screens.accounts import AccountsScreen, search_matches, sort_frame, view_rows
+
+DATA = Path(__file__).parent / "data"  # the tiny inputs (tests/tui/data)
 
 
 def count_text(screen: AccountsScreen) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from pathlib import Path
 
-from conftest import DATA
 from textual.widgets import Input, Select, Static
 
 from tui.screens.import_screen import IGNORE, ImportScreen, guess_kind
+
+DATA = Path(__file__).parent / "data"  # the tiny inputs (tests/tui/data)
 
 
 async def open_import(app, pilot, settle, path) -> ImportScreen:

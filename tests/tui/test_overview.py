@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 
 import pytest
-from conftest import DATA
 
 from tui.screens.overview import OverviewScreen, overview_data
 from tui.widgets.stat_tile import StatTile
+
+DATA = Path(__file__).parent / "data"  # the tiny inputs (tests/tui/data)
 
 
 def window_sums() -> tuple[dict[str, float], float]:
