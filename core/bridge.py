@@ -258,13 +258,22 @@ def revenue_bridge(
     the choices where the definition is silent.
 
     ``segments``: optional frame ``account_id, segment``; accounts not in it
-    are grouped as "Unassigned".
+    are grouped as "Unassigned" (last). Segment rows follow the categories of an
+    Enum ``segment`` column (the model's order), else their names.
     """
     if as_of is None:
         as_of = default_as_of(transactions)
     p0_start, p1_start, p1_end = bridge_periods(as_of, period, alignment)
     per_account = _classify(_account_lines(transactions.lazy(), p0_start, p1_start, p1_end))
+    order: list[str] = []
     if segments is not None:
+        seg_dtype = segments.schema["segment"]
+        # An Enum segment column (core.segment.assign_segments) keeps the
+        # model's display order; other columns sort by name.
+        if isinstance(seg_dtype, pl.Enum):
+            order = [str(c) for c in seg_dtype.categories.to_list()]
+        else:
+            order = sorted(str(v) for v in segments["segment"].drop_nulls().unique())
         seg = segments.lazy().select(
             pl.col("account_id").cast(pl.Utf8), pl.col("segment").cast(pl.Utf8)
         )
@@ -276,7 +285,13 @@ def revenue_bridge(
     overall = _totals(per_account_df, None)
     totals = overall
     if segments is not None:
-        totals = pl.concat([overall, _totals(per_account_df, "segment")], how="vertical_relaxed")
+        by_segment = _totals(per_account_df, "segment")
+        rank = {name: i for i, name in enumerate([*order, UNASSIGNED])}
+        by_segment = by_segment.sort(
+            pl.col("segment").replace_strict(rank, default=len(rank), return_dtype=pl.Int64),
+            "segment",
+        )
+        totals = pl.concat([overall, by_segment], how="vertical_relaxed")
     totals_cents = {
         k: int(v)
         for k, v in per_account_df.select(

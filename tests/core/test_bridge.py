@@ -100,6 +100,10 @@ class TestHandBridge:
         for line in ("p0", "p1", "new", "churn", "adjustments"):
             assert sum(rows[s][line] for s in ("S1", "S2", "Unassigned")) == pytest.approx(
                 rows["All"][line])
+        # an Enum segment column (as assign_segments returns) keeps its order
+        ordered = segments.with_columns(pl.col("segment").cast(pl.Enum(["S2", "S1"])))
+        b2 = revenue_bridge(hand_tx, as_of=AS_OF, segments=ordered)
+        assert b2.totals["segment"].to_list() == ["All", "S2", "S1", "Unassigned"]
         table = b.table()
         assert table.columns == ["line", "All", "S1", "S2", "Unassigned"]
         assert table["line"].to_list()[0] == "P0 revenue"

@@ -68,30 +68,57 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f} %"
 
 
+MAX_GROUP_COLUMNS = 4  # more groups than this: one row per group instead
+
+
+def _aligned(rows: list[list[str]], rule_after: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        out.append("  ".join(cells).rstrip())
+        if i in rule_after:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
 def format_bridge(result) -> str:
-    """The bridge as an aligned text table, one column per group ("All" first)."""
+    """The bridge as an aligned text table: lines down, groups across ("All"
+    first); with many segments, one row per group and whole currency units."""
     from core.bridge import COUNT_COLUMNS, LINE_LABELS
 
     day = dt.timedelta(days=1)
     totals = result.totals.to_dicts()
-    rows = [["", *(str(r["segment"]) for r in totals)]]
-    for key, label in LINE_LABELS.items():
-        fmt = _pct if key in ("nrr", "grr") else _money
-        rows.append([label, *(fmt(r[key]) for r in totals)])
-    rows.append(["Accounts", *(f"{sum(r[c] for c in COUNT_COLUMNS.values()):,}" for r in totals)])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         f"Revenue bridge ({result.alignment} {result.period}): "
         f"P0 {result.p0_start} .. {result.p0_end - day}, "
         f"P1 {result.p1_start} .. {result.p1_end - day}",
         "",
     ]
-    for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])]
-        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
-        if i == 0 or row[0] == LINE_LABELS["p1"]:
-            lines.append("  ".join("-" * w for w in widths))
+    if len(totals) <= MAX_GROUP_COLUMNS:
+        rows = [["", *(str(r["segment"]) for r in totals)]]
+        for key, label in LINE_LABELS.items():
+            fmt = _pct if key in ("nrr", "grr") else _money
+            rows.append([label, *(fmt(r[key]) for r in totals)])
+        rows.append(["Accounts",
+                     *(f"{sum(r[c] for c in COUNT_COLUMNS.values()):,}" for r in totals)])
+        p1_row = list(LINE_LABELS).index("p1") + 1
+        lines += _aligned(rows, {0, p1_row})
+    else:
+        keys = [k for k in LINE_LABELS if k != "retained"]
+        header = ["Segment", *(LINE_LABELS[k].lstrip("+-= ") for k in keys), "Accounts"]
+        rows = [header]
+        for r in totals:
+            cells = [str(r["segment"])]
+            for key in keys:
+                if key in ("nrr", "grr"):
+                    cells.append(_pct(r[key]))
+                else:
+                    cells.append(f"{r[key]:,.0f}")
+            cells.append(f"{sum(r[c] for c in COUNT_COLUMNS.values()):,}")
+            rows.append(cells)
+        lines += _aligned(rows, {0, 1})
     overall = totals[0]
     lines.append("")
     lines.append("Accounts by class (all): " + ", ".join(
