@@ -130,3 +130,26 @@ def test_bridge_json_and_model(workspace, capsys):
     assert sum(v for k, v in p1.items() if k != "All") == pytest.approx(p1["All"])
     assert main(["bridge", str(workspace), "--model", "Nope"]) == 1
     assert "Nope" in capsys.readouterr().err
+
+
+def test_format_bridge_one_row_per_segment_when_many():
+    import datetime as dt
+
+    from core.bridge import revenue_bridge
+    from tui.commands.bridge import format_bridge
+
+    tx = pl.DataFrame({
+        "account_id": ["a", "b", "c", "d", "e", "a", "b"],
+        "date": [dt.date(2023, 5, 1)] * 5 + [dt.date(2024, 5, 1)] * 2,
+        "amount": [100.0, 200.0, 300.0, 400.0, 500.0, 150.0, 1234.5],
+    })
+    segments = pl.DataFrame({"account_id": list("abcde"), "segment": list("VWXYZ")})
+    text = format_bridge(revenue_bridge(tx, as_of=dt.date(2025, 1, 1), segments=segments))
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("Segment"))
+    assert "P0 revenue" in header and "NRR" in header
+    rows = {line.split()[0]: line.split() for line in lines if line and line[0] in "AVWXYZ"}
+    # All: P0 1,500 -> P1 150 + 1,234.50 (whole units, half to even); W: 200 -> 1,234
+    assert rows["All"][1] == "1,500" and rows["All"][8] == "1,384"
+    assert rows["W"][1] == "200" and rows["W"][8] == "1,234"
+    assert rows["Z"][6] == "500"  # churn
