@@ -519,8 +519,9 @@ class ModelEditorScreen(WorkbenchScreen):
             self._drafts.pop(old, None)
             saved = self._saved.pop(old, None)
             self._drafts[new] = renamed
-            if saved is not None:
+            if saved is not None and stored:
                 self._saved[new] = dataclasses.replace(saved, name=new)
+            # else: a renamed starter or new model is an unsaved draft until ctrl+s
             self._names[self._names.index(old)] = new
             self._current = new
             self._show_model_list()
@@ -534,6 +535,13 @@ class ModelEditorScreen(WorkbenchScreen):
                          validate=lambda n: None if n == old else self._name_error(n)),
             done,
         )
+
+    def _starter_names(self) -> set[str]:
+        try:
+            from core.starter_models import STARTER_MODELS
+        except ImportError:
+            return set()
+        return {model.name for model in STARTER_MODELS}
 
     def _stored_names(self) -> set[str]:
         return {name for name, _ in self.state.workspace.list_models()}
@@ -554,6 +562,9 @@ class ModelEditorScreen(WorkbenchScreen):
             if stored:
                 self._hidden.add(name)
                 self._storage("delete", name, None)
+            elif name in self._starter_names():
+                self.notify(f"{name} is a starter model: it stays listed; your unsaved "
+                            "changes to it were discarded.")
             else:
                 self.notify(f"Discarded unsaved model {name}.")
                 self._load_model_list()
