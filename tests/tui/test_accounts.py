@@ -217,6 +217,28 @@ class TestSearchAndCopy:
             assert any("copied account C002" in m for _, m in app.notices)
 
 
+class TestExport:
+    async def test_export_this_table_writes_the_filtered_sorted_view(self, make_app, settle,
+                                                                     tmp_path):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            screen.apply_filter('industry == "Retail"')
+            await settle(app, pilot)
+            screen.action_export_table()  # the palette command "Export this table…"
+            await pilot.pause()
+            box = app.screen.query_one("#prompt-input", Input)
+            box.value = str(tmp_path / "retail.csv")
+            await pilot.press("enter")
+            await settle(app, pilot)
+        with (tmp_path / "retail.csv").open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        industry = reference_industry()
+        assert sorted(r["account_id"] for r in rows) == sorted(
+            a for a, i in industry.items() if i == "Retail")
+        assert any(f"exported {len(rows)} rows" in m for _, m in app.notices)
+
+
 class TestDetail:
     async def test_detail_pane_shows_the_selected_account(self, make_app, settle):
         app = make_app()

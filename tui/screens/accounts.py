@@ -314,10 +314,10 @@ class AccountsScreen(WorkbenchScreen):
         view = self._view
         shown = 0 if view is None else view.height
         parts = [f"{shown:,} of {total:,} accounts"]
-        if self._filter_text:
-            parts.append(f"filter: {self._filter_text}")
         if self._sort is not None:
             parts.append(f"sorted by {self._sort[0]} {'↓' if self._sort[1] else '↑'}")
+        if self._filter_text:
+            parts.append(f"filter: {self._filter_text}")
         self.query_one("#accounts-count", Static).update(" · ".join(parts))
 
     def _table(self) -> AccountsTable | None:
