@@ -100,6 +100,19 @@ class RepositoryMixin:
                 return
             if db.execute("SELECT 1 FROM models WHERE name = ?", (new,)).fetchone():
                 raise WorkspaceError(f"cannot rename model {old!r}: a model named {new!r} exists")
+            # annotations or plans left under the new name (a deleted or unsaved model)
+            # would collide with the moved ones: say so rather than fail on a key
+            for table, what in (("segments", "annotations"), ("plans", "game plans")):
+                clash = db.execute(
+                    f"SELECT a.segment FROM {table} a JOIN {table} b ON a.segment = b.segment"
+                    " WHERE a.model_name = ? AND b.model_name = ? ORDER BY 1 LIMIT 1",
+                    (old, new),
+                ).fetchone()
+                if clash:
+                    raise WorkspaceError(
+                        f"cannot rename model {old!r} to {new!r}: segment {clash[0]!r} has "
+                        f"{what} stored under both names; delete one first"
+                    )
             db.execute(
                 "UPDATE models SET name = ?, updated_at = ? WHERE name = ?", (new, utc_now(), old)
             )

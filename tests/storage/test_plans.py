@@ -119,3 +119,20 @@ def test_renaming_a_model_carries_its_personas_plans_and_kpis(ws: Workspace) -> 
     assert plans.get_plan(ws, "m", "A") is None
     assert [s.model_name for s in plans.list_personas(ws)] == ["n"]
     assert plans.list_kpis(ws)["model_name"].to_list() == ["n"]
+
+
+def test_rename_onto_leftover_annotations_or_plans_is_refused(ws: Workspace) -> None:
+    ws.save_model("m", "{}")
+    ws.set_segment_annotation("m", "A", status="target")
+    ws.set_segment_annotation("gone", "A", status="lean")  # a model that is not saved
+    with pytest.raises(WorkspaceError, match="segment 'A' has annotations stored under both"):
+        ws.rename_model("m", "gone")
+    ws.set_segment_annotation("gone", "A", status=None)
+    ws.delete_model("m")  # its annotations go, its plans stay
+    ws.save_model("m2", "{}")
+    plans.set_plan(ws, "m2", "B", objective="grow")
+    plans.set_plan(ws, "x", "B", objective="retain")
+    with pytest.raises(WorkspaceError, match="segment 'B' has game plans stored under both"):
+        ws.rename_model("m2", "x")
+    assert plans.get_plan(ws, "m2", "B")["objective"] == "grow"
+    assert [n for n, _ in ws.list_models()] == ["m2"]
