@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -156,6 +156,7 @@ class PlansScreen(WorkbenchScreen):
             grid.mount(Static("–", id=f"plan-value-{name}", classes="plan-value", markup=False))
         table = self.query_one("#kpi-table", DataTable)
         table.add_columns("#", "metric", "target", "deadline", "actual", "expected", "status")
+        table.show_cursor = False  # shown while focused: the cursor would hide a status colour
         # WorkbenchScreen.on_mount runs after this one (Textual calls both): it refreshes
 
     # -- state -----------------------------------------------------------------
@@ -284,6 +285,14 @@ class PlansScreen(WorkbenchScreen):
         if self._kpi_ids:
             table.move_cursor(row=min(max(row, 0), len(self._kpi_ids) - 1), animate=False)
         self._show_kpi_note()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget.id == "kpi-table":
+            self.query_one("#kpi-table", DataTable).show_cursor = True
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "kpi-table":
+            self.query_one("#kpi-table", DataTable).show_cursor = False
 
     @on(DataTable.RowHighlighted, "#kpi-table")
     def _on_kpi_highlighted(self, event: DataTable.RowHighlighted) -> None:
