@@ -480,6 +480,12 @@ class TestSnapshot:
         """The editor on the shell's tiny workspace (tests/tui/conftest.py)."""
         monkeypatch.setattr(ModelEditorScreen, "SHOW_TIMING", False)
         monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")
+        # core adds starter models over time: list a fixed few so the picture stays put
+        import core.starter_models as starters
+
+        kept = [m for m in starters.STARTER_MODELS
+                if m.name in ("ABC by revenue", "RFM", "Industry x Size")]
+        monkeypatch.setattr(starters, "STARTER_MODELS", kept)
 
         async def run_before(pilot):
             await settle_app(pilot, pilot.app)
