@@ -296,18 +296,13 @@ def test_plan_kpis_actuals_undo_redo_and_playbook(ws_path: Path, base, capsys, t
 
 
 def test_playbook_without_targets_says_so_and_flags_orphans(ws_path: Path, capsys, tmp_path):
-    cli(
-        capsys,
-        "plan",
-        "set",
-        ws_path,
-        "--model",
-        MODEL,
-        "--segment",
-        "Vanished",
-        "--objective",
-        "retain",
-    )
+    code, _, err = cli(capsys, "plan", "set", ws_path, "--model", MODEL, "--segment", "Vanished")
+    assert code == 2 and "has no segment 'Vanished'" in err
+    # a plan whose segment the model no longer has (as after a model change)
+    from storage.plans import set_plan
+
+    with Workspace.open(ws_path) as ws:
+        set_plan(ws, MODEL, "Vanished", objective="retain")
     out_md = tmp_path / "p.md"
     code, _, _ = cli(
         capsys, "playbook", ws_path, "--model", MODEL, "--out", out_md, "--today", "2026-11-22"

@@ -175,7 +175,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="plan_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("set", help="set fields of a segment's game plan ('' clears a field)")
+    p = sub.add_parser(
+        "set",
+        help="set fields of a segment's game plan ('' clears a field); a new plan needs a "
+        "segment the model has on the current data",
+    )
     _common(p, as_of=False)
     p.add_argument("--segment", required=True, help="the segment")
     for name, text in _PLAN_OPTIONS:
@@ -255,6 +259,9 @@ def run_set(args: argparse.Namespace) -> int:
     }
     with open_workspace(args.workspace) as ws:
         load_model(ws, args.model)  # the model must exist
+        if get_plan(ws, args.model, args.segment) is None:
+            # a new plan needs a segment the model has now (a typo would make an orphan)
+            check_segment(segment_context(ws, args.model, None), args.segment)
         set_plan(ws, args.model, args.segment, **fields)
         plan = get_plan(ws, args.model, args.segment)
     changed = ", ".join(fields) if fields else "nothing (plan created)"
