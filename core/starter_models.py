@@ -3,11 +3,12 @@ starter models").
 
 "Value x Potential" is the classic customer portfolio matrix: the current
 revenue class (ABC) against the potential class (tertiles of the potential; see
-``core.forward_dimensions``)."""
+``core.forward_dimensions``). "Behaviour clusters" clusters the accounts on
+their purchasing behaviour (k suggested by silhouette)."""
 
 from __future__ import annotations
 
-from core.forward_dimensions import PotentialDimension
+from core.forward_dimensions import ClusterDimension, PotentialDimension
 from core.model import (
     AbcDimension,
     BinsDimension,
@@ -46,6 +47,16 @@ STARTER_MODELS: list[SegmentationModel] = [
             PotentialDimension(
                 "Potential", column="potential", quantiles=3,
                 labels=("Low potential", "Medium potential", "High potential"),
+            ),
+        ),
+    ),
+    SegmentationModel(
+        "Behaviour clusters",
+        (
+            ClusterDimension(
+                "Behaviour",
+                features=("buying_driver", "offer_type", "buying_center_size", "collaboration"),
+                k_range=(2, 6),  # a starter with more than 6 clusters is hard to read
             ),
         ),
     ),

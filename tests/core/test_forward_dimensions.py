@@ -220,6 +220,21 @@ def test_cluster_dimension_recovers_the_planted_groups(generated) -> None:
     ]
 
 
+def test_behaviour_clusters_starter_model(generated) -> None:
+    from core.starter_models import STARTER_MODELS, starter_model_specs
+
+    model = model_from_json(starter_model_specs()["Behaviour clusters"])
+    assert model == next(m for m in STARTER_MODELS if m.name == "Behaviour clusters")
+    frame, _, truth, _ = generated
+    assignments = assign_segments(frame, model)
+    k = assignments["segment"].n_unique()
+    assert 2 <= k <= 6  # suggested by silhouette over k_range (2, 6)
+    ari = adjusted_rand_score(truth.sort("account_id")["behaviour_group"].to_list(),
+                              assignments.sort("account_id")["segment"].cast(str).to_list())
+    print(f"Behaviour clusters starter: k = {k}, ARI = {ari:.3f}")
+    assert ari > 0.4
+
+
 def test_cluster_unknown_feature_is_named(generated) -> None:
     frame = generated[0]
     with pytest.raises(DimensionError, match=r"'K' \(cluster\): unknown feature column "

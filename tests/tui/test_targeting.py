@@ -105,8 +105,13 @@ async def test_forward_columns_are_computed_and_attached(app_factory, settle) ->
             seg.join(frame.select("account_id", "headroom"), on="account_id")
             .group_by("segment").agg(pl.col("headroom").sum()).iter_rows()
         )
+        clv = dict(
+            seg.join(frame.select("account_id", "clv"), on="account_id")
+            .group_by("segment").agg(pl.col("clv").mean()).iter_rows()
+        )
         for row in ranking.iter_rows(named=True):
             assert row["headroom"] == pytest.approx(expected[row["segment"]])
+            assert row["avg_clv"] == pytest.approx(clv[row["segment"]])
         assert not [n for n in app.notices if n[0] == "error"]
 
 

@@ -46,7 +46,7 @@ WEAK_AUC = 0.6
 STATUS_COLOURS = {"target": "green", "maintain": "cyan", "lean": "gray"}
 RANKING_COLUMNS = (
     ("#", "rank"), ("segment", "segment"), ("attract", "attractiveness"),
-    ("accts", "accounts"), ("headroom", "headroom"), ("SoW", "position"),
+    ("accts", "accounts"), ("headroom", "headroom"), ("CLV", "avg_clv"), ("SoW", "position"),
     ("acc★", "analyst_accessibility"), ("comp★", "analyst_competitive_intensity"),
     ("fit★", "analyst_fit"), ("status", "effective_status"),
 )  # fmt: skip
@@ -360,7 +360,7 @@ class TargetingScreen(WorkbenchScreen):
             return Text(f"{value:.3f}", justify="right")
         if key == "position":
             return Text(format_share(value), justify="right")
-        if key == "headroom":
+        if key in ("headroom", "avg_clv"):
             return Text(short_money(value), justify="right")
         if key in ("rank", "accounts"):
             return Text("–" if value is None else f"{int(value):,}", justify="right")
