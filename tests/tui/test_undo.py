@@ -45,12 +45,13 @@ class TestUndoRedo:
             await settle(app, pilot)
             undone = get_persona(ws, pid).persona
             assert undone.name == "Buyer (Manufacturing)" and "name" in undone.drafted
-            assert app.notices[-1] == ("information", f"Undone: edit of persona #{pid}")
+            assert app.notices[-1] == (
+                "information", f"Undone: persona #{pid} Plant manager Paula (changed)")
             assert card_title(screen) == "Buyer (Manufacturing)"
             await pilot.press("ctrl+y")
             await settle(app, pilot)
             assert get_persona(ws, pid).persona == drafted
-            assert app.notices[-1] == ("information", f"Redone: edit of persona #{pid}")
+            assert app.notices[-1][1].startswith(f"Redone: persona #{pid} ")
             assert card_title(screen) == "Plant manager Paula"
             # undo twice: the edit, then the draft itself (the persona is gone)
             await pilot.press("ctrl+z", "ctrl+z")
@@ -76,7 +77,7 @@ class TestUndoRedo:
             await pilot.press("ctrl+z")  # undone from the Game plans screen
             await settle(app, pilot)
             assert ws.get_segment_annotations("Value")["status"].to_list() in ([], [None])
-            assert app.notices[-1][1] == "Undone: edit of notes / flag of segment A"
+            assert app.notices[-1][1] == "Undone: notes / flag of segment A (created)"
             assert plans.data.status_of("A") is None  # the screen was refreshed
 
     async def test_undo_of_a_model_save_recomputes_the_segments(self, make_app, settle):
@@ -95,7 +96,7 @@ class TestUndoRedo:
             assert app.state.active_model == SegmentationModel("Value", (AbcDimension(),))
             after = app.state.assignments["segment"].cast(pl.Utf8).value_counts().sort("segment")
             assert after.equals(before)
-            assert app.notices[-1][1] == "Undone: edit of model Value"
+            assert app.notices[-1][1] == "Undone: model Value (changed)"
             await pilot.press("ctrl+y")
             await settle(app, pilot)
             assert app.state.active_model == changed

@@ -30,20 +30,26 @@ _history_lock = threading.Lock()  # one undo/redo at a time on the shared connec
 
 
 def describe_edit(edit: Any) -> str:
-    """A short human name of what an edit touched ("persona #3", "game plan of A")."""
+    """What an edit touched and what was done, e.g. "persona #3 Erik (changed)"."""
     key = edit.key if isinstance(edit.key, dict) else {}
+    about = getattr(edit, "about", None) or {}
     entity = edit.entity
     if entity == "persona" and "id" in key:
-        return f"persona #{key['id']}"
-    if entity == "kpi" and "id" in key:
-        return f"KPI #{key['id']}"
-    if entity == "plan" and "segment" in key:
-        return f"game plan of {key['segment']}"
-    if entity == "segment" and "segment" in key:
-        return f"notes / flag of segment {key['segment']}"
-    if entity == "model" and "name" in key:
-        return f"model {key['name']}"
-    return edit.summary
+        what = f"persona #{key['id']}" + (f" {about['name']}" if about.get("name") else "")
+    elif entity == "kpi" and "id" in key:
+        what = f"KPI #{key['id']}"
+        if about.get("metric") and about.get("segment"):
+            what += f" ({about['metric']} of {about['segment']})"
+    elif entity == "plan" and "segment" in key:
+        what = f"game plan of {key['segment']}"
+    elif entity == "segment" and "segment" in key:
+        what = f"notes / flag of segment {key['segment']}"
+    elif entity == "model" and "name" in key:
+        what = f"model {key['name']}"
+    else:
+        return edit.summary
+    action = getattr(edit, "action", "")
+    return f"{what} ({action})" if action else what
 
 
 def step_history(app: SegscopeApp, *, redo: bool) -> None:
@@ -74,7 +80,7 @@ def _after_history(app: SegscopeApp, verb: str, edit: Any, model_changed: bool) 
         app.notify(f"Nothing to {verb}.", title=verb.capitalize(), timeout=3)
         return
     done = "Redone" if verb == "redo" else "Undone"
-    app.notify(f"{done}: edit of {describe_edit(edit)}", title=verb.capitalize(), timeout=5)
+    app.notify(f"{done}: {describe_edit(edit)}", title=verb.capitalize(), timeout=5)
     model = app.state.active_model
     name = model.name if model is not None else None
     if model_changed:
