@@ -153,6 +153,8 @@ class PlaybookInput:
     selection_note: str | None = None
     orphaned_plans: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     generated_on: dt.date | None = None
+    # the Pareto curve as (share of buying customers, best first; share of revenue)
+    pareto: Sequence[tuple[float, float]] = ()
 
 
 def _overview(inp: PlaybookInput) -> list[str]:
@@ -174,6 +176,10 @@ def _overview(inp: PlaybookInput) -> list[str]:
         ]  # fmt: skip
         out += [markdown_table(["Class", "Accounts", "% of accounts", "Revenue", "% of revenue"],
                                abc_rows, right=[1, 2, 3, 4]), ""]  # fmt: skip
+    if inp.pareto:
+        out += ["### Pareto curve (customers with revenue, best first)", ""]
+        rows = [[f"top {fmt_pct(a)}", fmt_pct(m)] for a, m in inp.pareto]
+        out += [markdown_table(["Customers", "% of revenue"], rows, right=[1]), ""]
     return out
 
 

@@ -11,6 +11,7 @@ import re
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def reference(data: Path) -> dict[str, dict[str, float]]:
+def reference(data: Path) -> dict[str, Any]:
     """Accounts and window revenue per sales-logic segment, in plain Python:
     complex = customised offer, 5+ buying-centre members or high collaboration."""
     segment = {}
@@ -65,10 +66,16 @@ def reference(data: Path) -> dict[str, dict[str, float]]:
     out = {s: {"accounts": 0, "revenue": Decimal(0)} for s in ("Complex", "Traditional")}
     for s in segment.values():
         out[s]["accounts"] += 1
+    per_account: dict[str, Decimal] = {}
     for r in rows:
         if start <= dt.date.fromisoformat(r["date"]) < as_of:
             cents = Decimal(r["amount"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
             out[segment[r["account_id"]]]["revenue"] += cents
+            per_account[r["account_id"]] = per_account.get(r["account_id"], Decimal(0)) + cents
+    # Pareto: share of revenue of the top 20 % of the customers with revenue
+    ranked = sorted((v for v in per_account.values() if v > 0), reverse=True)
+    top = -(-len(ranked) * 20 // 100)  # ceil(20 % of them)
+    out["pareto20"] = float(sum(ranked[:top]) / sum(ranked))
     return out
 
 
@@ -264,6 +271,8 @@ def test_plan_kpis_actuals_undo_redo_and_playbook(ws_path: Path, base, capsys, t
     assert overview["Revenue (12 months)"] == f"{total:,.0f}"
     accounts = ref["Complex"]["accounts"] + ref["Traditional"]["accounts"]
     assert overview["Accounts"] == f"{accounts:,}"
+    pareto = next(dict(tuple(r) for r in t[2:]) for t in tables if t[0][0] == "Customers")
+    assert pareto["top 20.0 %"] == f"{ref['pareto20'] * 100:.1f} %"
     profile = next(dict(tuple(r) for r in t[2:]) for t in tables if t[0] == ["Metric", "Value"])
     assert profile["Revenue"] == f"{expected_revenue:,.0f}"
     assert profile["Accounts"] == f"{ref['Complex']['accounts']:,}"

@@ -72,6 +72,7 @@ def sample_input(**overrides) -> PlaybookInput:
         selection_note=None,
         orphaned_plans=[{"segment": "Gone", "objective": "retain", "owner": None}],
         generated_on=dt.date(2026, 11, 22),
+        pareto=[(0.2, 0.785), (0.5, 0.95)],
     )  # fmt: skip
     values.update(overrides)
     return PlaybookInput(**values)
@@ -96,6 +97,7 @@ def test_headings_in_reading_order() -> None:
         "# Playbook: Sales logic",
         "## Overview",
         "### ABC classes (by revenue)",
+        "### Pareto curve (customers with revenue, best first)",
         "## All segments",
         "## Segment: A · Complex — Key accounts",
         "### Profile",
@@ -112,26 +114,27 @@ def test_headings_in_reading_order() -> None:
 def test_every_table_is_well_formed_and_numbers_are_the_inputs() -> None:
     md = playbook_markdown(sample_input())
     found = tables(md)
-    assert len(found) == 9
+    assert len(found) == 10
     for table in found:
         width = len(table[0])
         assert all(len(row) == width for row in table), table
         assert all(re.fullmatch(r"-{3}:?", c) for c in table[1])
+    assert found[2][2:] == [["top 20.0 %", "78.5 %"], ["top 50.0 %", "95.0 %"]]
     overview = dict(tuple(r) for r in found[0][2:])
     assert overview["Revenue (12 months)"] == "2,024,000" and overview["Accounts"] == "100"
-    profile = dict(tuple(r) for r in found[3][2:])
+    profile = dict(tuple(r) for r in found[4][2:])
     assert profile["Revenue"] == "1,234,567" and profile["Accounts"] == "12"
     assert profile["Margin %"] == "38.1 %" and profile["Growth"] == "-2.2 %"
     assert profile["NRR"] == "–" and profile["Average order value"] == "8,832"
-    business = dict(tuple(r) for r in found[4][2:])
+    business = dict(tuple(r) for r in found[5][2:])
     # drafted fields are marked, the analyst's are not
     assert business["Industry (draft)"] == "Energy (40% of accounts)"
     assert business["Traits"] == r"x = 1; y \* 2"
-    people = dict(tuple(r) for r in found[5][2:])
+    people = dict(tuple(r) for r in found[6][2:])
     assert people["Quote"] == "We buy partners, not parts."
-    plan = dict(tuple(r) for r in found[6][2:])
+    plan = dict(tuple(r) for r in found[7][2:])
     assert plan["Owner"] == r"Ann \| Bo" and plan["Offer"] == "–"
-    kpis = found[7][2:]
+    kpis = found[8][2:]
     assert kpis[0][:5] == ["Revenue", "≥ 1,500,000", "1,234,567", "2026-12-31", "on track"]
     assert kpis[1][1:3] == ["≥ 105.0 %", "–"]
     assert "> **The data has moved away from this persona's draft:**" in md
@@ -151,7 +154,7 @@ def test_html_has_the_same_content_and_no_raw_markup() -> None:
     md = playbook_markdown(sample_input())
     page = markdown_to_html(md, "Playbook: <Sales>")
     assert page.startswith("<!DOCTYPE html>") and "<title>Playbook: &lt;Sales&gt;</title>" in page
-    assert page.count("<table>") == len(tables(md)) == 9
+    assert page.count("<table>") == len(tables(md)) == 10
     assert "<h2>Segment: A · Complex — Key accounts</h2>" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<td>Ann | Bo</td>" in page

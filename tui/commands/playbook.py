@@ -93,6 +93,27 @@ def _abc(frame: pl.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+PARETO_POINTS = (0.01, 0.05, 0.10, 0.20, 0.50)
+
+
+def _pareto(frame: pl.DataFrame) -> list[tuple[float, float]]:
+    """Share of revenue of the top 1 / 5 / 10 / 20 / 50 % of buying customers
+    (the first point of ``core.abc.pareto_curve`` at or beyond each share)."""
+    from core.abc import pareto_curve
+
+    if "revenue" not in frame.columns:
+        return []
+    curve = pareto_curve(frame)
+    if curve.height < 2:
+        return []
+    out = []
+    for p in PARETO_POINTS:
+        row = curve.filter(pl.col("account_share") >= p - 1e-12).head(1)
+        if row.height:
+            out.append((p, float(row["measure_share"][0])))
+    return out
+
+
 def build_playbook(
     ws: Any, model_name: str, as_of: dt.date | None, today: dt.date, targets_only: bool
 ) -> Any:
@@ -170,7 +191,7 @@ def build_playbook(
         sections=sections,
         selection_note=note,
         orphaned_plans=orphans,
-        generated_on=today,
+        generated_on=today, pareto=_pareto(ctx.frame),
     )
 
 
