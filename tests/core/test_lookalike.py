@@ -7,9 +7,10 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from core.errors import SegscopeError
-from core.lookalike import score_lookalikes
+from core.lookalike import nearest, score_lookalikes, training_sample
 
 
 def population(n_customers: int = 1500, n_prospects: int = 300, seed: int = 0) -> pl.DataFrame:
@@ -100,4 +101,83 @@ def test_reason_limits_are_applied_and_said() -> None:
     assert f["nearest_1_id"].tail(40).null_count() == 40
     assert any("best 20 of 60 prospects" in n for n in res.notes)
     assert any("random 15 of the" in n for n in res.notes)
+    assert (res.n_reasons, res.n_reference) == (20, 15)
     assert f["nearest_3_distance"].head(20).min() >= f["nearest_1_distance"].head(20).min()
+
+
+def planted(n_customers: int, n_prospects: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """Ideal with probability rising with size and in chemicals: a noisy planted rule."""
+    frame = population(n_customers, n_prospects, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    logit = (1.6 * (frame["industry"] == "chemicals").to_numpy()
+             + 1.2 * (np.log(frame["employees"].to_numpy()) - np.log(300)) / 2 - 2.5)
+    ideal = rng.random(frame.height) < 1 / (1 + np.exp(-logit))
+    return frame, ideal
+
+
+def test_subsampled_fit_ranks_like_the_full_fit() -> None:
+    frame, ideal = planted(8000, 2000, seed=7)
+    full = score_lookalikes(frame, ideal, train_limit=None, reason_limit=10)
+    sub = score_lookalikes(frame, ideal, train_limit=1500, ideal_limit=500, reason_limit=10)
+    n_pos = int(ideal[:8000].sum())
+    assert (full.train_ideal, full.train_other) == (n_pos, 8000 - n_pos)
+    assert (sub.train_ideal, sub.train_other) == (500, 1000)
+    assert any(f"stratified sample of 1500 of the 8000 customers (500 of {n_pos} ideal" in n
+               for n in sub.notes)
+    assert not any("stratified" in n for n in full.notes)
+    # Held-out quality: CV AUC, and the AUC of the prospect scores against the
+    # planted labels of the prospects (never seen by either fit).
+    print(f"CV AUC full {full.cv_auc:.3f} sub {sub.cv_auc:.3f}")
+    assert abs(full.cv_auc - sub.cv_auc) < 0.03
+    truth = dict(zip(frame["account_id"].to_list()[8000:], ideal[8000:], strict=True))
+
+    def prospect_auc(res) -> float:  # noqa: ANN001
+        y = [truth[a] for a in res.frame["account_id"].to_list()]
+        return roc_auc_score(y, res.frame["lookalike_score"].to_numpy())
+
+    a_full, a_sub = prospect_auc(full), prospect_auc(sub)
+    print(f"prospect AUC full {a_full:.3f} sub {a_sub:.3f}")
+    assert a_full > 0.7
+    assert abs(a_full - a_sub) < 0.02
+    # The class weights keep the scores on the full base's scale: the mean
+    # score matches the full fit's (an unweighted 1:2 sample would inflate it).
+    m_full, m_sub = full.frame["lookalike_score"].mean(), sub.frame["lookalike_score"].mean()
+    assert abs(m_full - m_sub) < 0.03
+    assert abs(m_full - ideal[:8000].mean()) < 0.05
+
+
+def test_training_sample_counts_by_hand() -> None:
+    rng = np.random.default_rng(0)
+    pos, neg = training_sample(100, 900, 200, 50, rng)
+    assert (pos.size, neg.size) == (50, 150)
+    assert np.all(np.diff(pos) > 0) and np.all(np.diff(neg) > 0)  # sorted, no repeats
+    assert pos.max() < 100 and neg.max() < 900
+    pos, neg = training_sample(30, 900, 200, 50, rng)  # ideal class kept whole
+    assert (pos.size, neg.size) == (30, 170)
+    pos, neg = training_sample(30, 100, 200, 50, rng)  # under the limit: everything
+    assert pos.tolist() == list(range(30)) and neg.tolist() == list(range(100))
+    pos, neg = training_sample(5000, 20, 200, None, rng)  # keeps MIN_PER_CLASS others
+    assert (pos.size, neg.size) == (190, 10)
+
+
+def test_nearest_matches_a_plain_distance_matrix() -> None:
+    rng = np.random.default_rng(4)
+    q = rng.normal(size=(200, 7))
+    ref = np.vstack([rng.normal(size=(300, 7)), q[:5]])  # 5 exact duplicates
+    dist, nbr = nearest(q, ref, 3)
+    full = np.sqrt(((q[:, None, :] - ref[None, :, :]) ** 2).sum(axis=2))
+    want = np.argsort(full, axis=1)[:, :3]
+    assert (nbr == want).all()
+    assert dist == pytest.approx(np.take_along_axis(full, want, axis=1), rel=1e-12)
+    assert (dist[:5, 0] == 0.0).all() and (nbr[:5, 0] == np.arange(300, 305)).all()
+    empty_d, empty_i = nearest(q[:0], ref, 3)
+    assert empty_d.shape == (0, 3) and empty_i.shape == (0, 3)
+
+
+def test_no_reason_limit_lists_reasons_for_every_prospect() -> None:
+    frame = population(n_customers=400, n_prospects=60, seed=5)
+    ideal = (frame["employees"] > 1000).to_numpy()
+    res = score_lookalikes(frame, ideal, reason_limit=None, reference_limit=None)
+    assert res.frame["nearest_3_id"].null_count() == 0
+    assert res.n_reasons == 60 and res.n_reference == int(ideal[:400].sum())
+    assert not any("reason" in n for n in res.notes)
