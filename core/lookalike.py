@@ -11,6 +11,11 @@ quality is the ROC AUC of stratified k-fold cross-validation, reported so a
 coin flip (AUC near 0.5) is visible as one. Every prospect gets the predicted
 probability of being "ideal-like" and its ``n_neighbors`` nearest ideal
 customers in that same scaled space (Euclidean distance) as the reason.
+
+At scale (see the limits below) the classifier learns from a stratified,
+class-weighted sample of the customers, and the reasons are listed for the
+best-scored prospects against a sample of the ideal customers; the result's
+notes say which limits applied.
 """
 
 from __future__ import annotations
