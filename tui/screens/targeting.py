@@ -46,9 +46,9 @@ WEAK_AUC = 0.6
 STATUS_COLOURS = {"target": "green", "maintain": "cyan", "lean": "gray"}
 RANKING_COLUMNS = (
     ("#", "rank"), ("segment", "segment"), ("attract", "attractiveness"),
-    ("accts", "accounts"), ("headroom", "headroom"), ("CLV", "avg_clv"), ("SoW", "position"),
-    ("acc★", "analyst_accessibility"), ("comp★", "analyst_competitive_intensity"),
-    ("fit★", "analyst_fit"), ("status", "effective_status"),
+    ("status", "effective_status"), ("accts", "accounts"), ("headroom", "headroom"),
+    ("CLV", "avg_clv"), ("SoW", "position"), ("acc★", "analyst_accessibility"),
+    ("comp★", "analyst_competitive_intensity"), ("fit★", "analyst_fit"),
 )  # fmt: skip
 SCORE_COLUMNS = {
     "analyst_accessibility": "accessibility",
@@ -464,7 +464,7 @@ class TargetingScreen(WorkbenchScreen):
         if ranking["position"].null_count() == ranking.height:
             plt.title("Attractiveness (SoW: waiting)")
         else:
-            plt.title("Attractiveness x share of wallet")
+            plt.title("Attractiveness x share of wallet (points: #)")
         for status, colour in STATUS_COLOURS.items():
             part = ranking.filter(pl.col("effective_status") == status)
             if part.is_empty():
@@ -472,9 +472,10 @@ class TargetingScreen(WorkbenchScreen):
             xs = [100 * (p or 0.0) for p in part["position"].to_list()]
             ys = part["attractiveness"].to_list()
             plt.scatter(xs, ys, color=colour, label=status, marker="●")
-            for seg, x, y in zip(part["segment"].to_list(), xs, ys, strict=True):
-                # beside the point, not on it (the text would hide the marker)
-                plt.text(str(seg)[:14], x=x + 3, y=y, color=colour, alignment="left")
+            # points are labelled with their rank (the # of the ranking table): segment
+            # names overlap where segments sit close together
+            for rank, x, y in zip(part["rank"].to_list(), xs, ys, strict=True):
+                plt.text(str(rank), x=x + 3, y=y, color=colour, alignment="left")
         plt.xlim(0, 100)
         plt.ylim(0, 1)
         plt.xlabel("share of wallet %")
