@@ -240,3 +240,17 @@ class TestPathSuggester:
         assert await suggest(f"{tmp_path}/dates") is None  # .txt is not an import suffix
         assert await suggest(f"{tmp_path}/.h") == f"{tmp_path}/.hidden.csv"
         assert await suggest(f"{tmp_path}/nothing") is None
+
+
+class TestNewWorkspace:
+    async def test_a_new_empty_workspace_says_what_to_do(self, make_app, settle, tmp_path):
+        from storage.workspace import Workspace
+
+        Workspace.create(tmp_path / "new.segscope").close()
+        app = make_app(tmp_path / "new.segscope")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            status = str(app.screen.query_one("#overview-status").render())
+            assert status == "The workspace is empty: press 3 to import accounts and transactions."
+            assert app.sub_title == "no data yet: press 3 to import"
+            assert not [m for s, m in app.notices if s == "error"]

@@ -10,6 +10,7 @@ in place), so 1M rows stay fast.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,7 @@ class AccountsScreen(WorkbenchScreen):
         self._focus_table = True
         self._base: pl.DataFrame | None = None
         self._shown_base: pa.Table | None = None
+        self._view_lock = asyncio.Lock()
         self._widths: list[int | None] | None = None
         self._view: pl.DataFrame | None = None
         self._filter_text = ""
@@ -274,13 +276,19 @@ class AccountsScreen(WorkbenchScreen):
         self.app.call_from_thread(self._show_view, view, shown, base.height)
 
     async def _show_view(self, view: pl.DataFrame, shown: pa.Table, total: int) -> None:
+        # two views arriving back to back must not interleave their remove/mount awaits
+        async with self._view_lock:
+            await self._replace_table(view, shown, total)
+
+    async def _replace_table(self, view: pl.DataFrame, shown: pa.Table, total: int) -> None:
         old_table = self._table()
         keep_account = self._pending_account or self._current_account_id()
         # removing the focused table moves focus to the filter box: remember who had it
         table_had_focus = old_table is not None and self.focused is old_table
         if old_table is not None:
             self._cursor_column = old_table.cursor_column
-            await old_table.remove()
+        holder = self.query_one("#accounts-table-holder")
+        await holder.remove_children()
         self._view = view
         table = AccountsTable(
             backend=MeasuredArrowBackend(shown, self._widths),
@@ -290,7 +298,6 @@ class AccountsScreen(WorkbenchScreen):
             render_markup=False,
             zebra_stripes=True,
         )
-        holder = self.query_one("#accounts-table-holder")
         await holder.mount(table)
         self._update_count(total)
         self._matches = []
