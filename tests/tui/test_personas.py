@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import polars as pl
+import pytest
 from textual.widgets import DataTable, Input, Label
 
 from core.persona import PERSONA_FIELDS, draft_persona
@@ -164,7 +165,8 @@ class TestEdit:
 
 
 class TestSnapshot:
-    def test_personas_snapshot(self, snap_compare, make_app, tiny_workspace, ready):
+    @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+    def test_personas_snapshot(self, snap_compare, make_app, tiny_workspace, ready, size):
         # a drafted persona with one edited field, stored before the app starts
         from datetime import date
 
@@ -184,5 +186,5 @@ class TestSnapshot:
             persona = edit_persona(persona, "people.quote", "We buy on trust.")
             save_persona(ws, "Value", persona)
 
-        assert snap_compare(make_app(), terminal_size=(120, 40),
+        assert snap_compare(make_app(), terminal_size=size,
                             run_before=ready(lambda pilot: pilot.press("8")))

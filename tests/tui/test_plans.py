@@ -71,8 +71,7 @@ class TestKpis:
             stored = list_kpis(state.workspace, "Value", "A")
             assert stored["baseline"].to_list() == [pytest.approx(expected)]
             row = kpi_cells(screen)[0]
-            assert row[1:5] == ["revenue", "≥ 5,000", "2026-06-30", f"{expected:,.0f}"]
-            assert row[6] == "met"
+            assert row[1:6] == ["revenue", f"{expected:,.0f}", "≥ 5,000", "met", "2026-06-30"]
 
             # a second KPI: accounts, at most 5 by a deadline already passed -> off track
             await pilot.press("k")
@@ -87,7 +86,7 @@ class TestKpis:
             n_a = counts.filter(pl.col("segment") == "A")["count"][0]
             rows = kpi_cells(screen)
             assert [r[1] for r in rows] == ["revenue", "accounts"]
-            assert rows[1][4] == f"{n_a:,}" and rows[1][6] == "off track"
+            assert rows[1][2] == f"{n_a:,}" and rows[1][4] == "off track"
 
             # x deletes the KPI under the KPI table's cursor
             table = screen.query_one("#kpi-table", DataTable)
@@ -164,7 +163,7 @@ class TestPlanForm:
             await settle(app, pilot)
             note = str(screen.query_one("#plan-orphan-note").render())
             assert "orphaned" in note and "kept, not deleted" in note
-            assert kpi_cells(screen)[0][6] == "not available"
+            assert kpi_cells(screen)[0][4] == "not available"
             stored = list_plans(app.state.workspace, "Value")
             assert stored.filter(pl.col("segment") == "Z")["orphaned"].to_list() == [True]
 
@@ -240,3 +239,11 @@ class TestSnapshots:
         assert snap_compare(make_app(), terminal_size=(120, 40),
                             run_before=ready(lambda pilot: pilot.press("9"),
                                              lambda pilot: pilot.press("r")))
+
+    def test_plans_snapshot_80x24(self, snap_compare, make_app, ready, tiny_workspace):
+        from storage.workspace import Workspace
+
+        with Workspace.open(tiny_workspace) as ws:
+            _seed_plan(ws)
+        assert snap_compare(make_app(), terminal_size=(80, 24),
+                            run_before=ready(lambda pilot: pilot.press("9")))

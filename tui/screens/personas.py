@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -29,6 +29,8 @@ from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.persona_card import PersonaCard
 from tui.widgets.persona_form import PersonaForm
+
+NARROW_BELOW = 100  # terminal columns
 
 
 def model_columns(model: Any) -> set[str]:
@@ -107,6 +109,10 @@ class PersonasScreen(WorkbenchScreen):
                 yield Label("", id="personas-cards-title", markup=False)
                 yield VerticalScroll(id="personas-cards")
         yield WorkbenchFooter()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # below 100 columns the panes and the field labels get narrower (see the .tcss)
+        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
 
     # -- state -----------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import get_current_worker
@@ -32,6 +32,7 @@ ORPHANED = "orphaned"
 # status -> theme variable of its colour
 STATUS_COLOURS = {"met": "text-success", "on track": "text-warning", "off track": "text-error"}
 DIRECTION_SIGNS = {"at_least": "≥", "at_most": "≤"}
+NARROW_BELOW = 100  # terminal columns
 
 
 def today() -> dt.date:
@@ -140,7 +141,7 @@ class PlansScreen(WorkbenchScreen):
             with Vertical(id="plans-left"):
                 yield Label("", id="plans-title", markup=False)
                 yield DataTable(id="plans-segments", cursor_type="row", zebra_stripes=True)
-            with Vertical(id="plans-right"):
+            with VerticalScroll(id="plans-right"):
                 yield Label("", id="plan-title", markup=False)
                 yield Label("", id="plan-orphan-note", markup=False)
                 yield Grid(id="plan-fields")
@@ -155,9 +156,14 @@ class PlansScreen(WorkbenchScreen):
             grid.mount(Label(label, classes="plan-label"))
             grid.mount(Static("–", id=f"plan-value-{name}", classes="plan-value", markup=False))
         table = self.query_one("#kpi-table", DataTable)
-        table.add_columns("#", "metric", "target", "deadline", "actual", "expected", "status")
+        # what matters most first, so a narrow terminal still shows it
+        table.add_columns("#", "metric", "actual", "target", "status", "deadline", "expected")
         table.show_cursor = False  # shown while focused: the cursor would hide a status colour
         # WorkbenchScreen.on_mount runs after this one (Textual calls both): it refreshes
+
+    def on_resize(self, event: events.Resize) -> None:
+        # below 100 columns the panes and the field labels get narrower (see the .tcss)
+        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
 
     # -- state -----------------------------------------------------------------
 
@@ -271,11 +277,11 @@ class PlansScreen(WorkbenchScreen):
             table.add_row(
                 Text(str(k["id"]), justify="right"),
                 Text(k["metric"]),
-                Text(f"{sign} {fmt_value(k['metric'], k['target'])}", justify="right"),
-                Text(k["deadline"] or "–"),
                 Text(fmt_value(k["metric"], k["actual"]), justify="right"),
-                Text(fmt_value(k["metric"], k["expected"]), justify="right"),
+                Text(f"{sign} {fmt_value(k['metric'], k['target'])}", justify="right"),
                 status_text(k["status"], colours),
+                Text(k["deadline"] or "–"),
+                Text(fmt_value(k["metric"], k["expected"]), justify="right"),
                 key=str(k["id"]),
             )
         self.query_one("#kpi-title", Label).update(

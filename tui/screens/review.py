@@ -116,6 +116,7 @@ class ReviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#review-note").display = bool(self.note)
+        self.query_one("#review-body", VerticalScroll).focus()  # arrows / page keys scroll
         self.show()
 
     def show(self) -> None:

@@ -53,7 +53,7 @@ FORM_CSS = """
 {cls} .form-title {{ text-style: bold; color: $text-accent; }}
 {cls} .form-error {{ color: $text-error; height: auto; }}
 {cls} VerticalScroll {{ height: auto; max-height: 30; }}
-{cls} .form-row {{ height: 1; margin-bottom: 1; }}
+{cls} .form-row {{ height: 1; }}
 {cls} .form-label {{ width: 20; color: $text-muted; }}
 {cls} Input, {cls} Select {{ width: 1fr; }}
 {cls} Input {{ background: $boost; }}
