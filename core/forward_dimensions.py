@@ -224,9 +224,9 @@ class ClvDimension(_ForwardBins):
         if self.column not in frame.columns:
             raise DimensionError(
                 f"dimension '{self.name}' (clv): the accounts have no CLV yet. CLV is fitted "
-                "on the transactions: in the workbench it is computed in the background "
-                "(progress on the Targeting screen, key 7); in Python call "
-                "core.forward_frame.add_forward_columns first"
+                "on the transactions: in the workbench open the Targeting screen (key 7), "
+                "which computes it in the background and then recomputes the segments; in "
+                "Python add it with core.forward_frame.forward_columns / add_forward_columns"
             )
         return frame.get_column(self.column)
 

@@ -244,6 +244,67 @@ async def test_value_x_potential_model_runs_on_the_forward_columns(app_factory, 
         assert not [n for n in app.notices if n[0] == "error"]
 
 
+async def test_the_fit_shows_progress_and_can_be_cancelled(app_factory, settle,
+                                                            monkeypatch) -> None:
+    import threading
+
+    import core.forward_frame as ff
+
+    started = threading.Event()
+
+    def slow_fit(frame, transactions, *, progress=None, cancelled=None, **kwargs):
+        progress(1, 7, "potential")
+        started.set()
+        while not cancelled():  # a fit that only ends when cancelled
+            threading.Event().wait(0.02)
+        raise ff.ForwardCancelled("cancelled")
+
+    monkeypatch.setattr(ff, "forward_columns", slow_fit)
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("7")
+        while not started.is_set():
+            await pilot.pause(0.05)
+        screen = app.screen
+        for _ in range(200):  # the ranking is shown meanwhile, without headroom
+            if screen._ranking is not None:
+                break
+            await pilot.pause(0.05)
+        bar = screen.query_one("#forward-progress")
+        assert bar.display and bar.progress == 1 and bar.total == 7
+        assert "Computing potential and CLV: potential" in str(
+            screen.query_one("#forward-status", Label).render())
+        assert "(headroom: waiting for potential)" in str(
+            screen.query_one("#ranking-title", Label).render())
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert "cancelled" in str(screen.query_one("#forward-status", Label).render())
+        assert not bar.display
+        assert "potential" not in app.state.frame.columns
+        assert not [n for n in app.notices if n[0] == "error"]
+
+
+async def test_a_clv_model_before_the_fit_says_what_to_do(app_factory, settle) -> None:
+    from core.forward_dimensions import ClvDimension
+    from core.model import SegmentationModel, model_to_json
+
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.state.workspace.save_model("Lifetime", model_to_json(
+            SegmentationModel("Lifetime", (ClvDimension(),))))
+        app.activate_model("Lifetime")
+        await settle(app, pilot)
+        errors = [n[1] for n in app.notices if n[0] == "error"]
+        assert errors and "no CLV yet" in errors[-1] and "key 7" in errors[-1]
+        await pilot.press("7")  # the fit runs, then the segments are recomputed
+        await settle(app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        assert set(order(screen)) == {"Low", "Medium", "High", "No CLV"}
+
+
 class TestSnapshot:
     def test_targeting_120x40(self, snap_compare, app_factory, ready) -> None:
         async def open7(pilot):
