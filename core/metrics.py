@@ -271,62 +271,189 @@ def _per_account_clustered(
     """Fast path when each account's lines are contiguous and in date order.
 
     That is how the workspace holds an import of an ERP or generator export
-    sorted by account; then an account is a run number, a day and an order are
-    runs inside it, and every group-by slices runs instead of hashing. Returns
-    None when the lines are not laid out that way (the caller then hashes).
+    sorted by account. Then an account is a run number (``code``) and the lines
+    are reduced in one pass to *segments*: runs of lines with the same account,
+    day and invoice (a few lines each). Days, orders and money are derived from
+    that much smaller frame with prefix sums instead of group-bys; only
+    ``product_breadth`` needs the lines again. Returns None when the lines are
+    not laid out that way (the caller then sorts or hashes).
     """
     if lines.height == 0:
         return None
     runs = lines.get_column("account_id").rle().struct.field("value")
     if runs.n_unique() != runs.len():
         return None  # an account appears in more than one run
-    epoch_day = (lines.get_column("date").min() - dt.date(1970, 1, 1)).days
-    coded = (
-        _with_order_key(lines.lazy())
-        .with_columns(pl.col("account_id").rle_id().cast(pl.Int64).alias("code"))
-        .with_columns(
-            (pl.col("code") * (1 << 21) + (pl.col("date").cast(pl.Int64) - epoch_day))
-            .alias("day_run"),
-            pl.struct("code", "invoice_id", "day_key").rle_id().cast(pl.Int64)
-            .alias("order_run"),
-        )
-        .collect()
+    ws, ps = _day_number(window_start), _day_number(prev_start)
+    coded = lines.lazy().select(
+        pl.col("account_id").rle_id().alias("code"),
+        pl.col("date").cast(pl.Int32).alias("d"),
+        "c", "mc", "invoice_id", "pl_",
     )
-    if not coded.get_column("day_run").is_sorted():
+    segments = _segments(coded)
+    # Product breadth is the only metric that needs the window lines themselves:
+    # (account, product line) pairs, distinct per account.
+    breadth = (
+        coded.filter((pl.col("d") >= ws) & (pl.col("c") > 0) & pl.col("pl_").is_not_null())
+        .select(pl.col("code").set_sorted(), "pl_")
+        .group_by("code", maintain_order=True)
+        .agg(pl.col("pl_").n_unique().cast(pl.Int64).alias("product_breadth"))
+    )
+    segs, breadth_df = pl.collect_all([segments, breadth], engine="in-memory")
+    same_account = pl.col("code") == pl.col("code").shift()
+    dates_ascending = not segs.select(
+        (same_account & (pl.col("d") < pl.col("d").shift())).any()
+    ).item()
+    if not dates_ascending:
         return None  # dates not ascending within an account
-    if not _orders_are_runs(coded):
+    # Order runs: adjacent segments of one account with the same invoice (or,
+    # without an invoice, the same day) belong to one run of lines.
+    inv = pl.col("invoice_id")
+    new_order = (
+        (pl.col("code") != pl.col("code").shift()).fill_null(True)
+        | inv.ne_missing(inv.shift()).fill_null(True)
+        | (inv.is_null() & (pl.col("d") != pl.col("d").shift())).fill_null(True)
+    )
+    segs = segs.with_columns(new_order.cum_sum().alias("order_run"))
+    starts = segs.lazy().filter(new_order).select("code", "invoice_id", "d").collect()
+    if not _orders_are_runs(starts):
         return None
-    queries = _aggregations(
-        coded.lazy(), "code", ["day_run"], ["order_run"], window_start, prev_start,
-        sorted_keys=True,
+    per_code = _from_segments(segs.lazy(), ws, ps).join(
+        breadth_df, on="code", how="left", maintain_order="left"
     )
-    # The in-memory engine slices sorted keys reliably; the streaming one
-    # sometimes hashes them anyway (seen with polars 2.1).
-    per_code = _join_parts(pl.collect_all(queries, engine="in-memory"), "code")
-    ids = pl.DataFrame({"account_id": runs}).with_row_index("code").with_columns(
-        pl.col("code").cast(pl.Int64)
-    )
-    return per_code.join(ids, on="code", how="left").drop("code")
+    # code i is the i-th run of account ids: a gather, not a join on strings
+    account_id = runs.alias("account_id").gather(per_code.get_column("code"))
+    return per_code.select(pl.lit(account_id), pl.exclude("code"))
 
 
-def _orders_are_runs(coded: pl.DataFrame) -> bool:
+def _day_number(day: dt.date) -> int:
+    """Days since 1970-01-01, the physical value of a polars Date."""
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def _segments(coded: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per run of lines with the same ``code``, day and invoice: its
+    net cents, known-margin cents and count, and number of lines.
+
+    Sums over a run are differences of running sums taken at the runs' last
+    lines, so no group-by (hash or sorted) runs over the 20M lines.
+    """
+    inv = pl.col("invoice_id")
+    last = (
+        (pl.col("code") != pl.col("code").shift(-1))
+        | (pl.col("d") != pl.col("d").shift(-1))
+        | inv.ne_missing(inv.shift(-1))
+    ).fill_null(True)
+
+    def run_sum(name: str) -> pl.Expr:
+        return pl.col(name) - pl.col(name).shift(1, fill_value=0)
+
+    return (
+        coded.select(
+            "code", "d", "invoice_id",
+            pl.col("c").cum_sum().alias("net"),
+            pl.col("mc").fill_null(0).cum_sum().alias("mnet"),
+            pl.col("mc").is_not_null().cast(pl.Int64).cum_sum().alias("mcount"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("nlines"),
+            last.alias("_last"),
+        )
+        .filter(pl.col("_last"))
+        .select(
+            "code", "d", "invoice_id",
+            run_sum("net"), run_sum("mnet"), run_sum("mcount"), run_sum("nlines"),
+        )
+    )
+
+
+def _run_totals(lf: pl.LazyFrame, key: list[str], sums: dict[str, pl.Expr]) -> pl.LazyFrame:
+    """One row per run of equal ``key`` values (the run's last row), with each
+    of ``sums`` totalled over the run: the difference of running sums at the
+    runs' last rows. Cheaper than a group-by, sorted or not, on millions of rows."""
+    last = pl.lit(False)
+    for name in key:
+        last = last | (pl.col(name) != pl.col(name).shift(-1))
+    return (
+        lf.select(*key, *(expr.cum_sum().alias(name) for name, expr in sums.items()),
+                  last.fill_null(True).alias("_last"))
+        .filter(pl.col("_last"))
+        .select(*key, *(pl.col(n) - pl.col(n).shift(1, fill_value=0) for n in sums))
+    )
+
+
+def _from_segments(segs: pl.LazyFrame, ws: int, ps: int) -> pl.DataFrame:
+    """Per code with lines since ``ps`` or a purchase day: purchase days,
+    window money, orders, all as run totals over the (code, day)-sorted segments."""
+    in_window = pl.col("d") >= ws
+
+    def when_window(name: str, inside: bool = True) -> pl.Expr:
+        return pl.when(in_window if inside else ~in_window).then(pl.col(name)).otherwise(0)
+
+    purchase_days = _run_totals(segs, ["code", "d"], {"net": pl.col("net")}).filter(
+        pl.col("net") > 0
+    )
+    code_last = (pl.col("code") != pl.col("code").shift(-1)).fill_null(True)
+    code_first = (pl.col("code") != pl.col("code").shift(1)).fill_null(True)
+    days = purchase_days.select(
+        "code",
+        pl.col("d").cast(pl.Date).alias("first_purchase"),
+        pl.col("d").cast(pl.Date).alias("last_purchase"),
+        in_window.cast(pl.Int64).cum_sum().alias("frequency"),
+        code_first.alias("_first"),
+        code_last.alias("_last"),
+    ).filter(pl.col("_first") | pl.col("_last")).select(
+        # the first and last purchase day of an account, then the last row per account
+        pl.col("code"),
+        pl.col("first_purchase").shift(1).alias("_prev_first"),
+        "first_purchase", "last_purchase", "frequency", "_first", "_last",
+    ).select(
+        "code",
+        pl.when(pl.col("_first")).then(pl.col("first_purchase"))
+        .otherwise(pl.col("_prev_first")).alias("first_purchase"),
+        "last_purchase",
+        (pl.col("frequency")).alias("frequency"),
+        "_last",
+    ).filter(pl.col("_last")).select(
+        "code", "first_purchase", "last_purchase",
+        pl.col("frequency") - pl.col("frequency").shift(1, fill_value=0),
+    )
+    money = _run_totals(
+        segs.filter(pl.col("d") >= ps),
+        ["code"],
+        {
+            "rev_c": when_window("net"),
+            "prev_c": when_window("net", inside=False),
+            "lines": when_window("nlines"),
+            "margin_c": when_window("mnet"),
+            "margin_n": when_window("mcount"),
+        },
+    )
+    # An order's window net: its window segments summed (an order is a run).
+    orders = _run_totals(
+        _run_totals(segs.filter(in_window), ["code", "order_run"], {"net": pl.col("net")}),
+        ["code"],
+        {"orders": (pl.col("net") > 0).cast(pl.Int64)},
+    )
+    days_df, money_df, orders_df = pl.collect_all([days, money, orders], engine="in-memory")
+    return (
+        days_df.join(money_df, on="code", how="full", coalesce=True)
+        .join(orders_df, on="code", how="left", maintain_order="left")
+    )
+
+
+def _orders_are_runs(starts: pl.DataFrame) -> bool:
     """True when every order (account + invoice, or account + day without invoice)
-    is one contiguous run of lines, so counting runs counts orders."""
+    is one contiguous run of lines, so counting runs counts orders.
+
+    ``starts`` holds ``code, invoice_id, d`` of the first line of every run of
+    order keys, in line order."""
     has_inv = pl.col("invoice_id").is_not_null()
-    starts = (
-        coded.lazy()
-        .filter(pl.col("order_run").diff().fill_null(1) != 0)
-        .select("code", "invoice_id", "day_run")
-        .collect()
-    )
-    # Runs without invoice: one per account-day, i.e. no repeated (sorted) day_run.
+    same_account = pl.col("code") == pl.col("code").shift()
+    # Runs without invoice: one per account-day, i.e. no repeated (sorted) day.
     repeated_day = starts.lazy().filter(~has_inv).select(
-        (pl.col("day_run").diff() == 0).any()
+        (same_account & (pl.col("d") == pl.col("d").shift())).any()
     ).collect().item()
     if repeated_day:
         return False
     inv = starts.lazy().filter(has_inv)
-    same_account = pl.col("code") == pl.col("code").shift()
     check = inv.select(
         pl.len().alias("runs"),
         # (account, invoice) ascending: then equal pairs would be adjacent
@@ -339,7 +466,8 @@ def _orders_are_runs(coded: pl.DataFrame) -> bool:
         return not check["adjacent_repeat"]
     # Invoice ids not ascending within accounts: count distinct pairs by hashing
     # (a hash collision can only make this answer False, never wrongly True).
-    distinct = inv.select(pl.struct("code", "invoice_id").hash().n_unique()).collect().item()
+    pair = pl.col("invoice_id").hash(seed=1) ^ (pl.col("code").cast(pl.UInt64) * 0x9E3779B97F4A7C15)
+    distinct = inv.select(pair.n_unique()).collect().item()
     return distinct == check["runs"]
 
 
