@@ -2,9 +2,10 @@
 starter models").
 
 "Value x Potential" is the classic customer portfolio matrix: the current
-revenue class (ABC) against the potential class (tertiles of the potential; see
-``core.forward_dimensions``). "Behaviour clusters" clusters the accounts on
-their purchasing behaviour (k suggested by silhouette)."""
+revenue class (ABC) against the potential class, as tertiles of the headroom
+(potential - revenue; see ``core.forward_dimensions``). "Behaviour clusters"
+clusters the accounts on their purchasing behaviour (k suggested by
+silhouette)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,11 @@ STARTER_MODELS: list[SegmentationModel] = [
         (
             AbcDimension("Value", measure="revenue"),
             PotentialDimension(
-                "Potential", column="potential", quantiles=3,
-                labels=("Low potential", "Medium potential", "High potential"),
+                # headroom (potential - revenue), not potential: potential >= revenue, so
+                # every A account would be "high potential" (demo: 227 of 227); by headroom
+                # the demo fills all 9 cells (A: 147 low, 8 medium, 72 high)
+                "Headroom", column="headroom", quantiles=3,
+                labels=("Low headroom", "Medium headroom", "High headroom"),
             ),
         ),
     ),

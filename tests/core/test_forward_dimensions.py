@@ -156,10 +156,12 @@ def test_value_x_potential_starter_model() -> None:
     assert [d.kind for d in model.dimensions] == ["abc", "potential"]
     frame = TINY.with_columns(pl.Series("abc_class", ["B", "C", "A", "C", "C", "A", "B"]))
     segments = assign_segments(frame, model)["segment"].cast(str).to_list()
+    # headroom known: 0 0 25 30 40 95; 1/3 -> pos 1.667: 0 + 25*0.667 = 16.667;
+    # 2/3 -> pos 3.333: 30 + 10*0.333 = 33.333
     assert segments == [
-        "B · Medium potential", "C · Low potential", "A · Low potential",
-        "C · High potential", "C · Not estimated", "A · High potential",
-        "B · Medium potential",
+        "B · Medium headroom", "C · Medium headroom", "A · Low headroom",
+        "C · High headroom", "C · Not estimated", "A · Low headroom",
+        "B · High headroom",
     ]
 
 

@@ -240,7 +240,7 @@ async def test_value_x_potential_model_runs_on_the_forward_columns(app_factory, 
         await settle(app, pilot)
         await settle(app, pilot)
         segments = order(screen)
-        assert all(" · " in s and "potential" in s for s in segments)
+        assert all(" · " in s and "headroom" in s for s in segments)
         assert not [n for n in app.notices if n[0] == "error"]
 
 
