@@ -203,6 +203,9 @@ class SegscopeApp(App[int]):
 
     def update_freshness(self) -> None:
         state = self.state
+        if state.accounts is not None and state.accounts.is_empty():
+            self.sub_title = "no data yet: press 3 to import"
+            return
         parts = []
         if state.as_of is not None:
             parts.append(f"as of {state.as_of.isoformat()}")
