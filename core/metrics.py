@@ -287,6 +287,9 @@ def _per_account_clustered(
     coded = lines.lazy().select(
         pl.col("account_id").rle_id().alias("code"),
         pl.col("date").cast(pl.Int32).alias("d"),
+        # runs of equal invoice ids (nulls equal) as integers: comparing these
+        # is cheaper than comparing the strings of neighbouring lines
+        pl.col("invoice_id").rle_id().alias("iv"),
         "c", "mc", "invoice_id", "pl_",
     )
     segments = _segments(coded)
@@ -307,12 +310,11 @@ def _per_account_clustered(
         return None  # dates not ascending within an account
     # Order runs: adjacent segments of one account with the same invoice (or,
     # without an invoice, the same day) belong to one run of lines.
-    inv = pl.col("invoice_id")
     new_order = (
-        (pl.col("code") != pl.col("code").shift()).fill_null(True)
-        | inv.ne_missing(inv.shift()).fill_null(True)
-        | (inv.is_null() & (pl.col("d") != pl.col("d").shift())).fill_null(True)
-    )
+        (pl.col("code") != pl.col("code").shift())
+        | (pl.col("iv") != pl.col("iv").shift())
+        | (pl.col("invoice_id").is_null() & (pl.col("d") != pl.col("d").shift()))
+    ).fill_null(True)
     segs = segs.with_columns(new_order.cum_sum().alias("order_run"))
     starts = segs.lazy().filter(new_order).select("code", "invoice_id", "d").collect()
     if not _orders_are_runs(starts):
@@ -337,11 +339,10 @@ def _segments(coded: pl.LazyFrame) -> pl.LazyFrame:
     Sums over a run are differences of running sums taken at the runs' last
     lines, so no group-by (hash or sorted) runs over the 20M lines.
     """
-    inv = pl.col("invoice_id")
     last = (
         (pl.col("code") != pl.col("code").shift(-1))
         | (pl.col("d") != pl.col("d").shift(-1))
-        | inv.ne_missing(inv.shift(-1))
+        | (pl.col("iv") != pl.col("iv").shift(-1))
     ).fill_null(True)
 
     def run_sum(name: str) -> pl.Expr:
@@ -349,7 +350,7 @@ def _segments(coded: pl.LazyFrame) -> pl.LazyFrame:
 
     return (
         coded.select(
-            "code", "d", "invoice_id",
+            "code", "d", "iv", "invoice_id",
             pl.col("c").cum_sum().alias("net"),
             pl.col("mc").fill_null(0).cum_sum().alias("mnet"),
             pl.col("mc").is_not_null().cast(pl.Int64).cum_sum().alias("mcount"),
@@ -358,7 +359,7 @@ def _segments(coded: pl.LazyFrame) -> pl.LazyFrame:
         )
         .filter(pl.col("_last"))
         .select(
-            "code", "d", "invoice_id",
+            "code", "d", "iv", "invoice_id",
             run_sum("net"), run_sum("mnet"), run_sum("mcount"), run_sum("nlines"),
         )
     )
@@ -462,13 +463,18 @@ def _orders_are_runs(starts: pl.DataFrame) -> bool:
         (same_account & (pl.col("invoice_id") == pl.col("invoice_id").shift())).any()
         .alias("adjacent_repeat"),
     ).collect().row(0, named=True)
+    if check["adjacent_repeat"]:
+        return False
     if not check["unsorted"]:
-        return not check["adjacent_repeat"]
-    # Invoice ids not ascending within accounts: count distinct pairs by hashing
-    # (a hash collision can only make this answer False, never wrongly True).
+        return True
+    # Invoice ids not ascending within some accounts: only there can a pair
+    # repeat non-adjacently. Count their distinct pairs by hashing (a hash
+    # collision can only make this answer False, never wrongly True).
+    unsorted = inv.filter(same_account & (pl.col("invoice_id") < pl.col("invoice_id").shift()))
+    suspects = inv.join(unsorted.select("code").unique(), on="code", how="semi")
     pair = pl.col("invoice_id").hash(seed=1) ^ (pl.col("code").cast(pl.UInt64) * 0x9E3779B97F4A7C15)
-    distinct = inv.select(pair.n_unique()).collect().item()
-    return distinct == check["runs"]
+    runs, distinct = suspects.select(pl.len(), pair.n_unique()).collect().row(0)
+    return distinct == runs
 
 
 def _finish(
