@@ -141,6 +141,7 @@ class TestPlaybookExport:
             assert str(app.screen.query_one(Input).value).endswith("-playbook.md")
             await answer_prompt(app, pilot, settle, str(out))
         text = out.read_text(encoding="utf-8")
+        assert out.stat().st_mode & 0o777 == 0o644  # not the temporary file's 0600
         assert "Ann Berg" in text and "Value" in text
         if suffix == ".html":
             assert text.lstrip().lower().startswith("<!doctype html")

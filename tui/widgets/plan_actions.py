@@ -123,7 +123,7 @@ def export_snapshot_flow(app: SegscopeApp) -> None:
             return
         out = Path(text).expanduser()
         if out.exists():
-            _confirm(app, f"{out} exists. Replace it with a new snapshot?", "Replace",
+            _confirm(app, f"{out} exists.\nReplace it with a new snapshot?", "Replace",
                      lambda yes: yes and export_snapshot_to(app, out, overwrite=True))
             return
         export_snapshot_to(app, out)
@@ -172,8 +172,8 @@ def restore_snapshot_flow(app: SegscopeApp) -> None:
             app.notify(str(exc), title="Restore", severity="error", timeout=10)
             return
         default = snap.with_name(f"{snap.stem}-restored.segscope")
-        _prompt(app, f"Restore {snap.name} (created {manifest.created}) as the new workspace file:",
-                str(default), lambda t: target_chosen(snap, manifest, t))  # fmt: skip
+        _prompt(app, f"Restore {snap.name} as the new workspace file:", str(default),
+                lambda t: target_chosen(snap, manifest, t))  # fmt: skip
 
     def target_chosen(snap: Path, manifest: Any, text: str | None) -> None:
         if not text:
@@ -189,9 +189,9 @@ def restore_snapshot_flow(app: SegscopeApp) -> None:
             return
         exists = target.exists()
         accounts = manifest.tables.get("accounts", 0)
-        question = (f"Restore {snap.name} ({accounts:,} accounts, schema "
-                    f"{manifest.schema_version}) to {target}"
-                    + (" — replacing that existing workspace?" if exists else "?"))  # fmt: skip
+        question = (f"Restore {snap.name}\n({accounts:,} accounts, schema "
+                    f"{manifest.schema_version})\nto {target}"
+                    + ("\nreplacing that existing workspace?" if exists else "?"))  # fmt: skip
         _confirm(app, question, "Replace" if exists else "Restore",
                  lambda yes: yes and restore_to(app, snap, target, force=exists))  # fmt: skip
 
@@ -213,7 +213,7 @@ def restore_to(app: SegscopeApp, snap: Path, target: Path, *, force: bool = Fals
 
 def _offer_open(app: SegscopeApp, target: Path) -> None:
     app.notify(f"Restored to {target}.", title="Restore", timeout=8)
-    _confirm(app, f"Restored to {target}. Open it in this window now?", "Open",
+    _confirm(app, f"Restored to {target}.\nOpen it in this window now?", "Open",
              lambda yes: yes and open_workspace(app, target))  # fmt: skip
 
 
@@ -294,10 +294,13 @@ def write_text_atomic(path: Path, text: str) -> None:
     parent = path.parent
     if not parent.is_dir():
         raise SegscopeError(f"cannot write {path}: directory {parent} does not exist")
+    # mkstemp makes the file private: give it the mode of the file it replaces, else 0644
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
