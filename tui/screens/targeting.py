@@ -476,7 +476,8 @@ class TargetingScreen(WorkbenchScreen):
             # names overlap where segments sit close together
             for rank, x, y in zip(part["rank"].to_list(), xs, ys, strict=True):
                 plt.text(str(rank), x=x + 3, y=y, color=colour, alignment="left")
-        plt.xlim(0, 100)
+        plt.xlim(0, 110)  # room for the label of a point at 100 %
+        plt.xticks([0, 25, 50, 75, 100])
         plt.ylim(0, 1)
         plt.xlabel("share of wallet %")
         plt.ylabel("attract.")
