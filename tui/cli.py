@@ -30,7 +30,8 @@ except Exception:  # pragma: no cover - running from a source tree without insta
 def _command_modules() -> list[str]:
     from tui import commands
 
-    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+    modules = pkgutil.iter_modules(commands.__path__)
+    return sorted(m.name for m in modules if not m.name.startswith("_"))
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
