@@ -11,6 +11,7 @@ from core.model import AbcDimension, SegmentationModel
 from storage.plans import get_persona, list_personas
 from tui.widgets.persona_card import PersonaCard
 from tui.widgets.persona_form import input_id
+from tui.widgets.plan_actions import step_history
 
 
 async def draft_and_rename(app, pilot, settle, name: str) -> int:
@@ -100,6 +101,22 @@ class TestUndoRedo:
             await pilot.press("ctrl+y")
             await settle(app, pilot)
             assert app.state.active_model == changed
+
+    async def test_no_undo_while_a_form_is_open(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            pid = await draft_and_rename(app, pilot, settle, "Plant manager Paula")
+            await pilot.press("e")
+            await settle(app, pilot)
+            form = app.screen
+            await pilot.press("ctrl+z")  # a modal cuts the App's bindings off: nothing happens
+            await settle(app, pilot)
+            assert app.screen is form
+            assert get_persona(app.state.workspace, pid).persona.name == "Plant manager Paula"
+            step_history(app, redo=False)  # e.g. from the palette: refused with a reason
+            await settle(app, pilot)
+            assert app.notices[-1] == ("warning", "Close the dialog first (escape), then undo.")
+            assert get_persona(app.state.workspace, pid).persona.name == "Plant manager Paula"
 
     async def test_nothing_to_undo_says_so(self, make_app, settle):
         app = make_app()

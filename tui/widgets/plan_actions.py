@@ -54,9 +54,16 @@ def describe_edit(edit: Any) -> str:
 
 def step_history(app: SegscopeApp, *, redo: bool) -> None:
     """Undo (or redo) the latest edit in a worker, then refresh every screen."""
+    from textual.screen import ModalScreen
+
     from storage import history
 
     verb = "redo" if redo else "undo"
+    if isinstance(app.screen, ModalScreen):
+        # a form holds the values it was opened with: saving it after an undo would redo it
+        app.notify(f"Close the dialog first (escape), then {verb}.", title=verb.capitalize(),
+                   severity="warning", timeout=4)  # fmt: skip
+        return
 
     def run() -> None:
         state = app.state
