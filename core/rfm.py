@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from core.abc import sort_by_id
 from core.errors import UsageError
 
 SCORE_VALUES = range(1, 6)
@@ -165,10 +166,10 @@ def rfm_scores(
     cells = grid.cells()
     names = cells["rfm_segment"].to_list()
     lf = metrics.lazy().select("account_id", "recency_days", "frequency", "revenue")
+    scored = lf.with_row_index("_row").filter(pl.col("recency_days").is_not_null()).collect()
     ranked = (
-        lf.with_row_index("_row")
-        .filter(pl.col("recency_days").is_not_null())
-        .sort("account_id", maintain_order=True)
+        sort_by_id(scored)
+        .lazy()
         .select(
             "_row",
             _score("recency_days", reverse=True).alias("r_score"),
