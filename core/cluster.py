@@ -301,6 +301,11 @@ def fit_clusters(
     if n < max(k or lo, 2) * 2:
         raise UsageError(f"too few accounts ({n}) to form clusters")
     dm = design_matrix(frame, features)
+    if all(frame[f].null_count() == n for f in features):
+        raise UsageError(
+            f"the cluster features ({', '.join(features)}) have no value in any of the "
+            f"{n:,} accounts; import accounts with these columns or cluster on other features"
+        )
     params = {"k": k, "k_range": list(k_range), "method": method, "seed": seed,
               "sample_size": sample_size}
     key = _cache_key(dm, params)
@@ -346,12 +351,24 @@ def _cluster(
     sample = X if len(X) <= sample_size else X[rng.choice(len(X), sample_size, replace=False)]
     sil: dict[int, float] = {}
     candidates = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
+    # k-means cannot make more clusters than there are distinct points (sklearn
+    # warns and returns fewer); say so instead
+    distinct = len(np.unique(sample, axis=0))
+    if distinct < 2:
+        raise UsageError("the cluster features take the same value for every account; "
+                         "choose features that differ between accounts")
+    if k is not None and k > distinct:
+        raise UsageError(f"k = {k} clusters, but the features have only {distinct} distinct "
+                         "combinations of values")
     if k is None:
         for kk in candidates:
-            if kk >= len(sample):
+            if kk >= len(sample) or kk > distinct:
                 break
             lab = _fit_predict(method, sample, kk, seed)
             sil[kk] = _silhouette(sample, lab, seed)
+        if not sil:
+            raise UsageError(f"k from {k_range[0]} clusters, but the features have only "
+                             f"{distinct} distinct combinations of values")
         chosen = max(sil, key=lambda kk: (sil[kk], -kk))
     else:
         chosen = k

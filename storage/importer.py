@@ -47,9 +47,10 @@ from typing import Any
 
 import polars as pl
 
-from core.errors import SegscopeError
+from core.errors import SegscopeError, UsageError
 from storage import validation as v
 from storage.mapping import (
+    ROW_SOURCE,
     check_kind,
     check_required,
     guess_mapping,
@@ -189,6 +190,12 @@ def _source_columns(info: SourceInfo, frame: pl.DataFrame | None) -> list[str]:
     return list(info.columns)
 
 
+def _zero_amounts(accepted: pl.DataFrame, kind: str) -> int:
+    if kind != "transactions" or "amount" not in accepted.columns:
+        return 0
+    return int((accepted["amount"] == 0).sum())
+
+
 def prepare_import(
     path: str | Path,
     kind: str,
@@ -216,6 +223,16 @@ def prepare_import(
     columns = _source_columns(info, frame)
     if frame is not None and frame.height == 0:
         raise ImportFileError(f"{path} has a header but no data rows")
+    if ROW_SOURCE in (overrides or {}) or ROW_SOURCE in (mapping or {}):
+        if frame is None:
+            raise UsageError(
+                f"--map '{ROW_SOURCE}=...' numbers the rows of a file read whole; "
+                f"{path} is a large CSV read in batches"
+            )
+        if ROW_SOURCE in columns:
+            raise UsageError(f"{path} has a column named '{ROW_SOURCE}' already")
+        frame = frame.with_columns(pl.col(ROW).cast(pl.Utf8).alias(ROW_SOURCE))
+        columns.append(ROW_SOURCE)
     if stream:
         import polars as _pl
 
@@ -231,7 +248,7 @@ def prepare_import(
         final = _check_mapping(mapping, columns, kind)
     else:
         final = resolve_mapping(columns, kind, overrides)
-    check_required(columns, kind, final, path)
+    check_required(columns, kind, final, path, sheet=info.sheet)
     ignored = [c for c in columns if c not in final]
 
     number_targets = set(v.INT_TARGETS[kind]) | set(v.FLOAT_TARGETS[kind])
@@ -246,6 +263,7 @@ def prepare_import(
     evidence = v.Evidence(separator=separator)
     rows_read = 0
     rows_accepted = 0
+    zero_amounts = 0
     rejected_parts: list[pl.DataFrame] = []
     account_parts: list[pl.Series] = []
     accepted: pl.DataFrame | None = None
@@ -258,6 +276,7 @@ def prepare_import(
         rows_read = frame.height
         accepted = result.accepted
         rows_accepted = accepted.height
+        zero_amounts = _zero_amounts(accepted, kind)
         rejected_parts.append(result.rejected)
     else:
         batches = iter_batches(info, batch_size, columns=list(final))
@@ -285,6 +304,7 @@ def prepare_import(
                 result = v.validate(batch, kind, final, rules, columns)
                 rows_read += batch.height
                 rows_accepted += result.accepted.height
+                zero_amounts += _zero_amounts(result.accepted, kind)
                 rejected_parts.append(result.rejected)
                 account_parts.append(result.accepted["account_id"].unique())
                 part = spill_dir / f"{i:05d}.arrow"
@@ -301,6 +321,13 @@ def prepare_import(
         else []
     )
     notes += list(rules.notes)
+    if zero_amounts:
+        # e.g. the lost opportunities of a CRM pipeline (close value 0): kept, but
+        # the analyst should know they are there and that they change nothing
+        notes.append(
+            f"{zero_amounts:,} accepted line(s) have amount 0: stored, but they are neither "
+            "purchases nor revenue (metrics count lines with a positive net only)"
+        )
     rejected = (
         pl.concat(rejected_parts) if rejected_parts else pl.DataFrame(schema=v.REJECTED_SCHEMA)
     )

@@ -46,6 +46,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "Organisation ID",
             "Organization ID",
             "ID",
+            "Account",  # CRM exports keyed by the company name (Maven CRM "account")
         ),
         "name": (
             "name",
@@ -94,7 +95,14 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "Turnover",
             "Annual Turnover",
         ),
-        "founded_year": ("founded_year", "Year Founded", "Founded", "Founded Year"),
+        "founded_year": (
+            "founded_year",
+            "Year Founded",
+            "Founded",
+            "Founded Year",
+            "Year Established",
+            "Established",
+        ),
         "legal_form": ("legal_form", "Legal Form", "Legal Entity Type", "Company Type"),
         "ownership": ("ownership", "Ownership"),
         "business_phase": ("business_phase", "Business Phase", "Phase"),
@@ -143,6 +151,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "Billing Date",
             "Sale Date",
             "Date",
+            "Close Date",  # won opportunities of a CRM pipeline export
         ),
         "amount": (
             "amount",
@@ -157,6 +166,8 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "Total",
             "Net Value",
             "Value",
+            "Close Value",
+            "Deal Value",
         ),
         "margin": (
             "margin",
@@ -179,6 +190,8 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "Document No",
             "Document Number",
             "Billing Document",
+            "Opportunity ID",  # a pipeline export: re-importing it replaces each deal
+            "Deal ID",
         ),
         "product": (
             "product",
@@ -405,8 +418,25 @@ REQUIRED_HINT = {
 }
 
 
-def check_required(columns: Sequence[str], kind: str, mapping: Mapping[str, str], path) -> None:
-    """Raise ``ImportFileError`` when a column the kind needs has no source column."""
+# ``--map '#row=account_id'``: the spreadsheet row number as a source column,
+# for files that have no id column at all (UCI "Wholesale customers").
+ROW_SOURCE = "#row"
+_SPACED = re.compile(r"\S\s{2,}\S")
+
+
+def check_required(
+    columns: Sequence[str],
+    kind: str,
+    mapping: Mapping[str, str],
+    path,
+    *,
+    sheet: str | None = None,
+) -> None:
+    """Raise ``ImportFileError`` when a column the kind needs has no source column.
+
+    The message says what to do: ``--map``, ``#row`` for a file without ids,
+    ``--sheet`` for a workbook, and that space-separated text is not read.
+    """
     mapped = set(mapping.values())
     needed = ["account_id"]
     if kind == "transactions":
@@ -416,8 +446,22 @@ def check_required(columns: Sequence[str], kind: str, mapping: Mapping[str, str]
     for target in needed:
         if target not in mapped:
             what = REQUIRED_HINT[target]
+            where = f" (sheet '{sheet}')" if sheet else ""
+            hint = f"Name the column with --map 'COLUMN={target}'"
+            if target == "account_id" and kind == "accounts":
+                hint += f", or number the rows with --map '{ROW_SOURCE}=account_id'"
+            if sheet:
+                hint += "; read another sheet with --sheet NAME"
+            only = columns[0].strip() if len(columns) == 1 else ""
+            if only and (_SPACED.search(only) or len(only.split()) >= 4):
+                # polars reads no whitespace-separated text; say so instead of
+                # listing one long column name
+                raise ImportFileError(
+                    f"{path}: the file has one column '{columns[0].strip()}': its fields "
+                    "seem to be separated by spaces, which segscope does not read; "
+                    "save it as CSV (comma, semicolon, tab or | between fields)"
+                )
             raise ImportFileError(
-                f"{path}: no column for {what} ({target}) in this {kind} file; "
-                f"its columns are {_listing(columns)}. "
-                f"Name the column with --map 'COLUMN={target}'"
+                f"{path}{where}: no column for {what} ({target}) in this {kind} file; "
+                f"its columns are {_listing(columns)}. {hint}"
             )

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from core.errors import UsageError
+from core.errors import SegscopeError, UsageError
 
 DESCRIPTION = """\
 The ideal customers are the customers for which the expression is true (the
@@ -66,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
             frame = frame.with_columns(derived.alias("is_customer"))
     expr = compile_expression(args.ideal, frame.schema)
     ideal = frame.select(expr.fill_null(False)).to_series()
+    if "is_customer" in frame.columns and bool(frame["is_customer"].fill_null(True).all()):
+        # nothing to rank (and core.lookalike cannot sort an empty id column)
+        raise SegscopeError(
+            f"no prospects to score: all {frame.height:,} accounts of {args.workspace} are "
+            "customers; lookalikes rank accounts without purchases (import them as accounts)"
+        )
     res = score_lookalikes(frame, ideal)
     out = res.frame
     if args.potential:

@@ -1,0 +1,84 @@
+"""QA of the headless CLI on situations real data produced: one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core.cluster import fit_clusters
+from core.errors import UsageError
+from tui.cli import main
+
+REAL = Path(__file__).parent / "data" / "real"
+
+
+def _frame(**cols) -> pl.DataFrame:
+    n = len(next(iter(cols.values())))
+    return pl.DataFrame({"account_id": [f"A{i}" for i in range(n)], **cols})
+
+
+def test_cluster_on_features_without_values_is_a_usage_error():
+    frame = _frame(buying_driver=pl.Series([None] * 20, dtype=pl.Utf8),
+                   employees=pl.Series([None] * 20, dtype=pl.Int64))
+    with pytest.raises(UsageError, match="no value in any of the 20 accounts"):
+        fit_clusters(frame, ["buying_driver", "employees"])
+
+
+def test_cluster_on_a_constant_feature_is_a_usage_error():
+    frame = _frame(offer_type=["standard"] * 20)
+    with pytest.raises(UsageError, match="same value for every account"):
+        fit_clusters(frame, ["offer_type"])
+
+
+def test_cluster_k_search_stops_at_the_distinct_points_without_warnings():
+    # 3 distinct values: k = 4..6 cannot be formed; sklearn would warn for each
+    frame = _frame(x=[1.0, 5.0, 9.0] * 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fit_clusters(frame, ["x"], k_range=(2, 6))
+    assert set(res.silhouette) <= {2, 3}
+    assert res.k == 3  # three well separated points: perfect silhouette
+    assert sorted(res.sizes.values()) == [10, 10, 10]
+    with pytest.raises(UsageError, match="only 3 distinct"):
+        fit_clusters(frame, ["x"], k=4)
+    with pytest.raises(UsageError, match="only 3 distinct"):
+        fit_clusters(frame, ["x"], k_range=(4, 6))
+
+
+def test_cluster_labels_follow_the_points():
+    frame = _frame(x=np.repeat([0.0, 100.0], 10).tolist())
+    res = fit_clusters(frame, ["x"], k=2)
+    ids = res.frame["cluster_id"].to_list()
+    assert len(set(ids[:10])) == 1 and len(set(ids[10:])) == 1 and ids[0] != ids[10]
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory) -> Path:
+    """Maven CRM slice: every account has closed deals, so there are no prospects."""
+    ws = tmp_path_factory.mktemp("crm") / "crm.segscope"
+    assert main(["init", str(ws)]) == 0
+    assert main(["import", str(ws), str(REAL / "maven_pipeline.csv"), "--kind",
+                 "transactions", "--quiet"]) == 0
+    return ws
+
+
+def test_lookalikes_without_prospects_is_one_line(crm, capsys):
+    capsys.readouterr()
+    assert main(["lookalikes", str(crm), "--ideal", "revenue > 0"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "no prospects to score" in err
+
+
+def test_segment_behaviour_clusters_without_firmographics_is_one_line(crm, capsys):
+    capsys.readouterr()
+    assert main(["segment", str(crm), "--model", "Behaviour clusters"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1
+    assert "dimension 'Behaviour' (cluster)" in captured.err
+    assert "no value in any of the" in captured.err
+    assert "ConvergenceWarning" not in captured.err
