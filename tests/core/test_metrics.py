@@ -261,3 +261,58 @@ class TestLayouts:
         assert per is not None
         # a: INV9 (10) is an order, INV2 nets 0 -> 1; b: 1
         assert dict(zip(per["account_id"], per["orders"], strict=True)) == {"a": 1, "b": 1}
+
+
+def _clustered_with_multi_day_invoices(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lines grouped by account in date order, as an import of a sorted export:
+    invoices of 1-4 lines spanning up to 3 days (some across the window start),
+    invoice numbers not ascending within an account, invoice-less days, returns,
+    unknown margins and product lines."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for a in range(120):
+        account = f"acc{a:04d}"
+        day = dt.date(2022, 9, 1) + dt.timedelta(days=rng.randrange(300))
+        numbers = rng.sample(range(1, 10_000), 12)
+        for number in numbers[: rng.randrange(1, 12)]:
+            invoice = None if rng.random() < 0.2 else f"{account}-INV{number}"
+            # an invoice-less day must not share its day with another order
+            day += dt.timedelta(days=rng.randrange(0 if invoice else 1, 40))
+            for _ in range(rng.randrange(1, 5)):
+                amount = rng.choice([5.0, 19.99, 100.0, 250.5]) * (-1 if rng.random() < 0.2 else 1)
+                margin = None if rng.random() < 0.15 else round(amount * 0.3, 2)
+                line = rng.choice(["L1", "L2", "L3", None])
+                rows.append((account, day, amount, margin, invoice, line))
+                if invoice and rng.random() < 0.3:
+                    day += dt.timedelta(days=1)  # the invoice continues next day
+            if not invoice:
+                day += dt.timedelta(days=1)
+    accounts = pl.DataFrame({"account_id": [f"acc{a:04d}" for a in range(130)]})
+    return accounts, tx_frame(rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fast_path_equals_hash_path_and_shuffled_input(seed):
+    """The clustered fast path must be taken on grouped lines and give exactly the
+    frame of the general hash path, and of the same lines in random order."""
+    from core.metrics import _finish, _lines, _per_account_clustered, _per_account_hashed
+
+    accounts, tx = _clustered_with_multi_day_invoices(seed)
+    as_of = dt.date(2024, 3, 1)
+    window, prev = dt.date(2023, 3, 1), dt.date(2022, 3, 1)
+    lines = _lines(tx.lazy(), tx.columns, as_of).collect()
+    assert _per_account_clustered(lines, window, prev) is not None
+    fast = account_metrics(accounts, tx, as_of=as_of)
+    hashed = _finish(accounts.lazy(), _per_account_hashed(lines, window, prev).lazy(), as_of,
+                     True).collect()
+    assert fast.equals(hashed)
+    shuffled = tx.sample(fraction=1.0, shuffle=True, seed=seed)
+    assert account_metrics(accounts, shuffled, as_of=as_of).equals(fast)
+    assert fast["orders"].sum() > 0 and fast["product_breadth"].max() >= 2
+    # Accounts still contiguous but dated backwards: the fast path must refuse.
+    backwards = tx.reverse()
+    assert _per_account_clustered(
+        _lines(backwards.lazy(), tx.columns, as_of).collect(), window, prev) is None
+    assert account_metrics(accounts, backwards, as_of=as_of).equals(fast)
