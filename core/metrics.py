@@ -142,51 +142,28 @@ def _aggregations(
     order_keys: list[str],
     window_start: dt.date,
     prev_start: dt.date,
-    sorted_keys: bool,
 ) -> list[pl.LazyFrame]:
-    """Per ``by``: purchase-day dates and counts, window money, breadth, orders.
+    """Per ``by`` (hash group-bys, any row order): purchase-day dates and counts,
+    window money, breadth, orders.
 
     ``day_keys`` group the lines of one account and day, ``order_keys`` the
     lines of one order (an invoice, or an account-day for lines without one).
-    With ``sorted_keys`` every key is an integer in ascending order, so polars
-    groups by slicing runs instead of hashing. Returns separate queries (run
-    with ``collect_all`` and joined on ``by``): one combined plan was 2-3x slower.
+    Returns separate queries (run with ``collect_all`` and joined on ``by``):
+    one combined plan was 2-3x slower.
     """
     in_window = pl.col("date") >= window_start
-
-    def flag(*names: str) -> list[pl.Expr]:
-        return [pl.col(n).set_sorted() for n in names] if sorted_keys else []
-
-    def group(lf: pl.LazyFrame, keys: list[str]):
-        return lf.group_by(keys, maintain_order=sorted_keys)
-
-    if sorted_keys:
-        lines = lines.with_columns(flag(by, *day_keys, *order_keys))
     purchase = pl.col("net") > 0
-    if sorted_keys:
-        days = (
-            _run_nets(lines.select(by, "date", *day_keys, "c"), day_keys[0])
-            .filter(purchase)
-            .with_columns(flag(by))
-            .group_by(by, maintain_order=True)
-            .agg(
-                pl.col("date").first().alias("first_purchase"),
-                pl.col("date").last().alias("last_purchase"),
-                in_window.sum().cast(pl.Int64).alias("frequency"),
-            )
-        )
-    else:
-        day_aggs = [pl.col("c").sum().alias("net")]
-        if "date" not in day_keys:
-            day_aggs.append(pl.col("date").first())
-        days = group(group(lines, day_keys).agg(day_aggs), [by]).agg(
+    days = (
+        lines.group_by(day_keys).agg(pl.col("c").sum().alias("net"))
+        .group_by(by)
+        .agg(
             pl.col("date").filter(purchase).min().alias("first_purchase"),
             pl.col("date").filter(purchase).max().alias("last_purchase"),
             (purchase & in_window).sum().cast(pl.Int64).alias("frequency"),
         )
-
-    recent = lines.filter(pl.col("date") >= prev_start).with_columns(flag(by, *order_keys))
-    money = group(recent, [by]).agg(
+    )
+    recent = lines.filter(pl.col("date") >= prev_start)
+    money = recent.group_by(by).agg(
         pl.col("c").filter(in_window).sum().alias("rev_c"),
         pl.col("c").filter(~in_window).sum().alias("prev_c"),
         in_window.sum().alias("lines"),
@@ -195,28 +172,9 @@ def _aggregations(
         pl.col("pl_").filter(in_window & (pl.col("c") > 0)).drop_nulls().n_unique()
         .cast(pl.Int64).alias("product_breadth"),
     )
-
-    if sorted_keys:
-        order_nets = _run_nets(
-            recent.filter(in_window).select(by, *order_keys, "c"), order_keys[0]
-        ).with_columns(flag(by))
-    else:
-        order_nets = group(recent.filter(in_window), order_keys).agg(pl.col("c").sum().alias("net"))
-    orders = group(order_nets, [by]).agg((pl.col("net") > 0).sum().cast(pl.Int64).alias("orders"))
+    order_nets = recent.filter(in_window).group_by(order_keys).agg(pl.col("c").sum().alias("net"))
+    orders = order_nets.group_by(by).agg((pl.col("net") > 0).sum().cast(pl.Int64).alias("orders"))
     return [days, money, orders]
-
-
-def _run_nets(lines: pl.LazyFrame, run: str) -> pl.LazyFrame:
-    """The last line of each run of ``run`` (ascending) with ``net`` = the run's sum of
-    ``c``: the running sum at its last line minus that at the previous run's last
-    line. Slicing by a sort order this way needs no grouping at all."""
-    last_of_run = (pl.col(run) != pl.col(run).shift(-1)).fill_null(True)
-    running = pl.col("running")
-    return (
-        lines.with_columns(pl.col("c").cum_sum().alias("running"))
-        .filter(last_of_run)
-        .with_columns((running - running.shift(1, fill_value=0)).alias("net"))
-    )
 
 
 def _join_parts(parts: list[pl.DataFrame], by: str) -> pl.DataFrame:
@@ -260,7 +218,7 @@ def _per_account_hashed(
     """General path: hash group-bys on the account id (any row order)."""
     queries = _aggregations(
         _with_order_key(lines.lazy()), "account_id", ["account_id", "date"],
-        ["account_id", "invoice_id", "day_key"], window_start, prev_start, sorted_keys=False,
+        ["account_id", "invoice_id", "day_key"], window_start, prev_start,
     )
     return _join_parts(pl.collect_all(queries), "account_id")
 
