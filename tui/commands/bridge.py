@@ -14,6 +14,7 @@ import json
 import polars as pl
 
 from tui.commands.metrics import parse_date
+from tui.commands.segment import partial_history_note
 
 DESCRIPTION = """\
 Print the revenue bridge between two consecutive periods P0 and P1.
@@ -141,11 +142,18 @@ def run(args: argparse.Namespace) -> int:
                     if args.model else None)
     result = revenue_bridge(transactions, period=args.period, as_of=as_of, segments=segments,
                             alignment="calendar" if args.calendar else "trailing")
+    note = partial_history_note(
+        transactions, result.p0_start, result.p0_end, "P0",
+        "accounts that bought before the data count as new, and NRR reads too high",
+    )
     if args.json:
         data = result.to_dict()
         if args.model:
             data["model"] = args.model
+        data["notes"] = [note] if note else []
         print(json.dumps(data, indent=2, default=str))
     else:
         print(format_bridge(result))
+        if note:
+            print(f"note: {note}")
     return 0

@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "List the segmentation models saved in WORKSPACE with their dimensions.\n"
             "A workspace without any model first gets the starter models (ABC by revenue,\n"
-            "RFM, Industry x Size, Sales logic, Revenue bridge)."
+            "RFM, Industry x Size, Sales logic, Revenue bridge, Value x Potential,\n"
+            "Behaviour clusters). Value x Potential and Behaviour clusters need account\n"
+            "firmographics (industry, employees, ...; buying driver, offer type, ...)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

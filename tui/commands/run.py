@@ -37,27 +37,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="run_command", metavar="ACTION", required=True)
 
-    save = sub.add_parser("save", help="freeze the current segments of a model")
-    save.add_argument("workspace", metavar="WORKSPACE")
-    save.add_argument("--model", required=True, metavar="NAME")
+    ws_help = "the workspace file (.segscope)"
+    raw = argparse.RawDescriptionHelpFormatter
+    save = sub.add_parser(
+        "save", help="freeze the current segments of a model", formatter_class=raw,
+        description=(
+            "Assign every account to a segment of model NAME at the analysis date and\n"
+            "store the result (account, segment, window revenue) as a new run; print its id."
+        ),
+    )
+    save.add_argument("workspace", metavar="WORKSPACE", help=ws_help)
+    save.add_argument("--model", required=True, metavar="NAME",
+                      help="the model to apply ('segscope models WORKSPACE' lists them)")
     save.add_argument("--label", metavar="L", help="a label for the run")
-    save.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD")
-    save.add_argument("--json", action="store_true")
+    save.add_argument("--as-of", metavar="DATE",
+                      help="analysis date YYYY-MM-DD (default: day after the last transaction)")
+    save.add_argument("--json", action="store_true", help="print the new run as JSON")
     save.set_defaults(handler=run_save)
 
-    lst = sub.add_parser("list", help="list saved runs, newest first")
-    lst.add_argument("workspace", metavar="WORKSPACE")
+    lst = sub.add_parser(
+        "list", help="list saved runs, newest first", formatter_class=raw,
+        description="List the saved runs of WORKSPACE, newest first: id, model, label,\n"
+                    "analysis date, when it was saved and how many accounts it holds.",
+    )
+    lst.add_argument("workspace", metavar="WORKSPACE", help=ws_help)
     lst.add_argument("--model", metavar="NAME", help="only runs of this model")
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
     lst.set_defaults(handler=run_list)
 
-    cmp_ = sub.add_parser("compare", help="migration matrix from run A to run B")
-    cmp_.add_argument("workspace", metavar="WORKSPACE")
+    cmp_ = sub.add_parser(
+        "compare", help="migration matrix from run A to run B", formatter_class=raw,
+        description=(
+            "Print the migration matrix from run A to run B: rows are the segments in A,\n"
+            "columns the segments in B, cells the accounts (or their revenue frozen in B;\n"
+            "in A for accounts gone) that moved; '(new)' and '(gone)' hold accounts\n"
+            "found in one run only."
+        ),
+    )
+    cmp_.add_argument("workspace", metavar="WORKSPACE", help=ws_help)
     cmp_.add_argument("run_a", metavar="RUN_A", type=int, help="earlier run id")
     cmp_.add_argument("run_b", metavar="RUN_B", type=int, help="later run id")
     cmp_.add_argument("--by", choices=("accounts", "revenue"), default="accounts",
                       help="what the table counts (default accounts)")  # fmt: skip
-    cmp_.add_argument("--json", action="store_true")
+    cmp_.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cmp_.set_defaults(handler=run_compare)
 
 

@@ -83,6 +83,31 @@ def build_frame(ws: Any, as_of: dt.date | None) -> tuple[pl.DataFrame, pl.DataFr
     return account_frame(accounts, transactions, as_of=as_of), transactions, as_of
 
 
+def partial_history_note(
+    transactions: pl.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    what: str,
+    effect: str = "growth and NRR against it read too high",
+) -> str | None:
+    """A note when the data begins after ``start``: the period [start, end) is only
+    partly covered, so figures compared with it (growth, NRR) read too high."""
+    if transactions.is_empty() or "date" not in transactions.columns:
+        return None
+    first = transactions["date"].min()
+    if first is None or first <= start:
+        return None
+    span = (end - start).days
+    if first >= end:
+        return (f"the data starts {first.isoformat()}, after {what} "
+                f"({start.isoformat()} .. {(end - dt.timedelta(days=1)).isoformat()}): "
+                "there is nothing to compare with")  # fmt: skip
+    covered = (end - first).days / span if span > 0 else 0.0
+    return (f"the data starts {first.isoformat()}, so {what} ({start.isoformat()} .. "
+            f"{(end - dt.timedelta(days=1)).isoformat()}) is only {covered:.0%} covered: "
+            f"{effect}")  # fmt: skip
+
+
 def bridge_accounts(transactions: pl.DataFrame, as_of: dt.date) -> pl.DataFrame | None:
     from core.bridge import revenue_bridge
 
@@ -174,8 +199,12 @@ def compute_profiles(ws: Any, model_name: str, as_of: dt.date | None) -> dict[st
     profiles = segment_profiles(
         frame, assignments, bridge_accounts=bridge_accounts(transactions, as_of), total=True
     )
+    from core.periods import shift_months
+
+    note = partial_history_note(transactions, shift_months(as_of, -24),
+                                shift_months(as_of, -12), "the previous year")
     return {"model": model, "as_of": as_of, "profiles": profiles, "frame": frame,
-            "assignments": assignments}  # fmt: skip
+            "assignments": assignments, "notes": [note] if note else []}  # fmt: skip
 
 
 def traits_by_segment(result: dict[str, Any], limit: int) -> dict[str, list[str]]:
@@ -211,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
             "dimensions": [d.name for d in result["model"].dimensions],
             "segments": rows_as_json(profiles.filter(pl.col("segment") != "All accounts")),
             "total": rows_as_json(profiles.filter(pl.col("segment") == "All accounts"))[0],
+            "notes": result["notes"],
         }
         if args.traits:
             for row in payload["segments"]:
@@ -237,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(f"model {result['model'].name!r}, as of {result['as_of'].isoformat()}")
     print(render_table(headers, rows, right=set(range(1, len(headers)))))
+    for note in result["notes"]:
+        print(f"note: {note}")
     if traits:
         print("\ndistinguishing traits (strongest first):")
         for seg, phrases in traits.items():
