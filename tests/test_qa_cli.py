@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -159,3 +160,36 @@ def test_models_help_names_every_starter_model(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for model in STARTER_MODELS:
         assert model.name in text
+
+
+def test_models_save_a_bins_model_over_an_imported_attribute(tmp_path, capsys):
+    ws = tmp_path / "w.segscope"
+    assert main(["init", str(ws)]) == 0
+    assert main(["import", str(ws), str(REAL / "wholesale.csv"), "--kind", "accounts",
+                 "--map", "#row=account_id", "--quiet"]) == 0
+    spec = {"format": 1, "name": "Fresh spend", "dimensions": [
+        {"kind": "bins", "name": "Fresh", "column": "fresh", "cuts": [10000],
+         "labels": ["small", "large"]}]}
+    (tmp_path / "m.json").write_text(json.dumps(spec))
+    capsys.readouterr()
+    assert main(["models", str(ws), "--save", str(tmp_path / "m.json")]) == 0
+    assert "saved model 'Fresh spend'" in capsys.readouterr().out
+    assert main(["export", str(ws), "assignments", "--model", "Fresh spend", "--out",
+                 str(tmp_path / "a.csv")]) == 0
+    got = dict(pl.read_csv(tmp_path / "a.csv", schema_overrides={"account_id": pl.Utf8})
+               .select("account_id", "segment").iter_rows())
+    # by hand: Fresh 12669, 7057, 6353, 13265, 22615, 9413 on rows 2..7; cut at 10,000
+    assert got == {"2": "large", "3": "small", "4": "small", "5": "large", "6": "large",
+                   "7": "small"}
+
+
+def test_models_save_bad_spec_is_one_line(tmp_path, capsys):
+    ws = tmp_path / "w.segscope"
+    assert main(["init", str(ws)]) == 0
+    (tmp_path / "bad.json").write_text('{"format": 1, "name": "x", "dimensions": '
+                                       '[{"kind": "bins", "name": "B"}]}')
+    capsys.readouterr()
+    assert main(["models", str(ws), "--save", str(tmp_path / "bad.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "dimension 'B' (bins)" in err
+    assert main(["models", str(ws), "--save", str(tmp_path / "missing.json")]) == 2

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.model import ModelError, model_from_json
+from core.errors import UsageError
+from core.model import ModelError, model_from_json, model_to_json
 from tui.commands.segment import open_workspace, render_table, seed_starter_models
 
 
@@ -24,12 +25,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("workspace", metavar="WORKSPACE", help="the workspace file")
     parser.add_argument("--json", action="store_true", help="print JSON (with each spec)")
+    parser.add_argument(
+        "--save", metavar="FILE",
+        help="first save the model spec in FILE (JSON as in 'models --json'; '-' reads "
+             "stdin) under its name, replacing a model of that name",
+    )
+    parser.epilog = (
+        "examples:\n"
+        "  segscope models ws.segscope --json\n"
+        "  segscope models ws.segscope --save fresh-bins.json"
+    )
     parser.set_defaults(handler=run)
 
 
+def _read_spec(source: str) -> str:
+    import sys
+    from pathlib import Path
+
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise UsageError(f"--save: no model file at {path}")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--save: cannot read {path}: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
+    saved = None
+    if args.save:
+        text = _read_spec(args.save)
+        model = model_from_json(text)  # ModelError names the dimension at fault
+        saved = model.name
     with open_workspace(args.workspace) as ws:
         seeded = seed_starter_models(ws)
+        if saved is not None:
+            ws.save_model(saved, model_to_json(model))
         entries = []
         for name, updated_at in ws.list_models():
             spec = ws.get_model(name)
@@ -45,10 +78,13 @@ def run(args: argparse.Namespace) -> int:
                             "min_segment_size": min_size, "error": problem,
                             "spec": json.loads(spec)})  # fmt: skip
     if args.json:
-        print(json.dumps({"models": entries, "seeded": seeded}, indent=2, ensure_ascii=False))
+        print(json.dumps({"models": entries, "seeded": seeded, "saved": saved}, indent=2,
+                         ensure_ascii=False))
         return 0
     if seeded:
         print(f"(added {len(seeded)} starter models to an empty workspace)")
+    if saved is not None:
+        print(f"saved model {saved!r}")
     rows = [
         [
             e["name"],
