@@ -412,27 +412,20 @@ def _orders_are_runs(starts: pl.DataFrame) -> bool:
     ).collect().item()
     if repeated_day:
         return False
-    inv = starts.lazy().filter(has_inv)
-    check = inv.select(
-        pl.len().alias("runs"),
-        # (account, invoice) ascending: then equal pairs would be adjacent
-        (same_account & (pl.col("invoice_id") < pl.col("invoice_id").shift())).any()
-        .alias("unsorted"),
-        (same_account & (pl.col("invoice_id") == pl.col("invoice_id").shift())).any()
-        .alias("adjacent_repeat"),
-    ).collect().row(0, named=True)
-    if check["adjacent_repeat"]:
-        return False
-    if not check["unsorted"]:
+    inv = starts.filter(has_inv).select("code", "invoice_id")  # once: read below
+    if inv.select((same_account & (pl.col("invoice_id") == pl.col("invoice_id").shift())).any()
+                  ).item():
+        return False  # an invoice split by invoice-less lines
+    # Where an account's invoice ids ascend, equal pairs would be adjacent, and
+    # there are none. Elsewhere (e.g. credit notes "CN-" after invoices "INV-")
+    # count the distinct pairs by hashing: a hash collision can only make this
+    # answer False (the slower path, same result), never wrongly True.
+    unordered = inv.filter(same_account & (pl.col("invoice_id") < pl.col("invoice_id").shift()))
+    if unordered.height == 0:
         return True
-    # Invoice ids not ascending within some accounts: only there can a pair
-    # repeat non-adjacently. Count their distinct pairs by hashing (a hash
-    # collision can only make this answer False, never wrongly True).
-    unsorted = inv.filter(same_account & (pl.col("invoice_id") < pl.col("invoice_id").shift()))
-    suspects = inv.join(unsorted.select("code").unique(), on="code", how="semi")
+    suspects = inv.filter(pl.col("code").is_in(unordered.get_column("code").unique().implode()))
     pair = pl.col("invoice_id").hash(seed=1) ^ (pl.col("code").cast(pl.UInt64) * 0x9E3779B97F4A7C15)
-    runs, distinct = suspects.select(pl.len(), pair.n_unique()).collect().row(0)
-    return distinct == runs
+    return suspects.select(pair.n_unique()).item() == suspects.height
 
 
 def _finish(
