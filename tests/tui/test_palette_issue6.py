@@ -60,7 +60,7 @@ class TestSnapshotExport:
 
 
 class TestSnapshotRestore:
-    async def test_restore_over_the_open_workspace_is_refused_with_a_reason(
+    async def test_restore_over_the_open_workspace_or_from_a_damaged_file_is_refused(
         self, make_app, settle, tmp_path, tiny_workspace
     ):
         from storage.snapshot import export_snapshot
@@ -78,6 +78,13 @@ class TestSnapshotRestore:
             assert severity == "error"
             assert "cannot be replaced while it is open" in message
             assert "Restore to a new file" in message
+            # a damaged file is reported at once, before any target is asked for
+            bad = tmp_path / "bad.segsnap"
+            bad.write_bytes(b"PK\x03\x04 not really a zip")
+            await run_command(app, pilot, settle, "Restore snapshot")
+            await answer_prompt(app, pilot, settle, str(bad))
+            assert not isinstance(app.screen, PromptScreen)
+            assert app.notices[-1][0] == "error" and str(bad) in app.notices[-1][1]
         assert tiny_workspace.read_bytes() == before
 
     async def test_restore_to_a_new_file_then_open_it(self, make_app, settle, tmp_path,
@@ -108,22 +115,6 @@ class TestSnapshotRestore:
 
             assert get_plan(app.state.workspace, "Value", "B")["objective"] == "retain"
             app.state.workspace.close()
-
-    async def test_a_damaged_snapshot_is_reported_and_nothing_written(
-        self, make_app, settle, tmp_path
-    ):
-        bad = tmp_path / "bad.segsnap"
-        bad.write_bytes(b"PK\x03\x04 not really a zip")
-        target = tmp_path / "never.segscope"
-        app = make_app()
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(app, pilot)
-            await run_command(app, pilot, settle, "Restore snapshot")
-            await answer_prompt(app, pilot, settle, str(bad))
-            assert not isinstance(app.screen, PromptScreen)
-            assert app.notices[-1][0] == "error"
-            assert str(bad) in app.notices[-1][1]
-        assert not target.exists()
 
 
 class TestPlaybookExport:

@@ -53,6 +53,17 @@ class TestKpis:
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_plans(app, pilot, settle)
             assert screen.current_segment == "A"
+            # a bad target stays in the form with a message; escape adds nothing
+            await pilot.press("k")
+            await settle(app, pilot)
+            await pilot.press("tab", *"lots", "ctrl+s")
+            await settle(app, pilot)
+            assert isinstance(app.screen, KpiForm)
+            assert "is not a number" in str(app.screen.query_one("#kpi-form-error").render())
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert list_kpis(app.state.workspace, "Value").is_empty()
+
             await pilot.press("k")
             await settle(app, pilot)
             form = app.screen
@@ -96,20 +107,6 @@ class TestKpis:
             await settle(app, pilot)
             assert list_kpis(state.workspace, "Value", "A")["metric"].to_list() == ["revenue"]
             assert [r[1] for r in kpi_cells(screen)] == ["revenue"]
-
-    async def test_a_bad_target_is_reported_in_the_form(self, make_app, settle):
-        app = make_app()
-        async with app.run_test(size=(120, 40)) as pilot:
-            await open_plans(app, pilot, settle)
-            await pilot.press("k")
-            await settle(app, pilot)
-            await pilot.press("tab", *"lots", "ctrl+s")
-            await settle(app, pilot)
-            assert isinstance(app.screen, KpiForm)
-            assert "is not a number" in str(app.screen.query_one("#kpi-form-error").render())
-            await pilot.press("escape")
-            await settle(app, pilot)
-            assert list_kpis(app.state.workspace, "Value").is_empty()
 
 
 class TestPlanForm:
@@ -172,11 +169,20 @@ class TestReview:
     async def test_review_walks_the_targets_with_n_and_p(self, make_app, settle):
         app = make_app()
         ws = app.state.workspace
-        ws.set_segment_annotation("Value", "A", status="target")
-        ws.set_segment_annotation("Value", "C", status="target")
         set_plan(ws, "Value", "C", objective="grow", key_messages="More lines per order")
         async with app.run_test(size=(120, 40)) as pilot:
             plans = await open_plans(app, pilot, settle)
+            # no target flagged: every segment, with a note saying so
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert app.screen.segments == ["A", "B", "C"]
+            assert str(app.screen.query_one("#review-note").render()) == NO_TARGETS
+            await pilot.press("escape")
+            await settle(app, pilot)
+            ws.set_segment_annotation("Value", "A", status="target")
+            ws.set_segment_annotation("Value", "C", status="target")
+            plans.refresh_from_state()
+            await settle(app, pilot)
             await pilot.press("r")
             await settle(app, pilot)
             review = app.screen
@@ -197,15 +203,6 @@ class TestReview:
             await pilot.press("escape")
             await settle(app, pilot)
             assert app.screen is plans
-
-    async def test_without_targets_every_segment_is_reviewed(self, make_app, settle):
-        app = make_app()
-        async with app.run_test(size=(120, 40)) as pilot:
-            await open_plans(app, pilot, settle)
-            await pilot.press("r")
-            await settle(app, pilot)
-            assert app.screen.segments == ["A", "B", "C"]
-            assert str(app.screen.query_one("#review-note").render()) == NO_TARGETS
 
 
 def _seed_plan(ws) -> None:
