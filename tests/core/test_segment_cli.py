@@ -50,10 +50,11 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_models_seeds_starters_once(workspace: Path, capsys) -> None:
     code, out, _ = cli(capsys, "models", str(workspace), "--json")
     data = json.loads(out)
-    assert code == 0 and len(data["seeded"]) == 5
+    assert code == 0 and len(data["seeded"]) == 7
     names = [m["name"] for m in data["models"]]
     assert names == sorted(["ABC by revenue", "RFM", "Industry x Size", "Sales logic",
-                            "Revenue bridge"])  # fmt: skip
+                            "Revenue bridge", "Value x Potential",
+                            "Behaviour clusters"])  # fmt: skip
     code, out, _ = cli(capsys, "models", str(workspace))
     assert code == 0 and "added" not in out and "Industry (category) × Size (bins)" in out
 
