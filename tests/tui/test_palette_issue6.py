@@ -11,6 +11,7 @@ from textual.widgets import Input
 from storage.plans import add_kpi, set_plan
 from storage.snapshot import validate_snapshot
 from tui.widgets.model_dialogs import ConfirmDialog
+from tui.widgets.plan_actions import export_snapshot_to
 from tui.widgets.prompt import PromptScreen
 
 
@@ -51,6 +52,12 @@ class TestSnapshotExport:
             await run_command(app, pilot, settle, "Export workspace snapshot")
             assert str(app.screen.query_one(Input).value).endswith(".segsnap")
             await answer_prompt(app, pilot, settle, str(out))
+            # a directory that does not exist: one error notice that names it
+            missing = tmp_path / "no-such-dir" / "x.segsnap"
+            export_snapshot_to(app, missing)
+            await settle(app, pilot)
+            severity, message = app.notices[-1]
+            assert severity == "error" and "no-such-dir" in message
         manifest = validate_snapshot(out)
         assert manifest.tables["plans"] == 1
         assert manifest.tables["accounts"] == 36
