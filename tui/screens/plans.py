@@ -101,6 +101,17 @@ def compute_plans(state: Any, model_name: str, on: dt.date) -> PlansData:
                      metric_availability(frame), annotations, orphans)  # fmt: skip
 
 
+def edits_token(state: Any) -> tuple:
+    """Changes with every recorded edit, undo and redo (storage.history's log)."""
+    try:
+        row = state.workspace.conn.execute(
+            "SELECT coalesce(max(id), 0), coalesce(sum(undone), 0), count(*) FROM edits"
+        ).fetchone()
+    except Exception:  # an older workspace without the log: always recompute
+        return (object(),)
+    return tuple(row)
+
+
 def status_text(status: str, colours: dict[str, str]) -> Text:
     """The KPI status in its theme colour (dim when not available)."""
     colour = colours.get(STATUS_COLOURS.get(status, ""), "")
@@ -134,6 +145,7 @@ class PlansScreen(WorkbenchScreen):
         self.data: PlansData | None = None
         self._rows: list[str] = []
         self._kpi_ids: list[int] = []
+        self._computed_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -183,7 +195,11 @@ class PlansScreen(WorkbenchScreen):
             return
         if self.data is None or self.data.model_name != name:
             title.update(f"Model {name}: reading plans…")
-        self._compute(name)
+        # the three state messages of one load arrive together: compute once per state
+        key = (name, id(self.state.assignments), id(self.state.frame), edits_token(self.state))
+        if key != self._computed_key:
+            self._computed_key = key
+            self._compute(name)
 
     @work(thread=True, exclusive=True, group="plans", exit_on_error=False)
     def _compute(self, model_name: str) -> None:
@@ -331,6 +347,7 @@ class PlansScreen(WorkbenchScreen):
 
     def _recompute(self) -> None:
         if self.model_name is not None:
+            self._computed_key = None
             self._compute(self.model_name)
 
     def action_edit_plan(self) -> None:
