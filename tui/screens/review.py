@@ -29,8 +29,7 @@ from tui.widgets.plan_form import PLAN_FORM_FIELDS
 if TYPE_CHECKING:
     from tui.screens.plans import PlansData
 
-NO_TARGETS = ("No segment is flagged as target (Segments screen, key t): "
-              "reviewing every segment.")  # fmt: skip
+NO_TARGETS = "No segment is flagged as target (key t on Segments): reviewing them all."
 PROFILE_FIELDS = (
     ("accounts", "accounts", "count"),
     ("account_share", "of accounts", "pct"),
@@ -122,8 +121,7 @@ class ReviewScreen(Screen[None]):
     def show(self) -> None:
         seg, data = self.segment, self.data
         self.query_one("#review-title", Label).update(
-            f"Review · model {data.model_name} · segment {seg} "
-            f"({self.index + 1} of {len(self.segments)}) · n next · p previous · escape leaves"
+            f"Review · {data.model_name} · segment {seg} ({self.index + 1} of {len(self.segments)})"
         )
         profiles = self.app.state.profiles  # type: ignore[attr-defined]
         row = None
