@@ -373,7 +373,8 @@ def customer_lifetime_value(
     returns = days.height - days.filter(_is_purchase(zero_amount_is_purchase)).height
     if returns:
         notes.append(
-            f"{returns} account-days with a net amount <= 0 (returns) are not purchases and "
+            f"{returns:,} account-days with a net amount <= 0 (returns, zero-value lines) "
+            "are not purchases and "
             "are left out of frequency and spend"
         )
     ratio, basis = _margin_ratio(summary)

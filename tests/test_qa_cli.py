@@ -193,3 +193,12 @@ def test_models_save_bad_spec_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "dimension 'B' (bins)" in err
     assert main(["models", str(ws), "--save", str(tmp_path / "missing.json")]) == 2
+
+
+def test_clv_names_zero_value_lines_not_only_returns(crm, capsys):
+    capsys.readouterr()
+    assert main(["clv", str(crm), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    # the 5 lost deals (value 0) fall on 5 account-days without a won deal
+    assert "5 account-days with a net amount <= 0 (returns, zero-value lines) are not " \
+        "purchases and are left out of frequency and spend" in notes
