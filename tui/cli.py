@@ -63,18 +63,46 @@ def _open_tui(argv: Sequence[str]) -> int:
     return run_app(args.path)
 
 
+def _looks_like_mistyped_command(word: str) -> bool:
+    """A bare word that is no file is more likely a typo than a new workspace."""
+    from pathlib import Path
+
+    path = Path(word).expanduser()
+    return not path.exists() and not path.suffix and "/" not in word and "\\" not in word
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, commands = build_parser()
+    try:
+        parser, commands = build_parser()
+    except KeyboardInterrupt:
+        print("segscope: interrupted; nothing was written", file=sys.stderr)
+        return 130
     if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+        if argv and _looks_like_mistyped_command(argv[0]):
+            import difflib
+
+            near = difflib.get_close_matches(argv[0], sorted(commands), n=1)
+            hint = f" Did you mean 'segscope {near[0]}'?" if near else ""
+            print(
+                f"segscope: '{argv[0]}' is neither a command nor an existing workspace.{hint}\n"
+                f"To create a workspace, give a file name with an extension "
+                f"(e.g. {argv[0]}.segscope); 'segscope --help' lists the commands.",
+                file=sys.stderr,
+            )
+            return 2
         try:
             return _open_tui(argv)
         except SegscopeError as exc:
             print(f"segscope: {exc}", file=sys.stderr)
             return exc.exit_code
     args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:  # a command group such as 'run' given without its subcommand
+        parser.parse_args([*argv, "--help"])
+        return 2
     try:
-        return int(args.handler(args) or 0)
+        return int(handler(args) or 0)
     except SegscopeError as exc:
         print(f"segscope {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
