@@ -191,12 +191,15 @@ def _with_order_key(lines: pl.LazyFrame) -> pl.LazyFrame:
 
 def _grouped_by_account(lines: pl.DataFrame) -> pl.DataFrame:
     """The lines reordered so that each account's lines are contiguous and dated
-    in ascending order (stable otherwise).
+    in ascending order, and within a day the lines of one invoice (and the
+    invoice-less ones) are contiguous too (stable otherwise).
 
-    The sort key is the account id's 64-bit hash with its low 21 bits replaced
-    by the day: two accounts whose hashes agree in the high 43 bits would
-    interleave, which ``_per_account_clustered`` detects (it then refuses), so a
-    collision costs time, never correctness.
+    The first sort key is the account id's 64-bit hash with its low 21 bits
+    replaced by the day: two accounts whose hashes agree in the high 43 bits
+    would interleave, which ``_per_account_clustered`` detects (it then
+    refuses), so a collision costs time, never correctness. The second key, the
+    invoice id's hash, makes orders runs so that the clustered path accepts the
+    result (without it, shuffled lines fell through to the 3x slower hash path).
     """
     first = (lines.get_column("date").min() - dt.date(1970, 1, 1)).days
     high = pl.lit(0xFFFF_FFFF_FFE0_0000, pl.UInt64)
@@ -205,9 +208,9 @@ def _grouped_by_account(lines: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         lines.lazy()
-        .with_columns(key.alias("_key"))
-        .sort("_key", maintain_order=True)
-        .drop("_key")
+        .with_columns(key.alias("_key"), pl.col("invoice_id").hash().alias("_inv"))
+        .sort("_key", "_inv", maintain_order=True)
+        .drop("_key", "_inv")
         .collect(engine="in-memory")
     )
 
@@ -239,7 +242,9 @@ def _per_account_clustered(
     if lines.height == 0:
         return None
     runs = lines.get_column("account_id").rle().struct.field("value")
-    if runs.n_unique() != runs.len():
+    # Distinct hashes imply distinct ids (a collision only makes us refuse);
+    # n_unique on the strings took 4 s on 20M shuffled lines, the hashes 0.4 s.
+    if not (runs.is_sorted() or runs.hash().n_unique() == runs.len()):
         return None  # an account appears in more than one run
     ws, ps = _day_number(window_start), _day_number(prev_start)
     coded = lines.lazy().select(
