@@ -210,7 +210,12 @@ def score_lookalikes(
     lap("fit_and_score")
     ids = frame["account_id"].cast(pl.Utf8).to_numpy()
     order = (  # best score first, ties by account id
-        pl.DataFrame({"s": scores, "id": ids[p_idx]})
+        pl.DataFrame(  # typed, so an empty prospect set still sorts
+            {
+                "s": pl.Series(scores, dtype=pl.Float64),
+                "id": pl.Series(ids[p_idx], dtype=pl.Utf8),
+            }
+        )
         .with_row_index("i")
         .sort(["s", "id"], descending=[True, False])["i"]
         .to_numpy()

@@ -311,8 +311,9 @@ def looks_like_workspace(path: str | Path) -> bool:
     return int.from_bytes(header[68:72], "big") == APPLICATION_ID
 
 
-def remove_workspace_files(path: Path) -> None:
+def remove_workspace_files(path: Path | str) -> None:
     """Delete a workspace file with its WAL/SHM companions and its cache directory."""
+    path = Path(path)
     for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
         with contextlib.suppress(FileNotFoundError):
             companion.unlink()

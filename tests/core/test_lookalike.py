@@ -181,3 +181,11 @@ def test_no_reason_limit_lists_reasons_for_every_prospect() -> None:
     assert res.frame["nearest_3_id"].null_count() == 0
     assert res.n_reasons == 60 and res.n_reference == int(ideal[:400].sum())
     assert not any("reason" in n for n in res.notes)
+
+
+def test_no_prospects_gives_an_empty_list_not_a_crash() -> None:
+    frame = population(n_customers=600, n_prospects=0)
+    ideal = (frame["industry"] == "chemicals").to_numpy()
+    res = score_lookalikes(frame, ideal, seed=0)
+    assert res.n_prospects == 0 and res.frame.height == 0
+    assert "account_id" in res.frame.columns
