@@ -144,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the metric frame on shuffled rows (the hash path)")
     parser.add_argument("--synthetic", action="store_true", help="ignore bench/data/big")
     parser.add_argument("--memory", action="store_true",
-                        help="only load the data and compute the metric frame + ABC + RFM "
-                             "once, then report the process's peak RSS (run it alone: "
-                             "the peak is a process maximum)")
+                        help="only load the data, compute the metric frame + ABC + RFM "
+                             "and then the account frame once each, and report the "
+                             "process's peak RSS after each (a process maximum)")
     args = parser.parse_args(argv)
     from core.abc import abc_classes
     from core.bridge import revenue_bridge
@@ -174,10 +174,15 @@ def main(argv: list[str] | None = None) -> int:
         metrics = _timed("metric frame", lambda: account_metrics(accounts, transactions,
                                                                  as_of=as_of), 1, rows)
         _timed("ABC + RFM", lambda: (abc_classes(metrics), rfm_scores(metrics)), 1, rows)
+        metrics_rss = _peak_rss_mb()
+        del metrics
+        _timed("account frame (metrics + ABC + RFM + bridge class)",
+               lambda: account_frame(accounts, transactions, as_of=as_of), 1, rows)
         for label, wall, cpu in rows:
             print(f"{label}: wall {wall:.3f} s, CPU {cpu:.3f} s")
-        print(f"peak RSS: {data_rss:,.0f} MB with the data loaded, {_peak_rss_mb():,.0f} MB "
-              f"after metrics + ABC + RFM; load average now {os.getloadavg()[0]:.1f}")
+        print(f"peak RSS: {data_rss:,.0f} MB with the data loaded, {metrics_rss:,.0f} MB "
+              f"after metrics + ABC + RFM, {_peak_rss_mb():,.0f} MB after the account frame; "
+              f"load average now {os.getloadavg()[0]:.1f}")
         return 0
     metrics = _timed("metric frame", lambda: account_metrics(accounts, transactions, as_of=as_of),
                      args.repeat, rows)
