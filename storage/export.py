@@ -84,14 +84,25 @@ def _atomic_target(path: Path):
         raise ExportError(f"cannot export to {path}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private: give it the mode of the file it replaces, else 0644
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     try:
         yield tmp
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
         raise ExportError(f"cannot export to {path}: {exc.strerror or exc}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8, LF) through a temporary file beside ``path``, renamed into place."""
+    path = Path(path).expanduser()
+    with _atomic_target(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+    return path
 
 
 def write_frame(df: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> Path:

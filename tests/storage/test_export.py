@@ -143,3 +143,16 @@ def test_a_failed_export_keeps_the_previous_file(tmp_path: Path) -> None:
         write_frame(nested, path)
     assert path.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_exports_are_readable_by_others_like_any_new_file(tmp_path) -> None:
+    import polars as pl
+
+    from storage.export import write_frame, write_text_atomic
+
+    csv = write_frame(pl.DataFrame({"a": [1]}), tmp_path / "x.csv")
+    md = write_text_atomic(tmp_path / "p.md", "# playbook\n")
+    # mkstemp creates 0600 files; an export must not stay private to its writer
+    assert csv.stat().st_mode & 0o777 == 0o644
+    assert md.stat().st_mode & 0o777 == 0o644
+    assert md.read_text() == "# playbook\n"

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from core.errors import SegscopeError, UsageError
+from core.errors import UsageError
 from tui.commands.segment import open_workspace, parse_date
 
 EPILOG = """examples:
@@ -195,21 +193,6 @@ def build_playbook(
     )
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write atomically: a temporary file beside the target, renamed into place."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise SegscopeError(f"cannot write {path}: directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise SegscopeError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     from core.playbook import markdown_to_html, playbook_markdown
     from tui.commands.plan import today_arg
@@ -226,6 +209,8 @@ def run(args: argparse.Namespace) -> int:
     text = playbook_markdown(inp)
     if kind in (".html", ".htm"):
         text = markdown_to_html(text, f"Playbook: {inp.model}")
-    _write_text(out, text)
+    from storage.export import write_text_atomic
+
+    write_text_atomic(out, text)
     print(f"wrote {out} ({len(inp.sections)} segment(s), model {inp.model!r})")
     return 0

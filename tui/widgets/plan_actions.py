@@ -11,8 +11,6 @@ message as it is). Success is reported with ``call_from_thread``.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,6 +284,8 @@ def export_playbook_to(app: SegscopeApp, model_name: str, out: Path,
         text = playbook_markdown(inp)
         if out.suffix.lower() in (".html", ".htm"):
             text = markdown_to_html(text, f"Playbook: {inp.model}")
+        from storage.export import write_text_atomic
+
         write_text_atomic(out, text)
         app.call_from_thread(
             app.notify, f"Playbook written: {out} ({len(inp.sections)} segment section(s))",
@@ -294,21 +294,3 @@ def export_playbook_to(app: SegscopeApp, model_name: str, out: Path,
 
     app.run_worker(run, thread=True, group="playbook", name="playbook export",
                    exit_on_error=False)  # fmt: skip
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file beside ``path``, renamed into place."""
-    parent = path.parent
-    if not parent.is_dir():
-        raise SegscopeError(f"cannot write {path}: directory {parent} does not exist")
-    # mkstemp makes the file private: give it the mode of the file it replaces, else 0644
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise SegscopeError(f"cannot write {path}: {exc.strerror or exc}") from None
