@@ -266,19 +266,32 @@ def test_a_failed_first_run_leaves_nothing_behind(
 
 def test_a_killed_first_run_never_leaves_a_half_demo(tmp_path: Path) -> None:
     target = tmp_path / "demo.segscope"
+    marker = tmp_path.parent / f"{tmp_path.name}-accounts-committed"
+    # The child commits the accounts, says so, then waits to be killed: the kill
+    # lands mid-build whatever the machine's speed.
     code = (
-        "import sys; from pathlib import Path; from sample_data.demo import ensure_demo_workspace; "
-        "ensure_demo_workspace(Path(sys.argv[1]))"
+        "import sys, time; from pathlib import Path\n"
+        "import storage.importer as imp\n"
+        "from sample_data.demo import ensure_demo_workspace\n"
+        "real = imp.commit_import\n"
+        "def slow(ws, prepared, progress=None):\n"
+        "    report = real(ws, prepared, progress)\n"
+        "    Path(sys.argv[2]).write_text(prepared.kind)\n"
+        "    time.sleep(60)\n"
+        "    return report\n"
+        "imp.commit_import = slow\n"
+        "ensure_demo_workspace(Path(sys.argv[1]))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], cwd=ROOT, env=env)
-    # kill it while it imports: the temporary file appears first
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not list(tmp_path.glob(".demo.segscope.*.tmp")):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(target), str(marker)], cwd=ROOT, env=env
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not marker.exists():
         time.sleep(0.02)
-    time.sleep(0.5)
     proc.kill()
     proc.wait()
+    assert marker.exists(), "the child never committed its first import"
     assert not target.exists(), "the kill came too late to test anything"
     # what the dead run leaves is a temporary file (with its WAL), which no reader opens
     assert all(p.name.startswith(".demo.segscope.") for p in tmp_path.iterdir())
