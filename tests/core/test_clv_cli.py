@@ -97,3 +97,24 @@ def test_targets_ranking_weights_and_target_list(workspace, tmp_path, capsys) ->
     frame = pl.read_csv(out)
     assert frame["priority_rank"].to_list() == list(range(1, frame.height + 1))
     assert main(["targets", str(workspace), "--model", "RFM", "--weights", "bogus=1"]) == 2
+
+
+def test_segment_a_clv_model_fits_clv_on_the_command_line(workspace, tmp_path, capsys) -> None:
+    from core.forward_dimensions import ClvDimension
+    from core.model import SegmentationModel, model_to_json
+    from storage.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        ws.save_model("By CLV", model_to_json(SegmentationModel("By CLV", (ClvDimension(),))))
+    capsys.readouterr()
+    assert main(["segment", str(workspace), "--model", "By CLV", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    segments = {row["segment"]: row["accounts"] for row in data["segments"]}
+    # tertiles of CLV over the customers with a value; prospects have none
+    assert {"Low", "Medium", "High", "No CLV"} <= set(segments)
+    out = tmp_path / "by_clv.csv"
+    assert main(["export", str(workspace), "assignments", "--model", "By CLV",
+                 "--out", str(out)]) == 0  # fmt: skip
+    table = pl.read_csv(out)
+    assert table.height == 600
+    assert set(table["CLV"].unique()) == {"Low", "Medium", "High", "No CLV"}

@@ -6,7 +6,13 @@ import argparse
 
 import polars as pl
 
-from tui.commands.segment import build_frame, load_model, open_workspace, parse_date
+from tui.commands.segment import (
+    build_frame,
+    load_model,
+    open_workspace,
+    parse_date,
+    with_forward_columns,
+)
 
 EXPORT_KINDS = ("assignments", "profiles", "traits")
 # Per-account columns exported beside the segment, when the frame has them.
@@ -60,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.what == "assignments":
         with open_workspace(args.workspace) as ws:
             model, _ = load_model(ws, args.model)
-            frame, _, as_of = build_frame(ws, as_of)
+            frame, transactions, as_of = build_frame(ws, as_of)
+            frame = with_forward_columns(frame, transactions, as_of, model)
         table = assignments_table(frame, assign_segments(frame, model))
     else:
         from core.profile import segment_traits

@@ -16,6 +16,7 @@ from tui.commands.segment import (
     parse_date,
     render_table,
     rows_as_json,
+    with_forward_columns,
 )
 
 
@@ -89,7 +90,8 @@ def run_save(args: argparse.Namespace) -> int:
     as_of = parse_date(args.as_of)
     with open_workspace(args.workspace) as ws:
         model, spec = load_model(ws, args.model)
-        frame, _, as_of = build_frame(ws, as_of)
+        frame, transactions, as_of = build_frame(ws, as_of)
+        frame = with_forward_columns(frame, transactions, as_of, model)
         assignments = assign_segments(frame, model)
         rows = assignments.select("account_id", "segment").with_columns(
             frame.get_column("revenue") if "revenue" in frame.columns else pl.lit(None)
