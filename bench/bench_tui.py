@@ -14,7 +14,7 @@ not include building the workspace.
 
 Accounts: in one headless App, the time from pressing ``2`` to the table being
 mounted over all rows, then the time from pressing ``]`` (sort descending by
-the cursor column, revenue) to the new table being mounted; the polars sort
+the cursor column, revenue) to the sorted rows being in the table; the polars sort
 alone is timed too. Each figure is the median of ``--repeat`` runs.
 
 The big workspace is generated with ``sample_data.generate`` (seed 11) and
@@ -116,10 +116,10 @@ async def _accounts(path: Path, synthetic: int = 0) -> dict[str, float]:
         revenue = screen._view.columns.index("revenue")
         table.move_cursor(column=revenue)
         await pilot.pause()
-        before = table
+        before = screen.views_shown
         started = time.perf_counter()
         await pilot.press("right_square_bracket")
-        await wait_until(pilot, lambda: screen._table() not in (before, None), "the sorted table")
+        await wait_until(pilot, lambda: screen.views_shown > before, "the sorted view")
         await pilot.pause()
         figures["sort_in_app_s"] = time.perf_counter() - started
         table = screen._table()
@@ -218,7 +218,7 @@ def measure_synthetic(n: int, repeat: int) -> None:
 
     print(f"synthetic per-account frame: {n:,} accounts (Accounts screen only)")
     print(f"  open Accounts (key 2 -> table mounted):      {med('open_accounts_s') * 1000:.0f} ms")
-    print(f"  sort in the app (] -> new table mounted):    {med('sort_in_app_s') * 1000:.0f} ms")
+    print(f"  sort in the app (] -> sorted rows shown):    {med('sort_in_app_s') * 1000:.0f} ms")
     print(f"  20 x page down:                              {med('pagedown_x20_s') * 1000:.0f} ms")
     print(f"  polars sort alone:                           {med('polars_sort_s') * 1000:.0f} ms")
 
@@ -272,7 +272,7 @@ def measure(label: str, path: Path, repeat: int) -> None:
     print(f"  first paint (command -> Overview with data): {statistics.median(paints):.2f} s"
           f"  (runs: {', '.join(f'{p:.2f}' for p in paints)})")
     print(f"  open Accounts (key 2 -> table mounted):      {med('open_accounts_s') * 1000:.0f} ms")
-    print(f"  sort in the app (] -> new table mounted):    {med('sort_in_app_s') * 1000:.0f} ms")
+    print(f"  sort in the app (] -> sorted rows shown):    {med('sort_in_app_s') * 1000:.0f} ms")
     print(f"  20 x page down:                              {med('pagedown_x20_s') * 1000:.0f} ms")
     print(f"  polars sort alone:                           {med('polars_sort_s') * 1000:.0f} ms")
 

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from textual.coordinate import Coordinate
 from textual.widgets import Input, Static
 
 from tui.screens.accounts import AccountsScreen, search_matches, sort_frame, view_rows
@@ -160,6 +161,38 @@ class TestSort:
             await pilot.press("left_square_bracket")
             await settle(app, pilot)
             assert screen._view["revenue"].to_list() == sorted(revenue)
+
+    async def test_sort_and_filter_swap_the_rows_of_the_same_table(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            table = screen._table()
+            revenue_col = screen._view.columns.index("revenue")
+            table.move_cursor(row=5, column=revenue_col)
+            await pilot.pause()
+            account = screen._view["account_id"][5]
+            shown_before = screen.views_shown
+            await pilot.press("right_square_bracket")
+            await settle(app, pilot)
+            assert screen.views_shown == shown_before + 1
+            assert screen._table() is table  # not remounted
+            assert len(screen.query("AccountsTable")) == 1
+            # the widget itself shows the sorted rows (reference: revenue sorted by hand)
+            by_hand = sorted(reference_revenue().items(), key=lambda kv: -kv[1])
+            id_col = screen._view.columns.index("account_id")
+            top = [str(table.get_cell_at(Coordinate(r, id_col))) for r in range(3)]
+            assert top == [a for a, _ in by_hand[:3]]
+            # the cursor stays on the same account, in the same column
+            assert screen._view["account_id"][table.cursor_row] == account
+            assert table.cursor_column == revenue_col
+            assert app.focused is table
+            # a filter shrinks the same table, virtual height included
+            screen.apply_filter("revenue > 3000")
+            await settle(app, pilot)
+            expected = sum(1 for r in reference_revenue().values() if r > 3000)
+            assert screen._table() is table
+            assert table.row_count == expected == screen._view.height
+            assert table.virtual_size.height == expected + 1  # + the header row
 
     def test_view_rows_filter_then_stable_sort_nulls_last(self):
         import polars as pl
