@@ -143,7 +143,7 @@ class _ForwardBins(Dimension):
         return ""
 
     def _values(self, frame: pl.DataFrame) -> pl.Series:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must say which values it bins")
 
     def prepare(self, frame: pl.DataFrame) -> Any:
         values = self._values(frame)

@@ -122,7 +122,7 @@ class Dimension:
         """Map every row of ``frame`` to a level."""
         key = self.prepare_key()
         if key is None:  # pragma: no cover - subclasses without a prepare step override this
-            raise NotImplementedError
+            raise TypeError(f"{type(self).__name__} must define levels() or a prepare step")
         return self.levels_from(frame, self.prepare(frame))
 
     # A dimension whose work splits into an expensive part that depends on few

@@ -264,7 +264,7 @@ class DimensionForm(Vertical):
         yield from ()
 
     def build(self) -> Dimension:  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must build its dimension spec")
 
     def compose(self) -> ComposeResult:
         yield from self.text_field("name", "Name", self.spec.name)
