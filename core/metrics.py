@@ -124,7 +124,11 @@ def account_metrics(
 def _lines(transactions: pl.LazyFrame, columns: list[str], as_of: dt.date) -> pl.LazyFrame:
     """The columns the metrics need, money in cents, transactions before ``as_of``."""
     product = _product_column(columns)
-    return transactions.filter(pl.col("date") < as_of).select(
+    last = transactions.select(pl.col("date").max()).collect().item()
+    if last is not None and last >= as_of:
+        transactions = transactions.filter(pl.col("date") < as_of)
+    # else every line is seen: no filter, so the text columns are shared, not copied
+    return transactions.select(
         pl.col("account_id").cast(pl.Utf8),
         pl.col("date"),
         cents("amount").alias("c"),

@@ -37,6 +37,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -218,6 +219,7 @@ def prepare_import(
     check_kind(kind)
     path = Path(path).expanduser()
     info = sniff_source(path, sheet)
+    file_hash = _hash_in_background(info)
     stream = info.streamable and kind == "transactions"
     frame = None if stream else read_whole(info)
     columns = _source_columns(info, frame)
@@ -345,7 +347,7 @@ def prepare_import(
         path=path,
         kind=kind,
         source=info,
-        file_hash=import_key(info),
+        file_hash=file_hash(),
         mapping=final,
         ignored=ignored,
         rules=rules,
@@ -359,6 +361,30 @@ def prepare_import(
         _raw=frame if kind == "contacts" else None,
         _spill=spill,
     )
+
+
+def _hash_in_background(info: SourceInfo) -> Callable[[], str]:
+    """Start hashing the file beside the reading (hashlib lets go of the GIL);
+    the returned function waits for the digest. A daemon thread, so an import
+    that fails early does not wait for the hash of a big file."""
+    result: list[str | BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(import_key(info))
+        except BaseException as exc:  # handed to the caller below
+            result.append(exc)
+
+    thread = threading.Thread(target=work, name="segscope-hash", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return result[0]
+
+    return wait
 
 
 def _check_mapping(mapping: Mapping[str, str], columns: list[str], kind: str) -> dict[str, str]:

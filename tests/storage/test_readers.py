@@ -180,3 +180,25 @@ def test_parquet_timestamps_and_whole_floats_read_as_a_csv_would(tmp_path: Path)
     assert frame["CustomerID"].to_list() == ["17850", None, None]
     assert frame["UnitPrice"].to_list() == ["2.55", "3.0", None]
     assert frame["InvoiceDate"].to_list() == ["2010-12-01 08:26:00", None, "2011-01-02 00:00:00"]
+
+
+def test_short_row_with_a_quoted_delimiter_is_caught(tmp_path: Path) -> None:
+    # counting separators alone would see 3 fields here
+    path = tmp_path / "short_quoted.csv"
+    path.write_text('a;b;c\n1;2;3\n"x;y";5\n')
+    with pytest.raises(ImportFileError, match=r"line 3: 2 fields where the header has 3"):
+        read_source(path)
+
+
+def test_file_hash_is_remembered_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from storage.readers import file_sha256
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"account_id\nA\n")
+    assert file_sha256(path) == hashlib.sha256(b"account_id\nA\n").hexdigest()
+    path.write_bytes(b"account_id\nB\n")  # same size: the mtime tells them apart
+    os.utime(path, ns=(1, 2))
+    assert file_sha256(path) == hashlib.sha256(b"account_id\nB\n").hexdigest()
