@@ -14,6 +14,7 @@ starts and shows a placeholder for it.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -27,7 +28,6 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
-from textual.widgets import Markdown
 from textual.worker import Worker, WorkerState
 
 from core.errors import SegscopeError
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from tui.state import WorkbenchState
 
 HELP_PATH = Path(__file__).with_name("help.md")
+
+# The tables wait at most this long for the first screen to paint (load_data).
+TABLES_GRACE_S = 2.0
 
 # mode name -> (key, title, module, class). The order is the number-key order.
 SCREENS: list[tuple[str, str, str, str, str]] = [
@@ -100,6 +103,8 @@ class HelpScreen(ModalScreen[None]):
         self._bindings_table = bindings_table
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # markdown-it costs ~70 ms of start-up: on demand
+
         with VerticalScroll(id="help-scroll"):
             yield Markdown(_help_text() + "\n" + self._bindings_table, id="help-text")
 
@@ -144,6 +149,7 @@ class SegscopeApp(App[int]):
         self.config = config if config is not None else load_config()
         self._persist_theme = persist_theme
         self._listeners: list[WorkbenchScreen] = []
+        self._screen_painted = threading.Event()
         self.notices: list[tuple[str, str]] = []  # (severity, message) shown, newest last
         self.title = state.name
         self.sub_title = "loading…"
@@ -203,7 +209,7 @@ class SegscopeApp(App[int]):
 
     def update_freshness(self) -> None:
         state = self.state
-        if state.accounts is not None and state.accounts.is_empty():
+        if state.account_count == 0:
             self.sub_title = "no data yet: press 3 to import"
             return
         parts = []
@@ -220,14 +226,33 @@ class SegscopeApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data", name="load_data")
     def load_data(self) -> str | None:
-        """Load (or reload after an import) the frames, the frame and the active model."""
+        """Load (or reload after an import) the frames, the frame and the active model.
+
+        The screens hear about it (``DataChanged`` ...) as soon as the frame and
+        the segments are ready. When the frame came from the workspace's cache,
+        the tables are read after that, in this worker, once the first screen
+        painted (or after ``TABLES_GRACE_S``); a frame built from the tables is
+        then kept in the cache for the next start.
+        """
         state = self.state
-        state.reload()
-        _ = state.frame
-        if state.active_model is None:
-            state.set_active_model(None)
-        state.recompute()
-        return state.active_model.name if state.active_model is not None else None
+        state.prepare()
+        model_name = state.active_model.name if state.active_model is not None else None
+        self.call_from_thread(self._announce_loaded, model_name)
+        if not state.tables_loaded:
+            self._screen_painted.wait(TABLES_GRACE_S)  # the first paint gets the CPU first
+            state.load_tables()
+        state.save_frame_cache()
+        return model_name
+
+    def screen_painted(self) -> None:
+        """A screen showed data (the Overview calls this); background loading may go on."""
+        self._screen_painted.set()
+
+    def _announce_loaded(self, model_name: str | None) -> None:
+        self.update_freshness()
+        self.broadcast(DataChanged)
+        self.broadcast(lambda: ModelChanged(model_name))
+        self.broadcast(lambda: SegmentsComputed(model_name))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="segments",
           name="recompute_segments")
@@ -272,13 +297,7 @@ class SegscopeApp(App[int]):
             return
         if event.state != WorkerState.SUCCESS:
             return
-        if worker.name == "load_data":
-            model_name = worker.result
-            self.update_freshness()
-            self.broadcast(DataChanged)
-            self.broadcast(lambda: ModelChanged(model_name))
-            self.broadcast(lambda: SegmentsComputed(model_name))
-        elif worker.name == "recompute_segments":
+        if worker.name == "recompute_segments":
             model_name, elapsed = worker.result
             self.broadcast(lambda: ModelChanged(model_name))
             self.broadcast(lambda: SegmentsComputed(model_name, elapsed))

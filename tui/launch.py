@@ -41,23 +41,30 @@ def resolve_workspace_path(path: str | Path | None) -> Path:
     return Path(ensure_demo_workspace())
 
 
-def open_state(path: str | Path | None):  # -> WorkbenchState
-    """Open (or create) the workspace and wrap it in a ``WorkbenchState`` (data loads later)."""
+def open_state(path: str | Path | None, *, preload: bool = False):  # -> WorkbenchState
+    """Open (or create) the workspace and wrap it in a ``WorkbenchState`` (data loads later).
+
+    ``preload``: start loading the data the first screen needs in a thread now
+    (``WorkbenchState.start_preload``), so it overlaps importing Textual.
+    """
     from storage.workspace import Workspace
     from tui.state import WorkbenchState
 
     resolved = resolve_workspace_path(path)
     workspace = Workspace.open(resolved, create=True)
-    return WorkbenchState(workspace)
+    state = WorkbenchState(workspace)
+    if preload:
+        state.start_preload()
+    return state
 
 
 def run_app(path: str | Path | None = None) -> int:
     """Run the workbench on ``path`` (None: the demo workspace); returns the exit code."""
     skip_optional_pandas()
-    from tui.app import SegscopeApp
-
-    state = open_state(path)
+    state = open_state(path, preload=True)
     try:
+        from tui.app import SegscopeApp  # imported while the preload thread reads the data
+
         app = SegscopeApp(state)
         result = app.run()
     finally:

@@ -46,14 +46,20 @@ class WorkbenchState:
     def __init__(self, workspace: Workspace, *, as_of: date | None = None) -> None:
         self.workspace = workspace
         self._fixed_as_of = as_of
-        self._lock = threading.RLock()
-        self._data_key: str | None = None
+        self._lock = threading.RLock()  # loading/computing the frame, the model, segments
+        self._tables_lock = threading.Lock()  # loading the tables (taken after _lock, never before)
+        self._data_key: str | None = None  # the data version the state shows
+        self._tables_key: str | None = None  # the data version of the loaded tables
         self._frame_key: tuple[str | None, date | None] | None = None
-        self.accounts: pl.DataFrame | None = None
-        self.transactions: pl.DataFrame | None = None
-        self.contacts: pl.DataFrame | None = None
+        self._accounts: pl.DataFrame | None = None
+        self._transactions: pl.DataFrame | None = None
+        self._contacts: pl.DataFrame | None = None
         self._frame: pl.DataFrame | None = None
+        self._unsaved_frame: tuple[str, date | None, pl.DataFrame] | None = None
         self._as_of: date | None = as_of
+        self._computed_for: tuple[object, object] | None = None
+        self._overview: tuple[object, object, object, Any] | None = None
+        self._preload: threading.Thread | None = None
         self.active_model: SegmentationModel | None = None
         self.assignments: pl.DataFrame | None = None
         self.profiles: pl.DataFrame | None = None
@@ -68,12 +74,64 @@ class WorkbenchState:
 
     @property
     def loaded(self) -> bool:
-        return self.accounts is not None
+        """True once the per-account frame (or the tables) of the workspace are in memory."""
+        return self._accounts is not None or self._fresh_frame() is not None
 
     @property
     def as_of(self) -> date | None:
         """The analysis date: fixed at construction, else the default from the transactions."""
         return self._as_of
+
+    # The tables load lazily: after ``load_cached_frame`` the state shows a
+    # workspace whose tables are not read yet; the first reader of one of them
+    # loads all three (or waits for the worker already loading them). Before
+    # anything was loaded they are None.
+
+    def _ensure_tables(self) -> None:
+        if self._data_key is not None and self._tables_key != self._data_key:
+            self.reload()
+
+    @property
+    def accounts(self) -> pl.DataFrame | None:
+        self._ensure_tables()
+        return self._accounts
+
+    @accounts.setter
+    def accounts(self, value: pl.DataFrame | None) -> None:
+        self._accounts = value
+
+    @property
+    def transactions(self) -> pl.DataFrame | None:
+        self._ensure_tables()
+        return self._transactions
+
+    @transactions.setter
+    def transactions(self, value: pl.DataFrame | None) -> None:
+        self._transactions = value
+
+    @property
+    def contacts(self) -> pl.DataFrame | None:
+        self._ensure_tables()
+        return self._contacts
+
+    @contacts.setter
+    def contacts(self, value: pl.DataFrame | None) -> None:
+        self._contacts = value
+
+    @property
+    def account_count(self) -> int | None:
+        """How many accounts the data shown has (None before loading); never loads."""
+        frame = self._fresh_frame()
+        if frame is not None:
+            return frame.height
+        return None if self._accounts is None else self._accounts.height
+
+    @property
+    def tables_loaded(self) -> bool:
+        """Whether the tables of the data version shown are in memory (no loading)."""
+        return self._accounts is not None and (
+            self._data_key is None or self._tables_key == self._data_key
+        )
 
     def reload(self) -> bool:
         """(Re)load the frames if the workspace data changed; True when something was loaded.
@@ -81,9 +139,10 @@ class WorkbenchState:
         Call after an import (in a worker). The per-account frame is rebuilt
         lazily on next access of ``frame``.
         """
-        with self._lock:
+        with self._tables_lock:
             key = self.workspace.data_version()
-            if key == self._data_key and self.accounts is not None:
+            if key == self._tables_key and self._accounts is not None:
+                self._data_key = key
                 return False
             ws = self.workspace
             if hasattr(ws, "load_tables"):  # one consistent snapshot, one reader process
@@ -100,24 +159,105 @@ class WorkbenchState:
                 from core.metrics import default_as_of
 
                 as_of = default_as_of(transactions)
-            self.accounts, self.transactions, self.contacts = accounts, transactions, contacts
+            # tables first, keys last: a reader that sees the new keys sees the new tables
+            self._accounts, self._transactions, self._contacts = accounts, transactions, contacts
+            self._as_of = as_of
+            self._tables_key = key
+            self._data_key = key
+            return True
+
+    def load_cached_frame(self) -> bool:
+        """Take the per-account frame from the workspace's cache, if it was kept for
+        exactly the current data (``tui.frame_cache``); True when the state shows it.
+
+        The tables are not loaded: they load on first access (or in the
+        background, ``load_tables``), so a big workspace paints its Overview
+        without reading every transaction first.
+        """
+        with self._lock:
+            key = self.workspace.data_version()
+            if key == self._data_key and self._fresh_frame() is not None:
+                return True
+            from tui.frame_cache import read_frame
+
+            found = read_frame(self.workspace, key, self._fixed_as_of)
+            if found is None:
+                return False
+            frame, as_of = found
+            self._frame, self._frame_key = frame, (key, as_of)
+            self._unsaved_frame = None
             self._as_of = as_of
             self._data_key = key
             return True
 
+    def load_tables(self) -> None:
+        """Load the tables of the data shown, if not loaded yet (run in a worker)."""
+        self._ensure_tables()
+
+    def save_frame_cache(self) -> None:
+        """Keep a frame built from the tables in the workspace's cache for the next start."""
+        pending = self._unsaved_frame
+        if pending is None:
+            return
+        self._unsaved_frame = None
+        from tui.frame_cache import write_frame
+
+        key, as_of, frame = pending
+        write_frame(self.workspace, key, self._fixed_as_of, as_of, frame)
+
+    def prepare(self) -> None:
+        """Everything the first screen needs: the per-account frame (from the cache
+        when it can), the active model and its segments. Runs in a worker or in the
+        preload thread; a second call finds the work done."""
+        with self._lock:
+            if not self.load_cached_frame():
+                self.reload()
+                _ = self.frame
+            if self.active_model is None:
+                self.set_active_model(None)
+            self.ensure_computed()
+
+    def start_preload(self) -> None:
+        """Start ``prepare`` in a thread now, while the caller imports the user interface.
+
+        Errors are left for the App's load worker, whose own ``prepare`` call
+        (waiting for this one) meets them again and reports them.
+        """
+        def run() -> None:
+            try:
+                self.prepare()
+                self.overview()
+            except Exception:
+                pass
+
+        self._preload = threading.Thread(target=run, name="segscope-preload", daemon=True)
+        self._preload.start()
+
+    def _fresh_frame(self) -> pl.DataFrame | None:
+        frame = self._frame
+        if frame is not None and self._frame_key == (self._data_key, self._as_of):
+            return frame
+        return None
+
     @property
     def frame(self) -> pl.DataFrame:
         """The per-account frame (``core.frame.account_frame``), cached per data version."""
+        frame = self._fresh_frame()  # no lock: readers never wait for a table load
+        if frame is not None:
+            return frame
         with self._lock:
-            if self.accounts is None:
+            if self._accounts is None or self._data_key is None:
                 self.reload()
+            self._ensure_tables()
             key = (self._data_key, self._as_of)
             if self._frame is None or self._frame_key != key:
                 from core.frame import account_frame
 
-                assert self.accounts is not None and self.transactions is not None
-                self._frame = account_frame(self.accounts, self.transactions, as_of=self._as_of)
+                assert self._accounts is not None and self._transactions is not None
+                self._frame = account_frame(self._accounts, self._transactions, as_of=self._as_of)
                 self._frame_key = key
+                if self._data_key is not None:
+                    self._unsaved_frame = (self._data_key, self._as_of, self._frame)
             return self._frame
 
     def attach_forward(self, forward: Any, frame_key: object) -> bool:
@@ -146,6 +286,20 @@ class WorkbenchState:
         # Text, not the model's Enum: the filter box and the table treat it like any label.
         seg = assignments.select("account_id", pl.col("segment").cast(pl.Utf8))
         return frame.drop("segment", strict=False).join(seg, on="account_id", how="left")
+
+    def overview(self) -> Any:  # -> tui.overview_data.OverviewData
+        """What the Overview draws, computed once per frame, segments and model."""
+        with self._lock:
+            frame, assignments, model = self.frame, self.assignments, self.active_model
+            done = self._overview
+            if done is not None and done[0] is frame and done[1] is assignments \
+                    and done[2] is model:
+                return done[3]
+            from tui.overview_data import overview_data
+
+            data = overview_data(self)
+            self._overview = (frame, assignments, model, data)
+            return data
 
     def totals(self) -> Totals:
         frame = self.frame
@@ -279,7 +433,22 @@ class WorkbenchState:
             else:
                 profiles = segment_profiles(frame, assignments)
             self.assignments, self.profiles = assignments, profiles
+            self._computed_for = (frame, model)
             return assignments
+
+    def ensure_computed(self) -> pl.DataFrame | None:
+        """``recompute()``, unless the segments shown were computed from this very frame
+        and model (the preload thread already did it)."""
+        with self._lock:
+            done = self._computed_for
+            if (
+                self.assignments is not None
+                and done is not None
+                and done[0] is self.frame
+                and done[1] is self.active_model
+            ):
+                return self.assignments
+            return self.recompute()
 
     # -- one account ---------------------------------------------------------
 
