@@ -283,10 +283,15 @@ def _per_account_clustered(
         | (pl.col("invoice_id").is_null() & (pl.col("d") != pl.col("d").shift()))
     ).fill_null(True)
     segs = segs.with_columns(new_order.cum_sum().alias("order_run"))
-    starts = segs.lazy().filter(new_order).select("code", "invoice_id", "d").collect()
-    if not _orders_are_runs(starts):
+    starts = segs.lazy().filter(new_order).select("code", "invoice_id", "d")
+    # The order-run checks and the totals are independent: one collect_all
+    # runs them side by side (the totals are thrown away when a check fails).
+    checks = _order_run_checks(starts)
+    totals = _segment_totals(segs.lazy(), ws, ps)
+    results = pl.collect_all([*checks, *totals], engine="in-memory")
+    if not _orders_are_runs(starts, *results[: len(checks)]):
         return None
-    per_code = _from_segments(segs.lazy(), ws, ps).join(
+    per_code = _join_totals(*results[len(checks):]).join(
         breadth_df, on="code", how="left", maintain_order="left"
     )
     # code i is the i-th run of account ids: a gather, not a join on strings
@@ -347,9 +352,10 @@ def _run_totals(lf: pl.LazyFrame, key: list[str], sums: dict[str, pl.Expr]) -> p
     )
 
 
-def _from_segments(segs: pl.LazyFrame, ws: int, ps: int) -> pl.DataFrame:
+def _segment_totals(segs: pl.LazyFrame, ws: int, ps: int) -> list[pl.LazyFrame]:
     """Per code with lines since ``ps`` or a purchase day: purchase days,
-    window money, orders, all as run totals over the (code, day)-sorted segments."""
+    window money, orders, all as run totals over the (code, day)-sorted segments
+    (three queries; ``_join_totals`` puts their results together)."""
     in_window = pl.col("d") >= ws
 
     def when_window(name: str, inside: bool = True) -> pl.Expr:
@@ -400,39 +406,60 @@ def _from_segments(segs: pl.LazyFrame, ws: int, ps: int) -> pl.DataFrame:
         ["code"],
         {"orders": (pl.col("net") > 0).cast(pl.Int64)},
     )
-    days_df, money_df, orders_df = pl.collect_all([days, money, orders], engine="in-memory")
-    return (
-        days_df.join(money_df, on="code", how="full", coalesce=True)
-        .join(orders_df, on="code", how="left", maintain_order="left")
+    return [days, money, orders]
+
+
+def _join_totals(days: pl.DataFrame, money: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+    return days.join(money, on="code", how="full", coalesce=True).join(
+        orders, on="code", how="left", maintain_order="left"
     )
 
 
-def _orders_are_runs(starts: pl.DataFrame) -> bool:
+def _order_run_checks(starts: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """Queries for ``_orders_are_runs`` over ``starts``: a repeated day among
+    invoice-less runs, an invoice split in two runs, and the invoice runs whose
+    id is below the previous one of the same account."""
+    has_inv = pl.col("invoice_id").is_not_null()
+    same_account = pl.col("code") == pl.col("code").shift()
+    repeated_day = starts.filter(~has_inv).select(
+        (same_account & (pl.col("d") == pl.col("d").shift())).any()
+    )
+    inv = starts.filter(has_inv).select("code", "invoice_id")
+    split = inv.select(
+        (same_account & (pl.col("invoice_id") == pl.col("invoice_id").shift())).any()
+    )
+    unordered = inv.filter(
+        same_account & (pl.col("invoice_id") < pl.col("invoice_id").shift())
+    ).select(pl.col("code").unique())
+    return [repeated_day, split, unordered]
+
+
+def _orders_are_runs(
+    starts: pl.LazyFrame, repeated_day: pl.DataFrame, split: pl.DataFrame,
+    unordered: pl.DataFrame,
+) -> bool:
     """True when every order (account + invoice, or account + day without invoice)
     is one contiguous run of lines, so counting runs counts orders.
 
     ``starts`` holds ``code, invoice_id, d`` of the first line of every run of
-    order keys, in line order."""
-    has_inv = pl.col("invoice_id").is_not_null()
-    same_account = pl.col("code") == pl.col("code").shift()
+    order keys, in line order; the other arguments are the results of
+    ``_order_run_checks(starts)``."""
     # Runs without invoice: one per account-day, i.e. no repeated (sorted) day.
-    repeated_day = starts.lazy().filter(~has_inv).select(
-        (same_account & (pl.col("d") == pl.col("d").shift())).any()
-    ).collect().item()
-    if repeated_day:
+    if repeated_day.item():
         return False
-    inv = starts.filter(has_inv).select("code", "invoice_id")  # once: read below
-    if inv.select((same_account & (pl.col("invoice_id") == pl.col("invoice_id").shift())).any()
-                  ).item():
+    if split.item():
         return False  # an invoice split by invoice-less lines
     # Where an account's invoice ids ascend, equal pairs would be adjacent, and
     # there are none. Elsewhere (e.g. credit notes "CN-" after invoices "INV-")
     # count the distinct pairs by hashing: a hash collision can only make this
     # answer False (the slower path, same result), never wrongly True.
-    unordered = inv.filter(same_account & (pl.col("invoice_id") < pl.col("invoice_id").shift()))
     if unordered.height == 0:
         return True
-    suspects = inv.filter(pl.col("code").is_in(unordered.get_column("code").unique().implode()))
+    suspects = (
+        starts.filter(pl.col("invoice_id").is_not_null())
+        .filter(pl.col("code").is_in(unordered.get_column("code").implode()))
+        .collect()
+    )
     pair = pl.col("invoice_id").hash(seed=1) ^ (pl.col("code").cast(pl.UInt64) * 0x9E3779B97F4A7C15)
     return suspects.select(pair.n_unique()).item() == suspects.height
 
