@@ -115,6 +115,7 @@ def write_frame(
         fd, tmp = tempfile.mkstemp(prefix=f".{PREFIX}", suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:
             frame.write_ipc(handle, compression="lz4")
+        os.chmod(tmp, 0o644)  # like the loader's cache files (mkstemp makes 0600)
         os.replace(tmp, target)
     except Exception:
         if tmp is not None:
