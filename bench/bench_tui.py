@@ -52,21 +52,20 @@ async def wait_until(pilot, condition, what: str, timeout: float = 120.0) -> Non
 
 
 async def _first_paint(path: Path) -> float:
-    from tui.launch import skip_optional_pandas
+    from tui.launch import open_state, skip_optional_pandas
 
-    skip_optional_pandas()  # as `segscope` does
-    from storage.workspace import Workspace
+    # the same steps as `segscope PATH` (tui.launch.run_app)
+    skip_optional_pandas()
+    state = open_state(path, preload=True)
     from tui.app import SegscopeApp
     from tui.config import UserConfig
-    from tui.state import WorkbenchState
 
-    ws = Workspace.open(path)
-    app = SegscopeApp(WorkbenchState(ws), config=UserConfig(), persist_theme=False)
+    app = SegscopeApp(state, config=UserConfig(), persist_theme=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: getattr(app.screen, "painted_with_data", False),
                          "the Overview")
         painted = time.time()
-    ws.close()
+    state.workspace.close()
     return painted
 
 
@@ -141,6 +140,63 @@ async def _accounts(path: Path, synthetic: int = 0) -> dict[str, float]:
     return figures
 
 
+# -- Model editor: keystroke -> updated counts ---------------------------------
+
+async def _model_editor(path: Path, keystrokes: int = 6, synthetic: int = 0) -> dict[str, float]:
+    """Type into the editor's "min segment size" box and time each key to new counts.
+
+    Each key changes the draft (0 -> 1 -> 0 ...), which starts the debounced
+    worker (``ModelEditorScreen.DEBOUNCE_SECONDS`` as shipped); the time runs from
+    the key press to the recomputed level and segment tables being filled and
+    painted. The worker's own time (``LiveResult.elapsed_ms``) is kept too.
+    """
+    from textual.widgets import Input
+
+    from storage.workspace import Workspace
+    from tui.app import SegscopeApp
+    from tui.config import UserConfig
+    from tui.screens.model_editor import ModelEditorScreen
+    from tui.state import WorkbenchState
+
+    ws = Workspace.open(path)
+    state = synthetic_state(ws, synthetic) if synthetic else WorkbenchState(ws)
+    app = SegscopeApp(state, config=UserConfig(), persist_theme=False)
+    keys, computes = [], []
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: getattr(app.screen, "painted_with_data", False),
+                         "the Overview")
+        await pilot.press("4")
+        screen = app.screen
+        assert isinstance(screen, ModelEditorScreen)
+        await wait_until(pilot, lambda: screen.last_result is not None, "the first counts")
+        box = screen.query_one("#min-size", Input)
+        box.focus()
+        box.value = "0"
+        await pilot.pause(0.5)
+        for i in range(keystrokes):
+            before = screen._shown_generation
+            started = time.perf_counter()
+            await pilot.press("1" if i % 2 == 0 else "backspace")
+            await wait_until(pilot, lambda b=before: screen._shown_generation > b, "new counts")
+            await pilot.pause()
+            keys.append(time.perf_counter() - started)
+            computes.append(screen.last_result.elapsed_ms / 1000)
+            await pilot.pause(0.3)
+        figures = {
+            "editor_key_s": statistics.median(keys),
+            "editor_compute_s": statistics.median(computes),
+            "debounce_s": screen.DEBOUNCE_SECONDS,
+        }
+    ws.close()
+    return figures
+
+
+def print_editor(figures: dict[str, float]) -> None:
+    print(f"  model editor key -> counts shown:            {figures['editor_key_s'] * 1000:.0f} ms"
+          f"  (worker {figures['editor_compute_s'] * 1000:.0f} ms,"
+          f" debounce {figures['debounce_s'] * 1000:.0f} ms)")
+
+
 # -- a synthetic per-account frame (Accounts at sizes not worth importing) ------
 
 def synthetic_frame(n: int, seed: int = 5):
@@ -212,15 +268,17 @@ def measure_synthetic(n: int, repeat: int) -> None:
     if not empty.exists():
         Workspace.create(empty).close()
     runs = [asyncio.run(_accounts(empty, synthetic=n)) for _ in range(repeat)]
+    editor = asyncio.run(_model_editor(empty, synthetic=n))
 
     def med(key: str) -> float:
         return statistics.median(r[key] for r in runs)
 
-    print(f"synthetic per-account frame: {n:,} accounts (Accounts screen only)")
+    print(f"synthetic per-account frame: {n:,} accounts (Accounts screen and Model editor)")
     print(f"  open Accounts (key 2 -> table mounted):      {med('open_accounts_s') * 1000:.0f} ms")
     print(f"  sort in the app (] -> sorted rows shown):    {med('sort_in_app_s') * 1000:.0f} ms")
     print(f"  20 x page down:                              {med('pagedown_x20_s') * 1000:.0f} ms")
     print(f"  polars sort alone:                           {med('polars_sort_s') * 1000:.0f} ms")
+    print_editor(editor)
 
 
 # -- workspaces ----------------------------------------------------------------
@@ -261,8 +319,10 @@ def big_workspace(accounts: int) -> Path:
 
 
 def measure(label: str, path: Path, repeat: int) -> None:
+    first_paint(path)  # a first start may build the frame cache: not counted
     paints = [first_paint(path) for _ in range(repeat)]
     runs = [asyncio.run(_accounts(path)) for _ in range(repeat)]
+    editor = asyncio.run(_model_editor(path))
     rows = int(runs[0]["rows"])
 
     def med(key: str) -> float:
@@ -275,6 +335,16 @@ def measure(label: str, path: Path, repeat: int) -> None:
     print(f"  sort in the app (] -> sorted rows shown):    {med('sort_in_app_s') * 1000:.0f} ms")
     print(f"  20 x page down:                              {med('pagedown_x20_s') * 1000:.0f} ms")
     print(f"  polars sort alone:                           {med('polars_sort_s') * 1000:.0f} ms")
+    print_editor(editor)
+
+
+def measure_paint(label: str, path: Path, repeat: int) -> None:
+    cold = first_paint(path)
+    paints = [first_paint(path) for _ in range(repeat)]
+    print(f"{label}:")
+    print(f"  first start (may build the frame cache):     {cold:.2f} s")
+    print(f"  first paint (command -> Overview with data): {statistics.median(paints):.2f} s"
+          f"  (runs: {', '.join(f'{p:.2f}' for p in paints)})")
 
 
 def main() -> None:
@@ -285,16 +355,23 @@ def main() -> None:
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--synthetic", type=int, default=0,
                         help="also time the Accounts screen over a synthetic frame of N rows")
+    parser.add_argument("--workspace", type=Path,
+                        help="also measure an existing workspace (e.g. a 1M-account one)")
+    parser.add_argument("--paint-only", action="store_true",
+                        help="only the first paint (no Accounts, no Model editor)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
     print(f"segscope TUI benchmark, {os.cpu_count()} cores, terminal {SIZE[0]}x{SIZE[1]}")
+    run = measure_paint if args.paint_only else measure
     if not args.skip_demo:
-        measure("demo workspace", demo_workspace(), args.repeat)
+        run("demo workspace", demo_workspace(), args.repeat)
     if args.accounts:
-        measure("generated workspace (seed 11)", big_workspace(args.accounts), args.repeat)
+        run("generated workspace (seed 11)", big_workspace(args.accounts), args.repeat)
+    if args.workspace:
+        run(f"workspace {args.workspace.name}", args.workspace, args.repeat)
     if args.synthetic:
         measure_synthetic(args.synthetic, args.repeat)
 
