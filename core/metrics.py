@@ -118,7 +118,24 @@ def account_metrics(
                                               prev_start)
     if per_account is None:
         per_account = _per_account_hashed(lines, window_start, prev_start)
-    return _finish(accounts.lazy(), per_account.lazy(), as_of, "margin" in columns).collect()
+    ids = accounts.lazy().select(pl.col("account_id").cast(pl.Utf8)).collect()
+    joined = _align(ids, per_account)
+    return _finish(joined.lazy(), as_of, "margin" in columns).collect()
+
+
+def _align(ids: pl.DataFrame, per_account: pl.DataFrame) -> pl.DataFrame:
+    """``per_account``'s row for each of ``ids`` (nulls where it has none): a
+    left join on ``account_id``. When both sides are sorted by id (accounts
+    imported in id order, lines grouped by account) a binary search finds the
+    rows instead of hashing two million strings."""
+    keys = per_account.get_column("account_id")
+    wanted = ids.get_column("account_id")
+    if keys.len() == 0 or not (wanted.is_sorted() and keys.is_sorted()):
+        return ids.join(per_account, on="account_id", how="left", maintain_order="left")
+    pos = keys.search_sorted(wanted, side="left").clip(upper_bound=keys.len() - 1)
+    found = pl.select(pl.when(keys.gather(pos) == wanted).then(pos)).to_series()
+    rest = per_account.drop("account_id")
+    return pl.concat([ids, rest.select(pl.all().gather(found))], how="horizontal")
 
 
 def _lines(transactions: pl.LazyFrame, columns: list[str], as_of: dt.date) -> pl.LazyFrame:
@@ -464,12 +481,8 @@ def _orders_are_runs(
     return suspects.select(pair.n_unique()).item() == suspects.height
 
 
-def _finish(
-    accounts: pl.LazyFrame, per_account: pl.LazyFrame, as_of: dt.date, has_margin: bool
-) -> pl.LazyFrame:
-    """One row per account of ``accounts`` with the final metric columns."""
-    ids = accounts.select(pl.col("account_id").cast(pl.Utf8))
-    joined = ids.join(per_account, on="account_id", how="left", maintain_order="left")
+def _finish(joined: pl.LazyFrame, as_of: dt.date, has_margin: bool) -> pl.LazyFrame:
+    """The final metric columns from the per-account totals aligned to the accounts."""
     rev_c = pl.col("rev_c").fill_null(0)
     prev_c = pl.col("prev_c").fill_null(0)
     revenue = rev_c / 100

@@ -305,8 +305,10 @@ def test_fast_path_equals_hash_path_and_shuffled_input(seed):
     lines = _lines(tx.lazy(), tx.columns, as_of).collect()
     assert _per_account_clustered(lines, window, prev) is not None
     fast = account_metrics(accounts, tx, as_of=as_of)
-    hashed = _finish(accounts.lazy(), _per_account_hashed(lines, window, prev).lazy(), as_of,
-                     True).collect()
+    per_account = _per_account_hashed(lines, window, prev)
+    joined = accounts.select("account_id").join(
+        per_account, on="account_id", how="left", maintain_order="left")
+    hashed = _finish(joined.lazy(), as_of, True).collect()
     assert fast.equals(hashed)
     shuffled = tx.sample(fraction=1.0, shuffle=True, seed=seed)
     assert account_metrics(accounts, shuffled, as_of=as_of).equals(fast)
@@ -316,3 +318,20 @@ def test_fast_path_equals_hash_path_and_shuffled_input(seed):
     assert _per_account_clustered(
         _lines(backwards.lazy(), tx.columns, as_of).collect(), window, prev) is None
     assert account_metrics(accounts, backwards, as_of=as_of).equals(fast)
+
+
+def test_align_by_binary_search_equals_the_left_join():
+    """Sorted ids take the binary-search path; it must give the join's frame,
+    with ids missing on either side (unsorted ids take the join itself)."""
+    from core.metrics import _align
+
+    ids = pl.DataFrame({"account_id": ["A", "B", "C", "E", "F"]})
+    per = pl.DataFrame({"account_id": ["B", "D", "E", "G"], "x": [1, 2, 3, 4],
+                        "y": ["b", "d", "e", "g"]})
+    expected = ids.join(per, on="account_id", how="left", maintain_order="left")
+    assert _align(ids, per).equals(expected)
+    assert _align(ids, per)["x"].to_list() == [None, 1, None, 3, None]
+    unsorted = ids.reverse()
+    assert _align(unsorted, per).equals(
+        unsorted.join(per, on="account_id", how="left", maintain_order="left"))
+    assert _align(ids, per.clear())["x"].to_list() == [None] * 5
