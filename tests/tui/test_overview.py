@@ -94,6 +94,19 @@ class TestOverview:
         assert data.bars["account_share"].sum() == pytest.approx(1.0)
         assert data.segment_count == 36
 
+    def test_bars_do_not_depend_on_the_order_of_the_assignments(self, make_app):
+        from polars.testing import assert_frame_equal
+
+        state = make_app().state
+        state.reload()
+        state.set_active_model(None)
+        state.recompute()
+        aligned = overview_data(state)  # assignments row for row with the frame
+        state.assignments = state.assignments.reverse()  # now they must be joined
+        shuffled = overview_data(state)
+        assert_frame_equal(shuffled.bars, aligned.bars)
+        assert shuffled.segment_count == aligned.segment_count == 3
+
 
 class TestOverviewSnapshots:
     def test_overview_120x40(self, make_app, snap_compare, ready):
