@@ -136,6 +136,20 @@ class TestPrepare:
             state.recompute()
             assert state.overview() is not data
 
+    def test_frame_with_segments_does_not_depend_on_the_order_of_the_assignments(
+        self, tiny_workspace
+    ):
+        with Workspace.open(tiny_workspace) as ws:
+            state = WorkbenchState(ws, as_of=AS_OF)
+            state.prepare()
+            aligned = state.frame_with_segments()  # row for row: no join
+            assert aligned["segment"].dtype == pl.Utf8
+            assert aligned.columns == [*state.frame.columns, "segment"]
+            by_hand = dict(state.assignments.select("account_id", "segment").iter_rows())
+            assert dict(aligned.select("account_id", "segment").iter_rows()) == by_hand
+            state.assignments = state.assignments.reverse()  # joined on account_id
+            assert_frame_equal(state.frame_with_segments(), aligned)
+
     def test_preload_leaves_an_error_for_the_app(self, tiny_workspace, monkeypatch):
         with Workspace.open(tiny_workspace) as ws:
             state = WorkbenchState(ws, as_of=AS_OF)
