@@ -109,15 +109,17 @@ def account_metrics(
     window_start = shift_months(as_of, -window_months)
     prev_start = shift_months(as_of, -2 * window_months)
     columns = transactions.lazy().collect_schema().names()
-    lines = _lines(transactions.lazy(), columns, as_of).collect()
-    per_account = _per_account_clustered(lines, window_start, prev_start)
-    if per_account is None and lines.height:
-        # Group the lines by account first (a sort on an integer key), then
-        # take the run path; the hash path is the last resort.
-        per_account = _per_account_clustered(_grouped_by_account(lines), window_start,
-                                              prev_start)
+    lines_plan = _lines(transactions.lazy(), columns, as_of)
+    per_account = _per_account_clustered(lines_plan, window_start, prev_start)
     if per_account is None:
-        per_account = _per_account_hashed(lines, window_start, prev_start)
+        lines = lines_plan.collect()
+        if lines.height:
+            # Group the lines by account first (a sort on an integer key), then
+            # take the run path; the hash path is the last resort.
+            per_account = _per_account_clustered(_grouped_by_account(lines), window_start,
+                                                  prev_start)
+        if per_account is None:
+            per_account = _per_account_hashed(lines, window_start, prev_start)
     ids = accounts.lazy().select(pl.col("account_id").cast(pl.Utf8)).collect()
     joined = _align(ids, per_account)
     return _finish(joined.lazy(), as_of, "margin" in columns).collect()
@@ -248,7 +250,7 @@ def _per_account_hashed(
 
 
 def _per_account_clustered(
-    lines: pl.DataFrame, window_start: dt.date, prev_start: dt.date
+    lines: pl.DataFrame | pl.LazyFrame, window_start: dt.date, prev_start: dt.date
 ) -> pl.DataFrame | None:
     """Fast path when each account's lines are contiguous and in date order.
 
@@ -260,15 +262,9 @@ def _per_account_clustered(
     ``product_breadth`` needs the lines again. Returns None when the lines are
     not laid out that way (the caller then sorts or hashes).
     """
-    if lines.height == 0:
-        return None
-    runs = lines.get_column("account_id").rle().struct.field("value")
-    # Distinct hashes imply distinct ids (a collision only makes us refuse);
-    # n_unique on the strings took 4 s on 20M shuffled lines, the hashes 0.4 s.
-    if not (runs.is_sorted() or runs.hash().n_unique() == runs.len()):
-        return None  # an account appears in more than one run
+    lines = lines.lazy()
     ws, ps = _day_number(window_start), _day_number(prev_start)
-    coded = lines.lazy().select(
+    coded = lines.select(
         pl.col("account_id").rle_id().alias("code"),
         pl.col("date").cast(pl.Int32).alias("d"),
         # runs of equal invoice ids (nulls equal) as integers: comparing these
@@ -285,7 +281,19 @@ def _per_account_clustered(
         .group_by("code", maintain_order=True)
         .agg(pl.col("pl_").n_unique().cast(pl.Int64).alias("product_breadth"))
     )
-    segs, breadth_df = pl.collect_all([segments, breadth], engine="in-memory")
+    # The layout check (are accounts contiguous?) runs with the reduction in
+    # one collect_all; on the rare refusal the reduction is thrown away.
+    runs_df, segs, breadth_df = pl.collect_all(
+        [lines.select(pl.col("account_id").rle().struct.field("value")), segments, breadth],
+        engine="in-memory",
+    )
+    runs = runs_df.to_series()
+    if runs.len() == 0:
+        return None
+    # Distinct hashes imply distinct ids (a collision only makes us refuse);
+    # n_unique on the strings took 4 s on 20M shuffled lines, the hashes 0.4 s.
+    if not (runs.is_sorted() or runs.hash().n_unique() == runs.len()):
+        return None  # an account appears in more than one run
     same_account = pl.col("code") == pl.col("code").shift()
     dates_ascending = not segs.select(
         (same_account & (pl.col("d") < pl.col("d").shift())).any()
