@@ -347,6 +347,38 @@ class TestLiveCounts:
             assert screen._generation == generation + 1
             assert level_rows(screen, "Size") == {"Small": 7, "Mid": 3, "Large": 2}
 
+    async def test_an_edit_after_a_quiet_moment_computes_at_once(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.DEBOUNCE_SECONDS = 60
+            await open_dimension(pilot, app, screen, 1)
+            box = screen.query_one("#values", Input)
+            box.focus()
+            box.value = "10, 500"
+            await settle_app(pilot, app)  # within 60 s of the opening compute: it waits
+            assert screen._debounce is not None
+            screen._debounce.stop()
+            screen._debounce = None
+            generation = screen._generation
+            screen._last_compute = float("-inf")  # as if 60 s went by with no edit
+            box.cursor_position = len(box.value)
+            await pilot.press("0")  # "10, 5000" after a quiet moment: computed at once
+            await settle_app(pilot, app)
+            assert screen._generation == generation + 1
+            assert screen._debounce is None
+            small, mid, large = bin_counts_by_hand(EMPLOYEES, [10, 5000])
+            assert level_rows(screen, "Size") == {
+                k: v for k, v in {"Small": small, "Mid": mid, "Large": large}.items() if v}
+            await pilot.press("backspace")  # "10, 500" close behind it: waits for a pause
+            await settle_app(pilot, app)
+            assert screen._generation == generation + 1
+            assert screen._debounce is not None
+            screen.schedule_compute(immediate=True)  # the pause
+            await settle_app(pilot, app)
+            small, mid, large = bin_counts_by_hand(EMPLOYEES, [10, 500])
+            assert level_rows(screen, "Size") == {"Small": small, "Mid": mid, "Large": large}
+
     async def test_invalid_rule_shows_inline_error_and_keeps_last_counts(self, tmp_path):
         rule_model = SegmentationModel(
             "Rules",

@@ -4,10 +4,11 @@ recompute while typing.
 The left column lists the models and the dimensions of the open one; the
 middle shows the form of the highlighted dimension; the right column shows the
 level counts per dimension and the segment table of the draft. Every edit
-updates the draft model and (debounced) starts a thread worker that segments
-the cached per-account frame with it; a newer edit cancels the older worker's
-result. While a field is invalid the form shows the error inline and the last
-valid counts stay on screen.
+updates the draft model and starts a thread worker that segments the cached
+per-account frame with it: at once for an edit after a quiet moment, else
+debounced (so a burst of keys computes its first and its last state); a newer
+edit cancels the older worker's result. While a field is invalid the form shows
+the error inline and the last valid counts stay on screen.
 
 Drafts are kept per model name until saved (``ctrl+s``), so moving between
 models loses nothing; the list marks unsaved models with ``*``.
@@ -16,6 +17,7 @@ models loses nothing; the list marks unsaved models with ``*``.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from textual import events, on, work
@@ -129,6 +131,7 @@ class ModelEditorScreen(WorkbenchScreen):
         self._generation = 0
         self._shown_generation = -1
         self._debounce: Timer | None = None
+        self._last_compute = float("-inf")  # time.monotonic() of the latest compute start
         self._schema: dict[str, Any] | None = None
         self._frame_token: tuple | None = None
         self._form_errors: dict[int, str] = {}
@@ -373,17 +376,26 @@ class ModelEditorScreen(WorkbenchScreen):
     # -- live compute ------------------------------------------------------------
 
     def schedule_compute(self, *, immediate: bool = False) -> None:
-        """Recompute the draft after a quiet moment (each edit restarts the wait)."""
-        if self._debounce is not None:
+        """Recompute the draft: at once after a quiet moment, else once the edits pause.
+
+        An edit that comes ``DEBOUNCE_SECONDS`` or more after the latest compute
+        started (and with none waiting) computes at once, so a single keystroke
+        shows its counts without waiting; edits that follow it closely restart
+        the wait, so a burst of typing computes its last state once it pauses.
+        """
+        waiting = self._debounce is not None
+        if waiting:
             self._debounce.stop()
             self._debounce = None
-        if immediate or self.DEBOUNCE_SECONDS <= 0:
+        quiet = not waiting and time.monotonic() - self._last_compute >= self.DEBOUNCE_SECONDS
+        if immediate or self.DEBOUNCE_SECONDS <= 0 or quiet:
             self._start_compute()
         else:
             self._debounce = self.set_timer(self.DEBOUNCE_SECONDS, self._start_compute)
 
     def _start_compute(self) -> None:
         self._debounce = None
+        self._last_compute = time.monotonic()
         model = self.draft
         if model is None:
             return
