@@ -401,10 +401,12 @@ class AccountsScreen(WorkbenchScreen):
             table.call_after_refresh(table.move_cursor, row=row, column=column)
         if self._pending_account is not None:
             self._pending_account = None
-        if self._focus_table or not isinstance(self.focused, Input):
-            self._focus_table = False
+        if (self._focus_table or not isinstance(self.focused, Input)) \
+                and self.focused is not table:
+            # only when focus moves: refreshing the bindings rebuilds the footer (~0.1 s)
             table.focus()
             self.refresh_bindings()
+        self._focus_table = False
         self.views_shown += 1
         self._schedule_detail()
 
