@@ -316,12 +316,10 @@ def _per_account_clustered(
     results = pl.collect_all([*checks, *totals], engine="in-memory")
     if not _orders_are_runs(starts, *results[: len(checks)]):
         return None
-    per_code = _join_totals(*results[len(checks):]).join(
-        breadth_df, on="code", how="left", maintain_order="left"
-    )
-    # code i is the i-th run of account ids: a gather, not a join on strings
-    account_id = runs.alias("account_id").gather(per_code.get_column("code"))
-    return per_code.select(pl.lit(account_id), pl.exclude("code"))
+    # code i is the i-th run of account ids, so the totals are laid out by code
+    # (no joins) and the ids are the runs themselves
+    per_code = _by_code([*results[len(checks):], breadth_df], runs.len())
+    return per_code.insert_column(0, runs.alias("account_id"))
 
 
 def _day_number(day: dt.date) -> int:
@@ -434,10 +432,18 @@ def _segment_totals(segs: pl.LazyFrame, ws: int, ps: int) -> list[pl.LazyFrame]:
     return [days, money, orders]
 
 
-def _join_totals(days: pl.DataFrame, money: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
-    return days.join(money, on="code", how="full", coalesce=True).join(
-        orders, on="code", how="left", maintain_order="left"
-    )
+def _by_code(parts: list[pl.DataFrame], n: int) -> pl.DataFrame:
+    """One row per code 0..n-1 with the columns of every part (each has a
+    ``code`` column, at most one row per code), null where a part has no row
+    for the code: a scatter and a gather per part, where joins took 0.4 s."""
+    columns = []
+    for part in parts:
+        position = pl.select(pl.repeat(None, n, dtype=pl.UInt32)).to_series()
+        position.scatter(
+            part.get_column("code"), pl.int_range(part.height, dtype=pl.UInt32, eager=True)
+        )
+        columns.append(part.drop("code").select(pl.all().gather(position)))
+    return pl.concat(columns, how="horizontal")
 
 
 def _order_run_checks(starts: pl.LazyFrame) -> list[pl.LazyFrame]:

@@ -335,3 +335,12 @@ def test_align_by_binary_search_equals_the_left_join():
     assert _align(unsorted, per).equals(
         unsorted.join(per, on="account_id", how="left", maintain_order="left"))
     assert _align(ids, per.clear())["x"].to_list() == [None] * 5
+
+
+def test_by_code_lays_parts_out_one_row_per_code_with_nulls_for_gaps():
+    from core.metrics import _by_code
+
+    days = pl.DataFrame({"code": [0, 2], "f": [5, 7]}, schema_overrides={"code": pl.UInt32})
+    money = pl.DataFrame({"code": [2, 3], "m": [1.5, 2.5]}, schema_overrides={"code": pl.UInt32})
+    out = _by_code([days, money], 4)
+    assert out.to_dict(as_series=False) == {"f": [5, None, 7, None], "m": [None, None, 1.5, 2.5]}
