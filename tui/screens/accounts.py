@@ -425,7 +425,7 @@ class AccountsScreen(WorkbenchScreen):
 
     def _shown_base_frame(self) -> pl.DataFrame | None:
         """The base frame of the rows in the table (None before the first view)."""
-        return self._shown_rows_base if self.views_shown else None
+        return self._shown_rows_base
 
     def _current_account_id(self) -> str | None:
         table, base = self._table(), self._shown_base_frame()
