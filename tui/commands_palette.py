@@ -67,7 +67,12 @@ class WorkbenchCommands(Provider):
     def _matching_accounts(self, query: str) -> list[tuple[str, str | None]]:
         """Accounts whose id or name contains the query (case-insensitive, literal)."""
         text = query.strip()
-        accounts = self.workbench.state.accounts
+        state = self.workbench.state
+        if not state.loaded:
+            return []
+        # while the tables load (after the first paint) the frame, one row per
+        # account too, answers without making the palette wait for them
+        accounts = state.accounts if state.tables_loaded else state.frame
         if len(text) < 2 or accounts is None or accounts.is_empty():
             return []
         needle = text.lower()
