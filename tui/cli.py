@@ -72,6 +72,10 @@ def _looks_like_mistyped_command(word: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the console script, not a test calling main([...])
+        from tui.launch import skip_optional_pandas
+
+        skip_optional_pandas()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser, commands = build_parser()
