@@ -657,7 +657,8 @@ def _upsert(
     cols = frame.columns
     # In key order every insert appends to the primary-key index instead of
     # splitting pages all over it.
-    frame = frame.sort(key)
+    if not frame.get_column(key).is_sorted():  # exports are often in key order already
+        frame = frame.sort(key)
     if _count(conn, f"SELECT EXISTS (SELECT 1 FROM {table})") == 0:
         _insert_frame(conn, table, frame, {"import_id": import_id})
         report.inserted = frame.height
