@@ -150,6 +150,27 @@ class TestPrepare:
             state.assignments = state.assignments.reverse()  # joined on account_id
             assert_frame_equal(state.frame_with_segments(), aligned)
 
+    async def test_the_workbench_starts_from_the_preload(self, tiny_workspace):
+        from tui.app import SegscopeApp
+        from tui.config import UserConfig
+        from tui.launch import open_state
+        from tui.screens.overview import OverviewScreen
+
+        state = open_state(tiny_workspace, preload=True)
+        try:
+            state._preload.join(30)
+            assert state.loaded and state.assignments is not None  # before any App exists
+            assignments = state.assignments
+            app = SegscopeApp(state, config=UserConfig(), persist_theme=False)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                assert isinstance(app.screen, OverviewScreen) and app.screen.painted_with_data
+                assert state.assignments is assignments  # the App's load did not recompute
+                assert state.tables_loaded
+        finally:
+            state.workspace.close()
+
     def test_preload_leaves_an_error_for_the_app(self, tiny_workspace, monkeypatch):
         with Workspace.open(tiny_workspace) as ws:
             state = WorkbenchState(ws, as_of=AS_OF)
