@@ -249,15 +249,17 @@ class WorkbenchState:
             if self._accounts is None or self._data_key is None:
                 self.reload()
             self._ensure_tables()
-            key = (self._data_key, self._as_of)
+            with self._tables_lock:  # the tables and the keys of one load, not of two
+                accounts, transactions = self._accounts, self._transactions
+                key = (self._data_key, self._as_of)
             if self._frame is None or self._frame_key != key:
                 from core.frame import account_frame
 
-                assert self._accounts is not None and self._transactions is not None
-                self._frame = account_frame(self._accounts, self._transactions, as_of=self._as_of)
+                assert accounts is not None and transactions is not None
+                self._frame = account_frame(accounts, transactions, as_of=key[1])
                 self._frame_key = key
-                if self._data_key is not None:
-                    self._unsaved_frame = (self._data_key, self._as_of, self._frame)
+                if key[0] is not None:
+                    self._unsaved_frame = (key[0], key[1], self._frame)
             return self._frame
 
     def attach_forward(self, forward: Any, frame_key: object) -> bool:
