@@ -213,6 +213,40 @@ class TestSort:
         assert sort_frame(df, "v", descending=False)["k"].to_list() == ["c", "a", "d", "b"]
 
 
+class TestIndexedBackend:
+    """A view is the display table read through an index: same rows as a reordered copy."""
+
+    def test_rows_cells_and_columns_follow_the_index(self):
+        import datetime as dt
+
+        import numpy as np
+        import pyarrow as pa
+
+        from tui.screens.accounts import IndexedArrowBackend
+
+        data = pa.table({
+            "id": ["a", "b", "c", "d"],
+            "revenue": [10.5, None, 3.0, 7.25],
+            "last": [dt.date(2025, 1, d) for d in (1, 2, 3, 4)],
+        })
+        rows = np.array([3, 0, 2], dtype=np.uint32)  # a filtered, sorted view
+        backend = IndexedArrowBackend(data, [1, 5, 10], rows)
+        copy = data.take(pa.array(rows))  # what the view used to be
+        assert backend.row_count == backend.source_row_count == 3
+        for i in range(3):
+            assert list(backend.get_row_at(i)) == list(copy.slice(i, 1).to_pylist()[0].values())
+            for c in range(3):
+                assert backend.get_cell_at(i, c) == copy.column(c)[i].as_py()
+        assert backend.get_row_at(-1) == backend.get_row_at(2)
+        assert backend.get_column_at(0) == ["d", "a", "c"]
+        assert backend.get_column_at(1) == [7.25, 10.5, 3.0]
+        assert backend.column_content_widths == [1, 5, 10]
+
+        everything = IndexedArrowBackend(data, None, None)  # no index: the table as it is
+        assert everything.row_count == 4
+        assert everything.get_column_at(1) == [10.5, None, 3.0, 7.25]
+
+
 class TestSearchAndCopy:
     async def test_slash_search_then_n_and_N(self, make_app, settle):
         app = make_app()
