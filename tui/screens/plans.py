@@ -226,21 +226,29 @@ class PlansScreen(WorkbenchScreen):
                                 profiles["accounts"].to_list(), strict=True))  # fmt: skip
         counts = data.actuals.group_by("segment").len()
         kpi_counts = dict(zip(counts["segment"].to_list(), counts["len"].to_list(), strict=True))
-        table.clear(columns=True)
-        table.add_columns("segment", "accts", "flag", "objective", "KPIs")
         self._rows = data.rows()
+        cells: list[tuple[Text, ...]] = []
         for seg in self._rows:
             plan = data.plans.get(seg) or {}
             orphaned = seg not in data.segments
             flag = Text(ORPHANED, style="bold " + self.app.get_css_variables()["text-error"]) \
                 if orphaned else Text(data.status_of(seg) or "")  # fmt: skip
             n = kpi_counts.get(seg, 0)
-            table.add_row(
+            cells.append((
                 Text(seg), Text(f"{accounts.get(seg, 0):,}" if not orphaned else "–",
                                 justify="right"),
                 flag, Text(plan.get("objective") or "–"),
-                Text(str(n) if n else "–", justify="right"), key=seg,
-            )  # fmt: skip
+                Text(str(n) if n else "–", justify="right"),
+            ))  # fmt: skip
+        # Explicit widths: auto-sized columns lost the width of their cells when the
+        # table was refilled while a layout was pending (the 80x24 snapshot flickered).
+        table.clear(columns=True)
+        labels = ("segment", "accts", "flag", "objective", "KPIs")
+        for i, label in enumerate(labels):
+            width = max([len(label), *(row[i].cell_len for row in cells)])
+            table.add_column(label, width=width)
+        for seg, row in zip(self._rows, cells, strict=True):
+            table.add_row(*row, key=seg)
         orphans = f", {len(data.orphans)} orphaned plan(s)" if data.orphans else ""
         self.query_one("#plans-title", Label).update(
             f"Model {data.model_name}: {len(data.segments)} segments{orphans}"
