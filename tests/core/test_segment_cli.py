@@ -138,6 +138,13 @@ def test_runs_save_list_compare(workspace: Path, capsys) -> None:
                        str(first["run_id"]), "--by", "revenue")  # fmt: skip
     assert code == 0 and "from \\ to" in out
 
+    code, out, _ = cli(capsys, "run", "delete", ws, str(second["run_id"]))
+    assert code == 0 and out.startswith(f"deleted run {second['run_id']} (earlier)")
+    code, out, _ = cli(capsys, "run", "list", ws, "--json")
+    assert [r["run_id"] for r in json.loads(out)["runs"]] == [first["run_id"]]
+    code, _, err = cli(capsys, "run", "delete", ws, str(second["run_id"]))
+    assert code == 1 and f"no run with id {second['run_id']}" in err
+
 
 def test_errors_are_one_line(workspace: Path, capsys) -> None:
     code, _, err = cli(capsys, "segment", str(workspace), "--model", "Nope")

@@ -128,6 +128,33 @@ class TestRuns:
             assert app.screen is screen
 
 
+    async def test_delete_a_run_asks_first_and_clears_the_comparison(self, make_app):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await two_runs(app, pilot)
+            ws = app.state.workspace
+            ids = sorted(ws.list_runs()["run_id"].to_list())
+            table = screen.query_one("#runs-table", DataTable)
+            table.focus()
+            table.move_cursor(row=0)
+            doomed = screen._runs[0].run_id
+            await pilot.press("x")
+            await settle_app(pilot, app)
+            await pilot.press("n")  # no: nothing happens
+            await settle_app(pilot, app)
+            assert sorted(ws.list_runs()["run_id"].to_list()) == ids
+            await pilot.press("x")
+            await settle_app(pilot, app)
+            await pilot.press("y")
+            await settle_app(pilot, app)
+            assert ws.list_runs()["run_id"].to_list() == [i for i in ids if i != doomed]
+            assert ws.conn.execute(
+                "SELECT count(*) FROM assignments WHERE run_id = ?", (doomed,)
+            ).fetchone()[0] == 0
+            assert table.row_count == 1
+            assert "Mark two runs" in str(screen.query_one("#matrix-title").render())
+
+
 class TestSnapshot:
     def test_runs_snapshot(self, snap_compare, make_app, monkeypatch):
         monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")

@@ -1,4 +1,4 @@
-"""``segscope run save|list|compare``: frozen segmentation runs."""
+"""``segscope run save|list|compare|delete``: frozen segmentation runs."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  segscope run save ws.segscope --model RFM --label 'Q1 review'\n"
             "  segscope run list ws.segscope\n"
-            "  segscope run compare ws.segscope 1 2 --by revenue"
+            "  segscope run compare ws.segscope 1 2 --by revenue\n"
+            "  segscope run delete ws.segscope 1"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -83,6 +84,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmp_.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cmp_.set_defaults(handler=run_compare)
 
+    delete = sub.add_parser(
+        "delete", help="delete a saved run", formatter_class=raw,
+        description="Delete run RUN and its frozen assignments from WORKSPACE (other runs,\n"
+                    "models and data are untouched).",
+    )
+    delete.add_argument("workspace", metavar="WORKSPACE", help=ws_help)
+    delete.add_argument("run_id", metavar="RUN", type=int,
+                        help="the run id ('run list' shows them)")
+    delete.set_defaults(handler=run_delete)
+
 
 def run_save(args: argparse.Namespace) -> int:
     from core.segment import assign_segments
@@ -114,6 +125,15 @@ def run_save(args: argparse.Namespace) -> int:
     else:
         print(f"saved run {run_id}: model {model.name!r}, as of {as_of.isoformat()}, "
               f"{rows.height:,} accounts in {segments} segments")  # fmt: skip
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    with open_workspace(args.workspace) as ws:
+        info = ws.run_info(args.run_id)  # a clear error when there is no such run
+        ws.delete_run(args.run_id)
+    label = f" ({info['label']})" if info.get("label") else ""
+    print(f"deleted run {args.run_id}{label} of model {info['model_name']!r}")
     return 0
 
 

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 from textual.worker import get_current_worker
 
 from tui.screens import PaletteCommand, WorkbenchScreen
-from tui.widgets.model_dialogs import PromptDialog
+from tui.widgets.model_dialogs import ConfirmDialog, PromptDialog
 from tui.widgets.run_compare import (
     MigrationResult,
     compare_runs,
@@ -55,6 +55,8 @@ class RunsScreen(WorkbenchScreen):
                 tooltip="Show the migration matrix in accounts or in revenue"),
         Binding("enter", "drill", "Moved accounts", id="runs.drill",
                 tooltip="Show the accounts behind the highlighted matrix cell"),
+        Binding("x", "delete_run", "Delete run", id="runs.delete",
+                tooltip="Delete the highlighted run (asks first; other runs are kept)"),
     ]
 
     class RunsLoaded(Message):
@@ -63,6 +65,11 @@ class RunsScreen(WorkbenchScreen):
             self.runs = runs
 
     class Frozen(Message):
+        def __init__(self, run_id: int) -> None:
+            super().__init__()
+            self.run_id = run_id
+
+    class Deleted(Message):
         def __init__(self, run_id: int) -> None:
             super().__init__()
             self.run_id = run_id
@@ -129,7 +136,7 @@ class RunsScreen(WorkbenchScreen):
         )
         fill_table(table, frame)
         title = self.query_one("#runs-title", Label)
-        title.update(f"Runs ({len(self._runs)}) — f freeze, space mark")
+        title.update(f"Runs ({len(self._runs)}) — f freeze, space mark, x delete")
 
     # -- freezing --------------------------------------------------------------
 
@@ -159,6 +166,40 @@ class RunsScreen(WorkbenchScreen):
 
     def on_runs_screen_frozen(self, message: Frozen) -> None:
         self.notify(f"Froze run {message.run_id}.")
+        self._load_runs()
+
+    # -- deleting --------------------------------------------------------------
+
+    def action_delete_run(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        row = table.cursor_row
+        if not 0 <= row < len(self._runs):
+            self.notify("No run to delete.", severity="warning")
+            return
+        run = self._runs[row]
+        label = f" “{run.label}”" if run.label else ""
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._delete(run.run_id)
+
+        self.app.push_screen(
+            ConfirmDialog(f"Delete run {run.run_id}{label} of model {run.model_name} "
+                          f"({run.accounts:,} accounts frozen {run.created_at})? "
+                          "This cannot be undone."),
+            done,
+        )  # fmt: skip
+
+    @work(thread=True, group="runs-delete", exit_on_error=False)
+    def _delete(self, run_id: int) -> None:
+        self.state.workspace.delete_run(run_id)
+        self.post_message(self.Deleted(run_id))
+
+    def on_runs_screen_deleted(self, message: Deleted) -> None:
+        self.notify(f"Deleted run {message.run_id}.")
+        if message.run_id in self._marked:
+            self._marked.remove(message.run_id)
+            self._compare()
         self._load_runs()
 
     # -- marking and comparing ------------------------------------------------
@@ -263,4 +304,6 @@ class RunsScreen(WorkbenchScreen):
             PaletteCommand("Freeze run", self.action_freeze,
                            "Save the active model's segments as a run"),
             PaletteCommand("Toggle accounts / revenue", self.action_toggle_measure),
+            PaletteCommand("Delete run", self.action_delete_run,
+                           "Delete the highlighted run (asks first)"),
         ]
