@@ -30,6 +30,7 @@ DIALOG_CSS = """
 {name} .dialog-title {{
     text-style: bold;
     margin-bottom: 1;
+    width: 100%;  /* a long question wraps instead of running off the box */
 }}
 {name} .dialog-error {{
     color: $error;
