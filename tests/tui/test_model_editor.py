@@ -258,9 +258,14 @@ class TestForms:
 
     @pytest.mark.parametrize("kind", [k for k, _ in KIND_CHOICES])
     def test_new_dimensions_fit_the_frame(self, kind):
-        dim = new_dimension(kind, tiny_frame().schema, taken={"ABC"})
+        # headroom and clv as the Targeting screen attaches them (potential needs 50+
+        # customers to be fitted here; CLV is never fitted by the dimension itself)
+        frame = tiny_frame().with_columns(
+            pl.col("revenue").alias("headroom"), pl.col("margin").alias("clv")
+        )
+        dim = new_dimension(kind, frame.schema, taken={"ABC"})
         assert dim.kind == kind and dim.name != "ABC"
-        assert dim.levels(tiny_frame()).codes.len() == 12
+        assert dim.levels(frame).codes.len() == 12
 
 
 class TestLiveResult:

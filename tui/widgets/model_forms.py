@@ -23,6 +23,12 @@ from textual.widgets import Input, Label, Select, TextArea
 
 from core.errors import SegscopeError
 from core.expr import validate_expression
+from core.forward_dimensions import (
+    POTENTIAL_COLUMNS,
+    ClusterDimension,
+    ClvDimension,
+    PotentialDimension,
+)
 from core.model import (
     AbcDimension,
     BinsDimension,
@@ -42,7 +48,19 @@ KIND_CHOICES: list[tuple[str, str]] = [
     ("category", "category — a text column grouped into levels"),
     ("rule", "rule — ordered label: condition rules"),
     ("sales_logic", "sales_logic — traditional vs complex sales"),
+    ("potential", "potential — potential, share of wallet or headroom in bins"),
+    ("clv", "clv — customer lifetime value in bins (needs the Targeting fit)"),
+    ("cluster", "cluster — clusters over behaviour columns (k chosen or suggested)"),
 ]
+
+POTENTIAL_COLUMN_TEXT = {
+    "headroom": "headroom (potential - revenue)",
+    "potential": "potential (the model's estimate)",
+    "share_of_wallet": "share_of_wallet (revenue / potential)",
+}
+
+# behaviour columns of the per-account frame a new cluster dimension starts from
+CLUSTER_DEFAULT_FEATURES = ("frequency", "avg_order_value", "product_breadth", "recency_days")
 
 RFM_USES = [
     ("segment", "named RFM segment (Champions, Loyal, …)"),
@@ -188,6 +206,10 @@ def describe_dimension(dim: Dimension) -> str:
         detail = dim.column
     elif isinstance(dim, RuleDimension):
         detail = f"{len(dim.rules)} rules"
+    elif isinstance(dim, PotentialDimension):
+        detail = dim.column
+    elif isinstance(dim, ClusterDimension):
+        detail = f"k={dim.k}" if dim.k is not None else f"k {dim.k_range[0]}-{dim.k_range[1]}"
     return f"{dim.name} · {dim.kind}" + (f" ({detail})" if detail else "")
 
 
@@ -224,6 +246,17 @@ def new_dimension(kind: str, schema: Mapping[str, Any], taken: set[str] | None =
         )
     if kind == "sales_logic":
         return SalesLogicDimension(name=_unique_name("Sales logic", taken))
+    if kind == "potential":
+        return PotentialDimension(name=_unique_name("Headroom", taken), column="headroom")
+    if kind == "clv":
+        return ClvDimension(name=_unique_name("CLV", taken))
+    if kind == "cluster":
+        features = tuple(c for c in CLUSTER_DEFAULT_FEATURES if c in numeric)
+        if len(features) < 2:  # another frame: its first numeric columns besides revenue
+            features = tuple(c for c in numeric if c not in ("revenue", "margin"))[:3] or (
+                tuple(numeric[:1]) or ("revenue",)
+            )
+        return ClusterDimension(name=_unique_name("Cluster", taken), features=features)
     raise SegscopeError(f"unknown dimension kind {kind!r}")
 
 
@@ -446,14 +479,21 @@ class PerformanceForm(DimensionForm):
         )
 
 
-class BinsForm(DimensionForm):
-    spec: BinsDimension
-    ERROR_FIELDS = {"cuts": "values", "quantiles": "values", "labels": "labels", "name": "name"}
+def _bins_values_text(spec: Any) -> str:
+    if spec.cuts is not None:
+        return ", ".join(format_number(c) for c in spec.cuts)
+    if isinstance(spec.quantiles, int):
+        return str(spec.quantiles)
+    return ", ".join(format_number(q) for q in spec.quantiles or ())
 
-    def fields(self) -> ComposeResult:
+
+class _BinsFields(DimensionForm):
+    """The cut fields shared by bins, potential and clv: mode, values, labels, closed side."""
+
+    LABELS_PLACEHOLDER = "Small, Mid, Large"
+
+    def cut_fields(self) -> ComposeResult:
         spec = self.spec
-        columns = numeric_columns(self.schema)
-        yield from self.select_field("column", "Column", [(c, c) for c in columns], spec.column)
         mode = "cuts" if spec.cuts is not None else "quantiles"
         yield from self.select_field(
             "mode",
@@ -461,21 +501,15 @@ class BinsForm(DimensionForm):
             [("cut points", "cuts"), ("quantiles", "quantiles")],
             mode,
         )
-        if spec.cuts is not None:
-            values = ", ".join(format_number(c) for c in spec.cuts)
-        elif isinstance(spec.quantiles, int):
-            values = str(spec.quantiles)
-        else:
-            values = ", ".join(format_number(q) for q in spec.quantiles or ())
         yield from self.text_field(
             "values",
             "Cut points (comma list) or quantiles (a number of groups, or probabilities)",
-            values,
+            _bins_values_text(spec),
             placeholder="10, 50, 250   or   4   or   0.2, 0.5, 0.8",
         )
         yield from self.text_field(
             "labels", "Labels (comma list, optional)", ", ".join(spec.labels or ()),
-            placeholder="Small, Mid, Large",
+            placeholder=self.LABELS_PLACEHOLDER,
         )
         yield from self.select_field(
             "closed",
@@ -484,22 +518,110 @@ class BinsForm(DimensionForm):
             "right" if spec.right_closed else "left",
         )
 
-    def build(self) -> Dimension:
-        mode = self.text("mode")
+    def read_cuts(self) -> dict[str, Any]:
+        """cuts / quantiles / labels / right_closed as typed (keyword arguments of the spec)."""
         values = self.text("values")
         cuts = quantiles = None
-        if mode == "cuts":
+        if self.text("mode") == "cuts":
             cuts = parse_number_list(values, "values")
         else:
             quantiles = parse_quantiles(values, "values")
+        return {
+            "cuts": cuts,
+            "quantiles": quantiles,
+            "labels": parse_text_list(self.text("labels")),
+            "right_closed": self.text("closed") == "right",
+        }
+
+
+class BinsForm(_BinsFields):
+    spec: BinsDimension
+    ERROR_FIELDS = {"cuts": "values", "quantiles": "values", "labels": "labels", "name": "name"}
+
+    def fields(self) -> ComposeResult:
+        columns = numeric_columns(self.schema)
+        yield from self.select_field(
+            "column", "Column", [(c, c) for c in columns], self.spec.column
+        )
+        yield from self.cut_fields()
+
+    def build(self) -> Dimension:
         return BinsDimension(
             name=self.text("name").strip(),
             column=self.text("column"),
-            cuts=cuts,
-            quantiles=quantiles,
-            labels=parse_text_list(self.text("labels")),
-            right_closed=self.text("closed") == "right",
             missing_label=self.spec.missing_label,
+            **self.read_cuts(),
+        )
+
+
+class _ForwardBinsForm(_BinsFields):
+    """Potential and CLV: bins over a column the forward fit adds, with a missing label."""
+
+    ERROR_FIELDS = {"cuts": "values", "quantiles": "values", "labels": "labels",
+                    "column": "column", "name": "name"}
+    LABELS_PLACEHOLDER = "Low, Medium, High"
+
+    def missing_field(self) -> ComposeResult:
+        yield from self.text_field(
+            "missing", "Label for accounts without a value", self.spec.missing_label
+        )
+
+    def read_missing(self) -> str:
+        missing = self.text("missing").strip()
+        if not missing:
+            raise FieldError("missing", "the label for accounts without a value cannot be empty")
+        return missing
+
+
+class PotentialForm(_ForwardBinsForm):
+    spec: PotentialDimension
+
+    def fields(self) -> ComposeResult:
+        options = [(POTENTIAL_COLUMN_TEXT.get(c, c), c) for c in POTENTIAL_COLUMNS]
+        yield from self.select_field("column", "Column", options, self.spec.column)
+        yield from self.cut_fields()
+        yield from self.missing_field()
+        yield from self.text_field(
+            "quantile",
+            "Potential model quantile (0–1; used when potential is fitted here)",
+            format_number(self.spec.quantile),
+        )
+
+    def build(self) -> Dimension:
+        text = self.text("quantile")
+        quantile = _float(text, "quantile", "the potential model quantile")
+        if not 0 < quantile < 1:
+            raise FieldError(
+                "quantile", f"the quantile must be between 0 and 1, got {text.strip()}"
+            )
+        return PotentialDimension(
+            name=self.text("name").strip(),
+            column=self.text("column"),
+            quantile=quantile,
+            missing_label=self.read_missing(),
+            **self.read_cuts(),
+        )
+
+
+class ClvForm(_ForwardBinsForm):
+    spec: ClvDimension
+
+    def fields(self) -> ComposeResult:
+        yield Label(
+            f"Bins over {self.spec.column}: the Targeting screen (key 7) fits CLV on the "
+            "transactions; until then the counts say it is missing.",
+            classes="field-help",
+            markup=False,
+        )
+        yield from self.cut_fields()
+        yield from self.missing_field()
+
+    def build(self) -> Dimension:
+        return ClvDimension(
+            name=self.text("name").strip(),
+            column=self.spec.column,
+            missing_label=self.read_missing(),
+            **self.read_cuts(),
         )
 
 
@@ -571,6 +693,113 @@ class RuleForm(DimensionForm):
         )
 
 
+def parse_features(text: str, field: str, schema: Mapping[str, Any]) -> tuple[str, ...]:
+    """"frequency, recency_days" -> the column names, each a number or text column of ``schema``.
+
+    core.cluster scales the numbers and one-hot encodes the text columns; an
+    unknown name gets the nearest column names as a hint.
+    """
+    import difflib
+
+    names = parse_text_list(text)
+    if names is None or not any(names):
+        raise FieldError(field, "give at least one column, e.g. frequency, recency_days")
+    usable = set(numeric_columns(schema)) | set(text_columns(schema)) | {
+        name for name, dtype in schema.items() if dtype == pl.Boolean
+    }
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise FieldError(field, f"item {position} is empty")
+        if name in seen:
+            raise FieldError(field, f"'{name}' is listed twice")
+        seen.add(name)
+        if name not in schema:
+            near = difflib.get_close_matches(name, sorted(usable), n=2)
+            hint = f" (did you mean {', '.join(repr(c) for c in near)}?)" if near else ""
+            raise FieldError(field, f"unknown column '{name}'{hint}")
+        if name not in usable:
+            raise FieldError(
+                field, f"'{name}' is a {schema[name]} column: features are numbers or text"
+            )
+    return names
+
+
+def parse_k_range(text: str, field: str) -> tuple[int, int]:
+    """"2-8" (also "2, 8" or "2 to 8") -> (2, 8), with 2 <= low <= high <= 50."""
+    parts = [p.strip() for p in text.replace(",", "-").replace(" to ", "-").split("-")]
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise FieldError(field, "write the k range as low-high, e.g. 2-8")
+    low, high = int(parts[0]), int(parts[1])
+    if not 2 <= low <= high <= 50:
+        raise FieldError(field, f"the k range needs 2 <= low <= high <= 50, got {low}-{high}")
+    return low, high
+
+
+class ClusterForm(DimensionForm):
+    spec: ClusterDimension
+    # "feature" first: "features must be ... column names" is about the features
+    ERROR_FIELDS = {"feature": "features", "cluster_names": "names", "k_range": "k_range",
+                    "names": "names", "name": "name"}
+
+    def fields(self) -> ComposeResult:
+        spec = self.spec
+        yield from self.text_field(
+            "features", "Features (comma list of number or text columns)",
+            ", ".join(spec.features), placeholder="frequency, avg_order_value, recency_days",
+        )
+        yield from self.text_field(
+            "k", "Number of clusters k (empty: suggested by silhouette)",
+            "" if spec.k is None else str(spec.k), placeholder="suggest",
+        )
+        yield from self.text_field(
+            "k_range", "k range tried when suggesting (low-high)",
+            f"{spec.k_range[0]}-{spec.k_range[1]}", placeholder="2-8",
+        )
+        yield from self.select_field(
+            "method", "Method",
+            [("k-means", "kmeans"), ("Gaussian mixture", "gmm")], spec.method,
+        )
+        yield from self.text_field("seed", "Seed", str(spec.seed))
+        yield from self.text_field(
+            "names", "Cluster names, largest first (comma list, optional)",
+            ", ".join(spec.cluster_names or ()), placeholder="named by their traits",
+        )
+
+    def build(self) -> Dimension:
+        features = parse_features(self.text("features"), "features", self.schema)
+        k_text = self.text("k").strip()
+        k = None
+        if k_text:
+            if not k_text.isdigit() or not 2 <= int(k_text) <= 50:
+                raise FieldError("k", "k must be a whole number from 2 to 50, or empty to "
+                                 "suggest one")
+            k = int(k_text)
+        k_range = parse_k_range(self.text("k_range"), "k_range")
+        seed_text = self.text("seed").strip()
+        if not seed_text.isdigit():
+            raise FieldError("seed", "the seed must be a whole number, e.g. 0")
+        names = parse_text_list(self.text("names"))
+        if names is not None:
+            if not all(names):
+                raise FieldError("names", "a cluster name is empty")
+            if len(set(names)) != len(names):
+                raise FieldError("names", "two clusters have the same name")
+            if k is not None and len(names) != k:
+                raise FieldError(
+                    "names", f"{k} clusters need {k} names, got {len(names)} (or leave it empty)"
+                )
+        return ClusterDimension(
+            name=self.text("name").strip(),
+            features=features,
+            k=k,
+            k_range=k_range,
+            method=self.text("method"),
+            seed=int(seed_text),
+            cluster_names=names,
+        )
+
+
 FORMS: dict[type[Dimension], type[DimensionForm]] = {
     AbcDimension: AbcForm,
     RfmDimension: RfmForm,
@@ -579,11 +808,14 @@ FORMS: dict[type[Dimension], type[DimensionForm]] = {
     CategoryDimension: CategoryForm,
     RuleDimension: RuleForm,
     SalesLogicDimension: RuleForm,
+    PotentialDimension: PotentialForm,
+    ClvDimension: ClvForm,
+    ClusterDimension: ClusterForm,
 }
 
 
 class UnsupportedForm(DimensionForm):
-    """Dimensions of kinds without a form yet (cluster, potential, …): read-only."""
+    """Dimensions of kinds without a form (registered by other modules): read-only."""
 
     def fields(self) -> ComposeResult:
         yield Label(
