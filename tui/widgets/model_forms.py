@@ -48,9 +48,9 @@ KIND_CHOICES: list[tuple[str, str]] = [
     ("category", "category — a text column grouped into levels"),
     ("rule", "rule — ordered label: condition rules"),
     ("sales_logic", "sales_logic — traditional vs complex sales"),
-    ("potential", "potential — potential, share of wallet or headroom in bins"),
-    ("clv", "clv — customer lifetime value in bins (needs the Targeting fit)"),
-    ("cluster", "cluster — clusters over behaviour columns (k chosen or suggested)"),
+    ("potential", "potential — headroom, potential or wallet share in bins"),
+    ("clv", "clv — lifetime value in bins (fitted on Targeting, 7)"),
+    ("cluster", "cluster — clusters over chosen columns, k or suggested"),
 ]
 
 POTENTIAL_COLUMN_TEXT = {
