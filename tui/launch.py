@@ -15,16 +15,28 @@ from pathlib import Path
 from core.errors import SegscopeError
 
 
+class _NoPandas:
+    """A ``sys.meta_path`` finder under which ``import pandas`` fails as if it
+    were not installed (``ModuleNotFoundError``), leaving ``sys.modules`` alone."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
 def skip_optional_pandas() -> None:
     """Keep pandas out of the workbench process (about 1 s of start-up, several under load).
 
     sqlite-utils imports pandas whenever it is installed (the test extra
-    installs it), only to map ``pd.Timestamp`` to TEXT; nothing in the
-    workbench uses pandas. A ``None`` entry in ``sys.modules`` makes
-    ``import pandas`` raise ImportError, which sqlite-utils handles.
+    installs it), only to map ``pd.Timestamp`` to TEXT; nothing in segscope
+    uses pandas. A finder makes ``import pandas`` fail as it does where pandas
+    is not installed, which sqlite-utils handles. (A ``None`` entry in
+    ``sys.modules`` did that too, but scikit-learn reads
+    ``sys.modules["pandas"]`` and then broke every model fit.)
     """
-    if "pandas" not in sys.modules:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
+    if "pandas" not in sys.modules and not any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandas())
 
 
 def resolve_workspace_path(path: str | Path | None) -> Path:

@@ -118,3 +118,21 @@ def test_segment_a_clv_model_fits_clv_on_the_command_line(workspace, tmp_path, c
     table = pl.read_csv(out)
     assert table.height == 600
     assert set(table["CLV"].unique()) == {"Low", "Medium", "High", "No CLV"}
+
+
+def test_potential_through_the_console_entry_point(workspace) -> None:
+    """The real `segscope` process keeps pandas out (tui.launch.skip_optional_pandas);
+    scikit-learn's fits must still work there (a None in sys.modules broke them)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from tui.cli import main; sys.argv = ['segscope', *sys.argv[1:]]; "
+         "code = main(); import sys as s; assert 'pandas' not in s.modules; sys.exit(code)",
+         "potential", str(workspace), "--json"],
+        capture_output=True, text=True, cwd=root, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert 0.65 < json.loads(done.stdout)["calibration"] < 0.95
