@@ -48,7 +48,7 @@ KIND_CHOICES: list[tuple[str, str]] = [
     ("category", "category — a text column grouped into levels"),
     ("rule", "rule — ordered label: condition rules"),
     ("sales_logic", "sales_logic — traditional vs complex sales"),
-    ("potential", "potential — headroom, potential or wallet share in bins"),
+    ("potential", "potential — headroom, potential or share of wallet"),
     ("clv", "clv — lifetime value in bins (fitted on Targeting, 7)"),
     ("cluster", "cluster — clusters over chosen columns, k or suggested"),
 ]
