@@ -378,7 +378,7 @@ def _run_totals(lf: pl.LazyFrame, key: list[str], sums: dict[str, pl.Expr]) -> p
 def _segment_totals(segs: pl.LazyFrame, ws: int, ps: int) -> list[pl.LazyFrame]:
     """Per code with lines since ``ps`` or a purchase day: purchase days,
     window money, orders, all as run totals over the (code, day)-sorted segments
-    (three queries; ``_join_totals`` puts their results together)."""
+    (three queries; ``_by_code`` lays their results out by code)."""
     in_window = pl.col("d") >= ws
 
     def when_window(name: str, inside: bool = True) -> pl.Expr:
