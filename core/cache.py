@@ -33,6 +33,7 @@ class LruCache(Generic[T]):
         self.maxsize = maxsize
         self._data: OrderedDict[Hashable, T] = OrderedDict()
         self._lock = Lock()
+        self._computing: dict[Hashable, Lock] = {}  # keys being computed, see get_or_compute
         self.hits = 0
         self.misses = 0
 
@@ -55,13 +56,27 @@ class LruCache(Generic[T]):
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value for ``key``, computing and storing it on a miss.
 
-        The computation runs outside the lock; an exception is not cached.
+        The computation runs outside the cache's lock; an exception is not
+        cached. A caller asking for a key that another thread is computing
+        waits for that result instead of computing it again (a model fit of
+        several seconds, asked for twice by quick edits in the workbench).
         """
         found = self.get(key)
         if found is not None:
             return found
-        value = compute()
-        self.put(key, value)
+        with self._lock:
+            key_lock = self._computing.setdefault(key, Lock())
+        with key_lock:
+            with self._lock:  # computed by the thread we waited for? (one miss counted)
+                if key in self._data:
+                    self.hits += 1
+                    return self._data[key]
+            try:
+                value = compute()
+                self.put(key, value)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
         return value
 
     def clear(self) -> None:

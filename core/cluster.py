@@ -309,15 +309,14 @@ def fit_clusters(
     params = {"k": k, "k_range": list(k_range), "method": method, "seed": seed,
               "sample_size": sample_size}
     key = _cache_key(dm, params)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        labels, chosen, sil = hit
-        cached = True
-    else:
+    cached = key in _CACHE
+
+    def fit() -> tuple:
         with threadpool_limits(limits=THREADS):
-            labels, chosen, sil = _cluster(dm.X, k, k_range, method, seed, sample_size)
-        _CACHE.put(key, (labels, chosen, sil))
-        cached = False
+            return _cluster(dm.X, k, k_range, method, seed, sample_size)
+
+    # a fit of the same data already running in another thread is waited for
+    labels, chosen, sil = _CACHE.get_or_compute(key, fit)
     traits = _traits(dm, labels, chosen)
     names = _names(traits)
     sizes = {c: int((labels == c).sum()) for c in range(chosen)}

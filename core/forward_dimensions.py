@@ -78,13 +78,11 @@ def cached_potential(
     features = default_features(frame)
     columns = [c for c in ["account_id", "revenue", *features] if c in frame.columns]
     key = _frame_hash(frame, columns, f"potential:{quantile}")
-    found = _POTENTIAL_CACHE.get(key)
-    if found is not None:
-        if progress is not None:
-            progress(1, 1)
-        return found
-    result = fit_potential(frame, quantile=quantile, progress=progress)
-    _POTENTIAL_CACHE.put(key, result)
+    result = _POTENTIAL_CACHE.get_or_compute(
+        key, lambda: fit_potential(frame, quantile=quantile, progress=progress)
+    )
+    if progress is not None:
+        progress(1, 1)  # done, whether fitted now, earlier or by another thread
     return result
 
 

@@ -348,6 +348,46 @@ def test_lru_evicts_oldest() -> None:
     assert math.isclose(cache.get_or_compute("d", lambda: 5), 4)
 
 
+def test_lru_computes_a_key_once_for_concurrent_callers() -> None:
+    import threading
+
+    cache: LruCache[int] = LruCache(4)
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> int:
+        calls.append("slow")
+        started.set()
+        release.wait(5)
+        return 7
+
+    results: list[int] = []
+    first = threading.Thread(target=lambda: results.append(cache.get_or_compute("k", slow)))
+    first.start()
+    assert started.wait(5)
+    def again() -> int:
+        calls.append("again")
+        return 8
+
+    second = threading.Thread(target=lambda: results.append(cache.get_or_compute("k", again)))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the first computation, not computing
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert results == [7, 7] and calls == ["slow"]
+    # a failed computation is not cached and does not block the next caller
+    def boom() -> int:
+        raise RuntimeError("no")
+
+    try:
+        cache.get_or_compute("e", boom)
+    except RuntimeError:
+        pass
+    assert cache.get_or_compute("e", lambda: 3) == 3
+
+
 def test_rfm_with_custom_grid_calls_core_rfm() -> None:
     from core.model import model_from_json, model_to_json
     from core.rfm import RfmGrid, RfmGridRow, rfm_scores
