@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
@@ -44,6 +45,20 @@ class WorkbenchScreen(Screen):
     @property
     def state(self) -> WorkbenchState:
         return self.workbench.state
+
+    #: Below this many terminal columns the screen has the ``-narrow`` class
+    #: (its .tcss narrows the panes); None: never.
+    NARROW_BELOW: int | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.NARROW_BELOW is not None:
+            self.set_class(event.size.width < self.NARROW_BELOW, "-narrow")
+
+    @property
+    def model_name(self) -> str | None:
+        """The name of the active model, None without one."""
+        model = self.state.active_model
+        return None if model is None else model.name
 
     def on_mount(self) -> None:
         self.workbench.register_listener(self)

@@ -20,7 +20,7 @@ import dataclasses
 import time
 from typing import Any
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -57,7 +57,6 @@ LIST_ACTIONS = {
     "move_dimension",
 }
 
-NARROW_WIDTH = 110
 LEVEL_LABELS = {"accounts": "accts", "share": "% accts"}
 SEGMENT_LABELS = {"accounts": "accts", "share": "% accts", "revenue_share": "% rev"}
 
@@ -66,6 +65,7 @@ class ModelEditorScreen(WorkbenchScreen):
     """Edit segmentation models with live level counts and segment table."""
 
     CSS_PATH = "model_editor.tcss"
+    NARROW_BELOW = 110  # columns; below, the three panes share the width
     DEBOUNCE_SECONDS = 0.12
     SHOW_TIMING = True  # tests turn it off: milliseconds would make snapshots flaky
 
@@ -163,10 +163,6 @@ class ModelEditorScreen(WorkbenchScreen):
                 yield Label("Segments", classes="pane-title")
                 yield DataTable(id="segment-table", cursor_type="row", show_cursor=False)
         yield Footer()
-
-    def on_resize(self, event: events.Resize) -> None:
-        # below ~110 columns the three panes share the width instead of fixed sizes
-        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
 
     # -- state -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -29,8 +29,6 @@ from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.persona_card import PersonaCard
 from tui.widgets.persona_form import PersonaForm
-
-NARROW_BELOW = 100  # terminal columns
 
 
 def model_columns(model: Any) -> set[str]:
@@ -55,6 +53,7 @@ class PersonasScreen(WorkbenchScreen):
     """Segments on the left, the highlighted segment's persona cards on the right."""
 
     CSS_PATH = "personas.tcss"
+    NARROW_BELOW = 100  # columns; below, the panes and the field labels get narrower
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "draft", "Draft from data", id="personas.draft",
                 tooltip="Draft a persona of the segment from the data (refreshes drafted fields"
@@ -110,16 +109,7 @@ class PersonasScreen(WorkbenchScreen):
                 yield VerticalScroll(id="personas-cards")
         yield WorkbenchFooter()
 
-    def on_resize(self, event: events.Resize) -> None:
-        # below 100 columns the panes and the field labels get narrower (see the .tcss)
-        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
-
     # -- state -----------------------------------------------------------------
-
-    @property
-    def model_name(self) -> str | None:
-        model = self.state.active_model
-        return None if model is None else model.name
 
     def _key(self) -> tuple:
         # drafts depend on the data, the as-of date and the model's assignments

@@ -32,7 +32,6 @@ ORPHANED = "orphaned"
 # status -> theme variable of its colour
 STATUS_COLOURS = {"met": "text-success", "on track": "text-warning", "off track": "text-error"}
 DIRECTION_SIGNS = {"at_least": "≥", "at_most": "≤"}
-NARROW_BELOW = 100  # terminal columns
 
 
 def today() -> dt.date:
@@ -122,6 +121,7 @@ class PlansScreen(WorkbenchScreen):
     """Segments with their plans on the left; the plan and its KPI table on the right."""
 
     CSS_PATH = "plans.tcss"
+    NARROW_BELOW = 100  # columns; below, the panes and the field labels get narrower
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_plan", "Edit plan", id="plans.edit",
                 tooltip="Edit the game plan of the highlighted segment"),
@@ -173,16 +173,7 @@ class PlansScreen(WorkbenchScreen):
         table.show_cursor = False  # shown while focused: the cursor would hide a status colour
         # WorkbenchScreen.on_mount runs after this one (Textual calls both): it refreshes
 
-    def on_resize(self, event: events.Resize) -> None:
-        # below 100 columns the panes and the field labels get narrower (see the .tcss)
-        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
-
     # -- state -----------------------------------------------------------------
-
-    @property
-    def model_name(self) -> str | None:
-        model = self.state.active_model
-        return None if model is None else model.name
 
     def refresh_from_state(self) -> None:
         name = self.model_name

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -46,6 +46,7 @@ class RunsScreen(WorkbenchScreen):
     """The saved runs and the migration matrix of the two marked runs."""
 
     CSS_PATH = "runs.tcss"
+    NARROW_BELOW = 110
     BINDINGS = [
         Binding("f", "freeze", "Freeze run", id="runs.freeze",
                 tooltip="Save the active model's current segments as a run"),
@@ -99,9 +100,6 @@ class RunsScreen(WorkbenchScreen):
                 yield DataTable(id="matrix-table", cursor_type="cell")
                 yield Label("", id="matrix-hint", markup=False)
         yield Footer()
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < 110, "-narrow")
 
     # -- runs list -------------------------------------------------------------
 

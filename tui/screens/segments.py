@@ -146,11 +146,6 @@ class SegmentsScreen(WorkbenchScreen):
 
     # -- reading state -------------------------------------------------------
 
-    @property
-    def model_name(self) -> str | None:
-        model = self.state.active_model
-        return None if model is None else model.name
-
     def refresh_from_state(self) -> None:
         profiles = self.state.profiles
         title = self.query_one("#profiles-title", Label)
