@@ -23,7 +23,7 @@ TABLES = ("accounts", "transactions", "contacts", "imports", "rejected_rows", "a
 # after the first batch of transaction lines was written inside the transaction.
 CHILD = """
 import sys, time
-import storage.importer as imp
+import storage.import_writer as imp
 if sys.argv[1] == "hold":
     real = imp._insert_frame
     def held(conn, table, frame, extra=None):

@@ -145,9 +145,25 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_migrations_are_forward_only_and_numbered() -> None:
-    assert LATEST_VERSION == len(schema.MIGRATIONS) == 3
+    assert LATEST_VERSION == len(schema.MIGRATIONS) == 4
     for statements in schema.MIGRATIONS:
         assert statements and all(isinstance(s, str) for s in statements)
+
+
+def test_migration_4_drops_the_invoice_index_and_keeps_the_lines(tmp_path: Path) -> None:
+    path = tmp_path / "v3.segscope"
+    _build(path, 3)
+    conn = sqlite3.connect(path)
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert "transactions_invoice" in indexes
+    with Workspace.open(path) as ws:
+        indexes = {
+            r[0] for r in ws.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        assert "transactions_invoice" not in indexes
+        assert "transactions_account" in indexes
+        assert ws.conn.execute("SELECT count(*) FROM transactions").fetchone()[0] == 2
 
 
 def test_an_upgrade_that_cannot_get_the_lock_is_busy(tmp_path: Path) -> None:
