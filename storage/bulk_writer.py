@@ -133,7 +133,6 @@ def _converse(
     for line in proc.stdout:
         message = json.loads(line)
         if "rows" in message:
-            lines_written(int(message["rows"]))
             if progress is not None:
                 progress(int(message["rows"]), report.rows_accepted)
         elif "ready" in message:
@@ -152,10 +151,6 @@ def _converse(
         raise WorkspaceError(
             f"the import was not written to {ws.path}: {_last_line(errors, proc.returncode)}"
         )
-
-
-def lines_written(rows: int) -> None:
-    """Called in the parent each time the child has written a batch (a hook for tests)."""
 
 
 def _last_line(errors: Path, code: int | None) -> str:

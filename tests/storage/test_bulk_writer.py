@@ -181,13 +181,12 @@ def test_a_writer_that_dies_writes_nothing_and_says_so(tmp_path: Path, monkeypat
         return started[-1]
 
     monkeypatch.setattr(bulk_writer, "_start", start)
-    monkeypatch.setattr(bulk_writer, "lines_written", lambda rows: started[0].kill())
     with Workspace.open(path, cache=False) as ws:
         prepared = prepare_import(
             lines_csv(tmp_path / "l.csv", 5_000), "transactions", batch_size=1_000
         )
         with pytest.raises(WorkspaceError, match="not written.*signal 9"):
-            commit_import(ws, prepared)
+            commit_import(ws, prepared, progress=lambda done, total: started[0].kill())
     assert state(path) == before
 
 
@@ -206,22 +205,24 @@ def test_an_error_in_the_writer_is_one_clear_line(tmp_path: Path, monkeypatch) -
     assert state(path) == before
 
 
-# The real CLI in a child; the writer's first batch makes it print the writer's
-# pid and wait to be killed.
+# The real CLI in a child; the writer's first batch written makes it print the
+# writer's pid and wait to be killed.
 PARENT = """
-import sys, time
+import os, sys, time
 import storage.bulk_writer as bw
 import storage.importer
 import storage.readers
+import tui.commands.import_file as command
 bw.CHILD_MIN_ROWS = 0
 storage.readers.STREAM_THRESHOLD_BYTES = 0
 storage.importer.prepare_import.__kwdefaults__["batch_size"] = 50_000
-def hold(rows):
-    me = __import__("os").getpid()
-    kids = open(f"/proc/{me}/task/{me}/children").read().split()
-    print("WROTE", rows, *kids, flush=True)
-    time.sleep(120)
-bw.lines_written = hold
+def hold(self, done, total):
+    if total:  # writing, not reading
+        me = os.getpid()
+        kids = open(f"/proc/{me}/task/{me}/children").read().split()
+        print("WROTE", done, *kids, flush=True)
+        time.sleep(120)
+command._Progress.__call__ = hold
 from tui.cli import main
 sys.exit(main(["import", sys.argv[1], sys.argv[2], "--kind", "transactions", "--quiet"]))
 """

@@ -71,11 +71,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 class _Progress:
-    """A rich progress bar on stderr that appears only after a second of work."""
+    """A rich progress bar on stderr that appears only after a second of work.
 
-    def __init__(self, enabled: bool, label: str) -> None:
+    Once every row is done the label becomes ``finishing`` (when given): the
+    index build and the commit of a large file still take a while.
+    """
+
+    def __init__(self, enabled: bool, label: str, finishing: str | None = None) -> None:
         self.enabled = enabled
         self.label = label
+        self.finishing = finishing
         self.started = time.monotonic()
         self._progress: Any = None
         self._task: Any = None
@@ -105,7 +110,13 @@ class _Progress:
             )
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=total or None)
-        self._progress.update(self._task, completed=done, total=total or None)
+        finished = bool(total) and done >= total and self.finishing
+        self._progress.update(
+            self._task,
+            completed=done,
+            total=total or None,
+            description=self.finishing if finished else self.label,
+        )
 
     def close(self) -> None:
         if self._progress is not None:
@@ -151,7 +162,12 @@ def run(args: argparse.Namespace) -> int:
             summary["rejected_rows"] = prepared.rejected_preview(SHOW_REJECTED)
             _emit(args, summary, dry_run=True)
             return 0
-        progress = _Progress(show, f"writing {prepared.kind}")
+        finishing = (
+            "building the account index and committing"
+            if prepared.kind == "transactions"
+            else "committing"
+        )
+        progress = _Progress(show, f"writing {prepared.kind}", finishing)
         try:
             report = commit_import(ws, prepared, progress=progress)
         finally:

@@ -308,8 +308,11 @@ class ImportScreen(WorkbenchScreen):
 
     def _show_progress(self, done: float, total: float | None) -> None:
         bar = self.query_one("#import-progress", ProgressBar)
-        if total:
+        if total and done < total:
             bar.update(total=total, progress=done)
+        elif total:
+            # every row is written; the index build and the commit follow
+            bar.update(total=None)
 
     def _commit_failed(self) -> None:
         self._committing = False
