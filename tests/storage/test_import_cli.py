@@ -210,13 +210,16 @@ def test_progress_bar_appears_only_after_a_second(monkeypatch) -> None:
 
     clock = [100.0]
     monkeypatch.setattr(import_file.time, "monotonic", lambda: clock[0])
-    bar = import_file._Progress(True, "writing")
+    bar = import_file._Progress(True, "writing", "committing")
     bar(10, 100)
     assert bar._progress is None  # fast imports never show a bar
     clock[0] += 1.5
     bar(50, 100)
     assert bar._progress is not None
     assert bar._progress.tasks[0].completed == 50
+    assert bar._progress.tasks[0].description == "writing"
+    bar(100, 100)  # every row written: what is left is said
+    assert bar._progress.tasks[0].description == "committing"
     bar.close()
     silent = import_file._Progress(False, "writing")
     clock[0] += 5
