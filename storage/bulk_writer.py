@@ -98,12 +98,15 @@ def commit_in_child(
 
 
 def _with_lines_on_disk(prepared: PreparedImport, tmp: Path) -> PreparedImport:
-    """``prepared`` whose accepted lines are IPC files the child can read."""
+    """``prepared`` whose accepted lines are IPC files the child can read, a batch each
+    (so the child holds one batch at a time, as for a streamed file)."""
     if prepared.streamed:
         return prepared
-    part = tmp / "lines.arrow"
-    prepared.accepted.write_ipc(part)
-    return dataclasses.replace(prepared, _accepted=None, _raw=None, _spill=[part])
+    parts = []
+    for number, batch in enumerate(prepared.iter_accepted()):
+        parts.append(tmp / f"lines-{number:05d}.arrow")
+        batch.write_ipc(parts[-1])
+    return dataclasses.replace(prepared, _accepted=None, _raw=None, _spill=parts)
 
 
 def _start(request: Path, err: Any) -> subprocess.Popen:

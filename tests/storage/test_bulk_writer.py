@@ -126,6 +126,23 @@ def test_a_file_read_whole_goes_through_the_child_too(tmp_path: Path, monkeypatc
     assert child[0][0]["inserted"] == 3_000
 
 
+def test_a_file_read_whole_reaches_the_child_a_batch_at_a_time(tmp_path: Path, monkeypatch) -> None:
+    from storage.importer import PreparedImport
+
+    monkeypatch.setattr(bulk_writer, "CHILD_MIN_ROWS", 0)
+    monkeypatch.setattr(PreparedImport.iter_accepted, "__defaults__", (1_000,))
+    parquet = tmp_path / "l.parquet"
+    csv = lines_csv(tmp_path / "l.csv", 2_500)
+    pl.read_csv(csv, separator=";", infer_schema=False).write_parquet(parquet)
+    seen: list[tuple[int, int]] = []
+    with Workspace.create(tmp_path / "w.segscope", cache=False) as ws:
+        prepared = prepare_import(parquet, "transactions")
+        assert not prepared.streamed
+        commit_import(ws, prepared, progress=lambda done, total: seen.append((done, total)))
+        assert ws.conn.execute("SELECT count(*) FROM transactions").fetchone()[0] == 2_500
+    assert seen == [(1_000, 2_500), (2_000, 2_500), (2_500, 2_500)]
+
+
 def test_progress_counts_up_to_every_line(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(bulk_writer, "CHILD_MIN_ROWS", 0)
     seen: list[tuple[int, int]] = []
