@@ -140,10 +140,8 @@ def get_persona(ws: Workspace, persona_id: int) -> StoredPersona:
     return _persona_row(row)
 
 
-def list_personas(
-    ws: Workspace, model_name: str | None = None, segment: str | None = None
-) -> list[StoredPersona]:
-    """Stored personas, by model, segment and id."""
+def _model_segment_filter(model_name: str | None, segment: str | None) -> tuple[str, list[str]]:
+    """`` WHERE model_name = ? AND segment = ?`` for the given ones, and their values."""
     clauses, params = [], []
     if model_name is not None:
         clauses.append("model_name = ?")
@@ -151,7 +149,14 @@ def list_personas(
     if segment is not None:
         clauses.append("segment = ?")
         params.append(segment)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def list_personas(
+    ws: Workspace, model_name: str | None = None, segment: str | None = None
+) -> list[StoredPersona]:
+    """Stored personas, by model, segment and id."""
+    where, params = _model_segment_filter(model_name, segment)
     rows = ws.conn.execute(
         _PERSONA_SQL + where + " ORDER BY model_name, segment, id", params
     ).fetchall()
@@ -372,14 +377,7 @@ def list_kpis(
     ws: Workspace, model_name: str | None = None, segment: str | None = None
 ) -> pl.DataFrame:
     """KPIs (of one model / segment), by model, segment and id."""
-    clauses, params = [], []
-    if model_name is not None:
-        clauses.append("model_name = ?")
-        params.append(model_name)
-    if segment is not None:
-        clauses.append("segment = ?")
-        params.append(segment)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = _model_segment_filter(model_name, segment)
     rows = ws.conn.execute(
         f"SELECT {', '.join(_KPI_SCHEMA)} FROM kpis{where} ORDER BY model_name, segment, id",
         params,
