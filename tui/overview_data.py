@@ -59,7 +59,9 @@ def overview_data(state) -> OverviewData:  # state: tui.state.WorkbenchState
                 frame.select("account_id", "revenue"), on="account_id", how="left"
             )
         per = (
-            joined.group_by("segment")
+            # as text: an Enum of segment labels (named RFM segments) has no "other"
+            joined.with_columns(pl.col("segment").cast(pl.Utf8))
+            .group_by("segment")
             .agg(pl.len().alias("n"), pl.col("revenue").fill_null(0).sum().alias("rev"))
             .sort(["rev", "segment"], descending=[True, False])
         )

@@ -94,6 +94,22 @@ class TestOverview:
         assert data.bars["account_share"].sum() == pytest.approx(1.0)
         assert data.segment_count == 36
 
+    def test_many_enum_segments_fold_into_other(self, make_app):
+        """Named RFM segments are an Enum; "other" is not one of its labels."""
+        import polars as pl
+
+        state = make_app().state
+        state.reload()
+        ids = state.frame["account_id"].to_list()
+        labels = [f"S{i:02d}" for i in range(len(ids))]
+        state.assignments = pl.DataFrame(
+            {"account_id": ids, "segment": pl.Series(labels, dtype=pl.Enum(labels))}
+        )
+        data = overview_data(state)
+        assert data.bars.height == 10
+        assert data.bars["segment"].to_list()[-1] == "other"
+        assert data.bars["account_share"].sum() == pytest.approx(1.0)
+
     def test_bars_do_not_depend_on_the_order_of_the_assignments(self, make_app):
         from polars.testing import assert_frame_equal
 
