@@ -26,13 +26,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Label, OptionList
+from textual.widgets import Footer, Header, Input, Label, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from core.cache import LruCache
 from core.errors import SegscopeError
 from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets.formatting import short_number
 from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
 from tui.widgets.model_forms import (
     KIND_CHOICES,
@@ -42,7 +43,7 @@ from tui.widgets.model_forms import (
     new_dimension,
 )
 from tui.widgets.model_results import LiveResult, live_result
-from tui.widgets.segment_table import fill_table
+from tui.widgets.segment_table import FittedTable
 
 # Actions bound to letters: they only apply while the lists have focus, so the
 # same letters can be typed into the form fields.
@@ -159,9 +160,9 @@ class ModelEditorScreen(WorkbenchScreen):
             with Vertical(id="result-pane"):
                 yield Label("", id="result-status", markup=False)
                 yield Label("Levels per dimension", classes="pane-title")
-                yield DataTable(id="level-table", cursor_type="row", show_cursor=False)
+                yield FittedTable(id="level-table", cursor_type="row", show_cursor=False)
                 yield Label("Segments", classes="pane-title")
-                yield DataTable(id="segment-table", cursor_type="row", show_cursor=False)
+                yield FittedTable(id="segment-table", cursor_type="row", show_cursor=False)
         yield Footer()
 
     # -- state -----------------------------------------------------------------
@@ -418,14 +419,21 @@ class ModelEditorScreen(WorkbenchScreen):
         self._shown_generation = message.generation
         self.last_result = message.result
         result = message.result
-        fill_table(self.query_one("#level-table", DataTable), result.levels, labels=LEVEL_LABELS)
-        fill_table(
-            self.query_one("#segment-table", DataTable), result.segments, labels=SEGMENT_LABELS
-        )
+        self._fill_result_tables()
         note = f"not recomputed: {next(iter(self._form_errors.values()))}" if (
             self._form_errors
         ) else ""
         self._show_status(result, note)
+
+    def _fill_result_tables(self) -> None:
+        result = self.last_result
+        if result is None:
+            return
+        self.query_one("#level-table", FittedTable).show(result.levels, labels=LEVEL_LABELS)
+        # short revenue (5.7M): the exact figures are on the Segments screen
+        self.query_one("#segment-table", FittedTable).show(
+            result.segments, labels=SEGMENT_LABELS, formatters={"revenue": short_number}
+        )
 
     def on_model_editor_screen_compute_failed(self, message: ComputeFailed) -> None:
         if message.generation >= self._shown_generation:
