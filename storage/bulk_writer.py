@@ -59,7 +59,7 @@ def worth_a_child(ws: Any, prepared: PreparedImport) -> bool:
         and prepared.rows_accepted >= CHILD_MIN_ROWS
         and sys.platform != "win32"
         # inside the caller's own write transaction the child could never get the lock
-        and not getattr(ws, "_write_depth", 0)
+        and not ws.writing
     )
 
 

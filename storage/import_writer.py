@@ -261,8 +261,12 @@ def _bulk_settings(conn: sqlite3.Connection, kind: str) -> Iterator[None]:
     per-row foreign-key lookup is switched off (it can only be changed outside
     a transaction): the import itself creates every missing parent (stub
     accounts) in the same transaction before the lines, so the constraint
-    holds by construction.
+    holds by construction. Inside a caller's open transaction (a nested
+    ``ws.write()``) nothing is changed: these settings cannot change there.
     """
+    if conn.in_transaction:
+        yield
+        return
     old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     old_fk = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     old_sync = conn.execute("PRAGMA synchronous").fetchone()[0]

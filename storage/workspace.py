@@ -235,6 +235,11 @@ class Workspace(LoadingMixin, RepositoryMixin):
 
     # -- writing -------------------------------------------------------------
 
+    @property
+    def writing(self) -> bool:
+        """True inside a ``write()`` of this workspace object (its lock is held)."""
+        return self._write_depth > 0
+
     @contextlib.contextmanager
     def write(self, *, touches_data: bool = True) -> Iterator[sqlite_utils.Database]:
         """One write transaction: BEGIN IMMEDIATE, commit on success, roll back on error.

@@ -172,6 +172,17 @@ def test_a_busy_workspace_is_reported_and_left_alone(tmp_path: Path, monkeypatch
     assert state(path) == before
 
 
+def test_inside_an_open_write_the_import_stays_in_process(tmp_path: Path, monkeypatch) -> None:
+    """The child could never get the lock its parent holds: no child then."""
+    monkeypatch.setattr(bulk_writer, "CHILD_MIN_ROWS", 0)
+    monkeypatch.setattr(bulk_writer, "_start", lambda *a: pytest.fail("a child was started"))
+    with Workspace.create(tmp_path / "w.segscope", cache=False) as ws:
+        prepared = prepare_import(lines_csv(tmp_path / "l.csv", 100), "transactions")
+        with ws.write():
+            assert commit_import(ws, prepared).inserted == 100
+        assert ws.conn.execute("SELECT count(*) FROM transactions").fetchone()[0] == 100
+
+
 def test_a_file_committed_meanwhile_is_not_written_twice(tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "w.segscope", cache=False) as ws:
         prepared = prepare_import(lines_csv(tmp_path / "l.csv", 100), "transactions")
