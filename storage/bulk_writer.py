@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 # Below this many lines the child's start-up (~0.5 s) costs more than ADBC saves.
 CHILD_MIN_ROWS = 1_000_000
-_ROOT = Path(__file__).resolve().parents[1]
 
 
 def worth_a_child(ws: Any, prepared: PreparedImport) -> bool:
@@ -110,8 +109,8 @@ def _with_lines_on_disk(prepared: PreparedImport, tmp: Path) -> PreparedImport:
 
 
 def _start(request: Path, err: Any) -> subprocess.Popen:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
+    from storage.loading import child_env
+
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "storage.bulk_writer", str(request)],
@@ -119,7 +118,7 @@ def _start(request: Path, err: Any) -> subprocess.Popen:
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
-            env=env,
+            env=child_env(),
         )
     except OSError as exc:
         raise WorkspaceError(f"cannot start the import writer: {exc}") from None
@@ -134,7 +133,12 @@ def _converse(
 ) -> None:
     committed = False
     for line in proc.stdout:
-        message = json.loads(line)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue  # not the writer's word (a library printing): ignored
+        if not isinstance(message, dict):
+            continue
         if "rows" in message:
             if progress is not None:
                 progress(int(message["rows"]), report.rows_accepted)

@@ -264,7 +264,9 @@ def run_children_jobs(path: Path, jobs: list[tuple[list[str], dict[str, str]]]) 
     return results
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """This process's environment with the repository on ``PYTHONPATH``, for a
+    ``python -m storage.…`` child."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
@@ -283,7 +285,7 @@ def _start_child(path: Path, kinds: list[str], files: dict[str, str]):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_child_env(),
+            env=child_env(),
         )
     except OSError as exc:
         raise WorkspaceError(f"cannot load data from {path}: {exc}") from None
