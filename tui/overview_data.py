@@ -50,19 +50,14 @@ def overview_data(state) -> OverviewData:  # state: tui.state.WorkbenchState
     model = state.active_model
     segment_count = None
     if assignments is not None and "segment" in assignments.columns and frame.height:
-        if assignments.height == frame.height and assignments["account_id"].equals(
-            frame["account_id"]
-        ):  # row for row (as assign_segments returns them): no join needed (0.2 s at 1M)
-            joined = assignments.select("segment").with_columns(frame["revenue"])
-        else:
-            joined = assignments.select("account_id", "segment").join(
-                frame.select("account_id", "revenue"), on="account_id", how="left"
-            )
+        from tui.widgets.model_results import revenue_by_row
+
+        joined = assignments.select("segment").with_columns(revenue_by_row(assignments, frame))
         per = (
             # as text: an Enum of segment labels (named RFM segments) has no "other"
             joined.with_columns(pl.col("segment").cast(pl.Utf8))
             .group_by("segment")
-            .agg(pl.len().alias("n"), pl.col("revenue").fill_null(0).sum().alias("rev"))
+            .agg(pl.len().alias("n"), pl.col("revenue").sum().alias("rev"))
             .sort(["rev", "segment"], descending=[True, False])
         )
         segment_count = per.height

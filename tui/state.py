@@ -285,16 +285,11 @@ class WorkbenchState:
         assignments = self.assignments
         if assignments is None or "segment" not in assignments.columns:
             return frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias("segment"))
+        from core.profile import aligned_segments
+
         # Text, not the model's Enum: the filter box and the table treat it like any label.
-        segment = pl.col("segment").cast(pl.Utf8)
-        if assignments.height == frame.height and assignments["account_id"].equals(
-            frame["account_id"]
-        ):  # row for row, as assign_segments returns them: no join (0.2 s at 1M)
-            return frame.drop("segment", strict=False).with_columns(
-                assignments.select(segment).to_series()
-            )
-        seg = assignments.select("account_id", segment)
-        return frame.drop("segment", strict=False).join(seg, on="account_id", how="left")
+        segment = aligned_segments(frame, assignments).cast(pl.Utf8)
+        return frame.drop("segment", strict=False).with_columns(segment)
 
     def overview(self) -> Any:  # -> tui.overview_data.OverviewData
         """What the Overview draws, computed once per frame, segments and model."""

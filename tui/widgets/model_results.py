@@ -59,7 +59,7 @@ def level_counts(assignments: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def _revenue_by_row(assignments: pl.DataFrame, frame: pl.DataFrame) -> pl.Series:
+def revenue_by_row(assignments: pl.DataFrame, frame: pl.DataFrame) -> pl.Series:
     """Each assigned account's revenue (0 when null), aligned with ``assignments``' rows.
 
     ``assign_segments`` keeps the frame's row order, so the column is taken by
@@ -82,7 +82,7 @@ def _revenue_by_row(assignments: pl.DataFrame, frame: pl.DataFrame) -> pl.Series
 
 def segment_table(assignments: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     """Accounts and revenue per segment, in the model's segment order (stable while typing)."""
-    revenue = _revenue_by_row(assignments, frame)
+    revenue = revenue_by_row(assignments, frame)
     total_accounts = max(assignments.height, 1)
     total_revenue = revenue.sum()
     per_segment = (
