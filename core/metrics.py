@@ -13,7 +13,9 @@ Conventions this module fixes where DOMAIN.md leaves a choice:
   use purchase days ever (before ``as_of``); ``frequency`` counts them in the window.
 - ``orders``: distinct ``invoice_id`` in the window whose net amount is > 0;
   lines without an ``invoice_id`` form one order per account and day (so they
-  count like purchase days).
+  count like purchase days). A row with an ``orders`` value (a summary imported
+  with ``--summarise``: DOMAIN.md "Data that lives elsewhere") counts that many
+  orders when it lies in the window, instead of being an order line.
 - ``revenue`` is net of returns. ``avg_order_value = revenue / orders`` (null
   without orders); ``margin_pct = margin / revenue`` (null unless revenue > 0).
 - ``margin``: sum of the known line margins in the window; 0 for an account
@@ -120,9 +122,49 @@ def account_metrics(
                                                   prev_start)
         if per_account is None:
             per_account = _per_account_hashed(lines, window_start, prev_start)
+    fed = _summary_orders(transactions.lazy(), columns, as_of, window_start)
+    if fed is not None:
+        per_account = per_account.drop("orders").join(
+            fed, on="account_id", how="left", maintain_order="left"
+        )
     ids = accounts.lazy().select(pl.col("account_id").cast(pl.Utf8)).collect()
     joined = _align(ids, per_account)
     return _finish(joined.lazy(), as_of, "margin" in columns).collect()
+
+
+def _summary_orders(
+    transactions: pl.LazyFrame, columns: list[str], as_of: dt.date, window_start: dt.date
+) -> pl.DataFrame | None:
+    """Orders per account when some rows carry an ``orders`` count (a summary):
+    those rows' counts in the window plus the orders of the other lines counted
+    as usual. None when no row carries a count (the common case: nothing to redo)."""
+    if "orders" not in columns:
+        return None
+    seen = transactions.filter(pl.col("date") < as_of)
+    has_count = pl.col("orders").is_not_null()
+    if not seen.select(has_count.any()).collect().item():
+        return None
+    summed = (
+        seen.filter(has_count & (pl.col("date") >= window_start))
+        .group_by(pl.col("account_id").cast(pl.Utf8))
+        .agg(pl.col("orders").sum().cast(pl.Int64).alias("_fed"))
+    )
+    lines = _with_order_key(_lines(seen.filter(~has_count), columns, as_of))
+    counted = (
+        lines.filter(pl.col("date") >= window_start)
+        .group_by(["account_id", "invoice_id", "day_key"])
+        .agg(pl.col("c").sum().alias("net"))
+        .group_by("account_id")
+        .agg((pl.col("net") > 0).sum().cast(pl.Int64).alias("_counted"))
+    )
+    return (
+        summed.join(counted, on="account_id", how="full", coalesce=True)
+        .select(
+            "account_id",
+            (pl.col("_fed").fill_null(0) + pl.col("_counted").fill_null(0)).alias("orders"),
+        )
+        .collect()
+    )
 
 
 def _align(ids: pl.DataFrame, per_account: pl.DataFrame) -> pl.DataFrame:

@@ -76,6 +76,7 @@ TRANSACTION_SCHEMA: dict[str, pl.DataType] = {
     "channel": pl.Utf8(),
     "quantity": pl.Float64(),
     "unit_price": pl.Float64(),
+    "orders": pl.Int64(),
 }
 
 CONTACT_SCHEMA: dict[str, pl.DataType] = {

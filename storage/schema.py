@@ -41,7 +41,9 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "is_customer": "INTEGER NULL",
 }
 
-TRANSACTION_COLUMNS: dict[str, str] = {
+# The transactions table as migration 1 created it (frozen: later columns come
+# from their own migrations).
+_TRANSACTION_COLUMNS_V1: dict[str, str] = {
     "account_id": "TEXT NOT NULL REFERENCES accounts(account_id)",
     "date": "INTEGER NOT NULL",
     "amount": "REAL NOT NULL",
@@ -52,6 +54,12 @@ TRANSACTION_COLUMNS: dict[str, str] = {
     "channel": "TEXT",
     "quantity": "REAL",
     "unit_price": "REAL",
+}
+
+TRANSACTION_COLUMNS: dict[str, str] = {
+    **_TRANSACTION_COLUMNS_V1,
+    # A summary row's distinct positive invoices (migration 6); null on invoice lines.
+    "orders": "INTEGER",
 }
 
 CONTACT_COLUMNS: dict[str, str] = {
@@ -108,7 +116,7 @@ MIGRATION_1 = [
 )""",
     f"""CREATE TABLE transactions (
     id INTEGER PRIMARY KEY,
-    {_columns_sql(TRANSACTION_COLUMNS)},
+    {_columns_sql(_TRANSACTION_COLUMNS_V1)},
     import_id INTEGER
 )""",
     "CREATE INDEX transactions_account ON transactions(account_id)",
@@ -227,8 +235,15 @@ MIGRATION_3 = [
 # of all its lines (13-16 s for 20M lines) and ~15 % of the file.
 MIGRATION_4 = ["DROP INDEX IF EXISTS transactions_invoice"]
 
+# Migration 6 (numbered after core-defs' migration 5, which this branch does not
+# hold yet): a summary imported from where the lines live (storage.sources,
+# --summarise) is one row per account x day x product line; ``orders`` carries
+# the distinct positive invoices of the row so that core.metrics counts orders
+# exactly as from the lines. Null on ordinary lines.
+MIGRATION_6 = ["ALTER TABLE transactions ADD COLUMN orders INTEGER"]
+
 # MIGRATIONS[i] brings a workspace from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
+MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_6]
 LATEST_VERSION = len(MIGRATIONS)
 
 

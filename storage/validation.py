@@ -51,7 +51,7 @@ NULL_TOKENS = ["", "na", "n/a", "null", "none", "nan", "-", "--", "#n/a", "nil"]
 # Typed targets per kind.
 INT_TARGETS = {
     "accounts": ("employees", "founded_year", "buying_center_size"),
-    "transactions": (),
+    "transactions": ("orders",),
     "contacts": (),
 }
 FLOAT_TARGETS = {

@@ -137,7 +137,7 @@ def test_matches_an_independent_sqlite3_reading(ws: Workspace) -> None:
     raw = sqlite3.connect(ws.path)
     rows = raw.execute(
         "SELECT account_id, date, amount, margin, invoice_id, product, product_line, channel,"
-        " quantity, unit_price FROM transactions ORDER BY id"
+        " quantity, unit_price, orders FROM transactions ORDER BY id"
     ).fetchall()
     raw.close()
     expected = [(r[0], EPOCH + timedelta(days=r[1]), *r[2:]) for r in rows]

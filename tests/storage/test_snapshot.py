@@ -538,7 +538,11 @@ def test_older_schema_snapshot_is_migrated_on_restore(tmp_path: Path) -> None:
     target = tmp_path / "r.segscope"
     restore_snapshot(out, target)
     after = tables(target)
-    assert {n: after[n] for n in before} == before
+    # columns added by later migrations (transactions.orders) come last: compare the old ones
+    assert {
+        n: [row[: len(old_row)] for row, old_row in zip(after[n], before[n], strict=True)]
+        for n in before
+    } == before
     fresh = tmp_path / "fresh.segscope"
     Workspace.create(fresh).close()
     assert set(after) == set(tables(fresh))
