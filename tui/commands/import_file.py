@@ -52,7 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("workspace", metavar="WORKSPACE", help="the workspace file (.segscope)")
-    parser.add_argument("file", metavar="FILE", help="the file to import")
+    parser.add_argument(
+        "file",
+        metavar="SOURCE",
+        help="a file; or a folder or glob of Parquet/CSV files, '-' (standard input), a DuckDB "
+        "database or a postgresql:// URL (README: Sources)",
+    )
     parser.add_argument("--kind", required=True, choices=KINDS, help="what the file holds")
     parser.add_argument(
         "--map",
@@ -62,6 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="map column SOURCE to TARGET (repeatable); 'SOURCE=' ignores the column",
     )
     parser.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+    # Sources beyond one file (tui/commands/_import_source.py, issue 14).
+    parser.add_argument("--table", metavar="NAME", help="a database source's table to read")
+    parser.add_argument("--query", metavar="SQL", help="a database source's query to read")
+    parser.add_argument(
+        "--summarise",
+        action="store_true",
+        help="summarise the lines where they live (per account x day x product line) and "
+        "import the summary: the same metrics, only the summary travels",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -125,8 +139,13 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     from storage.importer import already_imported, commit_import, prepare_import
+    from storage.sources import needs_source_path
     from storage.workspace import Workspace
 
+    if needs_source_path(args.file, table=args.table, query=args.query, summarise=args.summarise):
+        from tui.commands._import_source import run_source
+
+        return run_source(args)
     overrides = parse_overrides(args.map)
     show = not args.quiet and sys.stderr.isatty()
     with Workspace.open(args.workspace) as ws:
