@@ -13,9 +13,7 @@ Conventions this module fixes where DOMAIN.md leaves a choice:
   use purchase days ever (before ``as_of``); ``frequency`` counts them in the window.
 - ``orders``: distinct ``invoice_id`` in the window whose net amount is > 0;
   lines without an ``invoice_id`` form one order per account and day (so they
-  count like purchase days). A row with an ``orders`` value (a summary imported
-  with ``--summarise``: DOMAIN.md "Data that lives elsewhere") counts that many
-  orders when it lies in the window, instead of being an order line.
+  count like purchase days).
 - ``revenue`` is net of returns. ``avg_order_value = revenue / orders`` (null
   without orders); ``margin_pct = margin / revenue`` (null unless revenue > 0).
 - ``margin``: sum of the known line margins in the window; 0 for an account
@@ -28,6 +26,9 @@ Conventions this module fixes where DOMAIN.md leaves a choice:
   that a segment's growth can be computed from sums.
 - Prospects (no transactions) get revenue 0, frequency 0, orders 0,
   product_breadth 0 and nulls for everything that is undefined.
+- A row with an ``orders`` value (a summary imported with ``--summarise``:
+  DOMAIN.md "Data that lives elsewhere") counts that many orders when it lies
+  in the window, instead of being an order line itself.
 """
 
 from __future__ import annotations

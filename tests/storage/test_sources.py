@@ -411,3 +411,81 @@ def test_the_summary_is_one_definition_compiled_per_engine() -> None:
     assert product == "product"
     assert "DOUBLE PRECISION" in pg and "DOUBLE PRECISION" not in duck
     assert pg.count("FLOOR(") == duck.count("FLOOR(")
+
+
+# -- the summary's exactness on lines with margins, returns and invoice-less lines ----------
+
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PRICES = (0.29, 2.55, 1.1, 0.1, 3.3, 12.75)
+START = dt.date(2024, 1, 1)
+line_strategy = st.tuples(
+    st.sampled_from(["A", "B", "C"]),
+    st.integers(0, 40),  # day: few, so that lines share days
+    st.integers(-4, 9),  # quantity (returns negative)
+    st.sampled_from(PRICES),
+    st.one_of(st.none(), st.floats(-20, 20, allow_nan=False).map(lambda m: round(m, 3))),
+    st.one_of(st.none(), st.integers(0, 3)),  # invoice number within the day
+    st.one_of(st.none(), st.sampled_from(["P0", "P1"])),
+)
+
+
+_DUCK: list = []
+
+
+def _summarise_in_duckdb(lines: pl.DataFrame) -> pl.DataFrame:
+    import duckdb
+
+    mapping = {c: c for c in lines.columns}
+    if not _DUCK:
+        _DUCK.append(duckdb.connect())
+    con = _DUCK[0]
+    con.register("lines_in", lines.to_arrow())
+    types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE SELECT * FROM lines_in").fetchall()}
+    sql, product = summary_sql("SELECT * FROM lines_in", mapping, types, "duckdb", "test")
+    out = pl.from_arrow(con.sql(sql).to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    return out.select(
+        "account_id", "date", product,
+        (pl.col("amount_cents") / 100).alias("amount"),
+        (pl.col("margin_cents") / 100).alias("margin"),
+        pl.col("orders").cast(pl.Int64),
+    )
+
+
+# Fewer, larger examples (up to 80 lines each) than the usual
+# 200: every example runs DuckDB, the metrics twice and the bridge twice.
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.lists(line_strategy, min_size=1, max_size=80))
+# a same-day return that nets a product line to <= 0 (breadth still counts it)
+@example([("A", 30, 2, 2.55, None, 1, "P0"), ("A", 30, -3, 2.55, None, 2, "P0")])
+# two positive invoices and an invoice-less order on one day, over product lines
+@example([("A", 30, 2, 2.55, 1.0, 1, "P0"), ("A", 30, 1, 0.29, None, 1, "P1"),
+          ("A", 30, 1, 3.3, None, 2, "P1"), ("A", 30, 1, 0.1, 0.01, None, None),
+          ("A", 30, -1, 0.1, None, None, "P2")])
+# an invoice whose net is <= 0 although it has a positive line
+@example([("B", 35, 3, 1.1, None, 0, "P0"), ("B", 35, -4, 1.1, None, 0, "P1")])
+def test_a_summary_gives_the_metrics_of_its_lines(rows) -> None:
+    lines = pl.DataFrame(
+        [
+            (acc, START + dt.timedelta(days=day), q * p, m,
+             None if inv is None else f"{acc}-{day}-{inv}", pl_)
+            for acc, day, q, p, m, inv, pl_ in rows
+        ],
+        schema={"account_id": pl.Utf8, "date": pl.Date, "amount": pl.Float64,
+                "margin": pl.Float64, "invoice_id": pl.Utf8, "product_line": pl.Utf8},
+        orient="row",
+    ).with_columns(pl.lit(1.0).alias("quantity"))
+    summary = _summarise_in_duckdb(lines)
+    accounts = pl.DataFrame({"account_id": ["A", "B", "C", "D", "E", "F"]})
+    line_frame = lines.drop("quantity").with_columns(pl.lit(None, pl.Int64).alias("orders"))
+    for as_of, window in ((START + dt.timedelta(days=41), 1), (START + dt.timedelta(days=25), 1)):
+        want = account_metrics(accounts, line_frame, as_of=as_of, window_months=window)
+        got = account_metrics(accounts, summary, as_of=as_of, window_months=window)
+        assert_frame_equal(got, want, check_exact=True)
+    for period in ("month",):
+        want_b = revenue_bridge(line_frame, period=period).accounts
+        got_b = revenue_bridge(summary, period=period).accounts
+        assert_frame_equal(got_b.sort(got_b.columns), want_b.sort(want_b.columns),
+                           check_exact=True)
