@@ -100,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SegscopeError as exc:
             print(f"segscope: {exc}", file=sys.stderr)
             return exc.exit_code
+    if argv[:2] == ["export", "crm"]:  # 'export crm WS' is the export-crm command
+        argv = ["export-crm", *argv[2:]]
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:  # a command group such as 'run' given without its subcommand
