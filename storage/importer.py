@@ -57,6 +57,7 @@ from storage.mapping import (
     check_kind,
     check_required,
     guess_mapping,
+    mapping_notes,
     resolve_mapping,
     targets,
 )
@@ -320,7 +321,7 @@ def prepare_import(
         if kind == "transactions" and "amount" not in final.values()
         else []
     )
-    notes += list(rules.notes)
+    notes += list(rules.notes) + mapping_notes(columns, final, kind)
     if zero_amounts:
         # e.g. the lost opportunities of a CRM pipeline (close value 0): kept, but
         # the analyst should know they are there and that they change nothing

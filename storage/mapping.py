@@ -255,6 +255,42 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# Per-account aggregates of purchases (issue 14): what the account bought from
+# us, summarised elsewhere, as opposed to its own turnover (annual_revenue).
+# They become account attributes under these names; AGGREGATES_NOTE says what
+# they can and cannot feed.
+AGGREGATE_ALIASES: dict[str, tuple[str, ...]] = {
+    "revenue_12m": (
+        "revenue_12m", "Revenue 12m", "Revenue 12 Months", "Revenue Last 12 Months",
+        "Revenue LTM", "Sales 12m", "Sales Last 12 Months", "Total Revenue", "Total Sales",
+        "Total Spend", "Monetary", "Monetary Value", "Purchase Value", "Spend",
+    ),
+    "margin_12m": ("margin_12m", "Margin 12m", "Total Margin", "Gross Profit 12m"),
+    "orders_12m": (
+        "orders_12m", "Orders 12m", "Orders", "Number of Orders", "Order Count", "Total Orders",
+        "Frequency", "Purchase Count", "Number of Purchases", "Invoices",
+    ),
+    # not first_purchase/last_purchase: those are metrics computed from lines
+    "first_purchase_date": (
+        "first_purchase_date", "first_purchase", "First Purchase", "First Purchase Date", "First Order Date",
+        "First Order", "Customer Since",
+    ),
+    "last_purchase_date": (
+        "last_purchase_date", "last_purchase", "Last Purchase", "Last Purchase Date", "Last Order Date", "Last Order",
+        "Recency Date",
+    ),
+}
+# Bare names that mean the account's turnover in a CRM export but what it bought
+# from us in a file of purchase aggregates.
+AMBIGUOUS_REVENUE = ("Revenue", "Sales")
+AGGREGATES_NOTE = (
+    "per-account aggregates ({found}) are kept as account attributes: bins, rules, categories, "
+    "filters and the Accounts table can use them; the metrics computed from invoice lines "
+    "(revenue, orders, recency, frequency, growth, ABC and RFM from them, the revenue bridge, "
+    "CLV, potential) cannot, as they need dated lines: import the lines, or summarise them "
+    "where they live (segscope import WS SOURCE --summarise)"
+)
+
 # When ``Description`` is the only thing that names the product, use it.
 PRODUCT_FALLBACKS = ("Description", "Product Name", "Item Description", "Product Description")
 
@@ -325,6 +361,7 @@ def guess_mapping(columns: Sequence[str], kind: str) -> dict[str, str]:
                 used.add(source)
                 break
     if kind == "accounts":
+        _map_aggregates(by_norm, mapping, used)
         taken = set(mapping.values())
         for col in columns:
             if col in used or not col.strip():
@@ -335,6 +372,47 @@ def guess_mapping(columns: Sequence[str], kind: str) -> dict[str, str]:
             mapping[col] = name
             taken.add(name)
     return mapping
+
+
+def _map_aggregates(by_norm: Mapping[str, str], mapping: dict[str, str], used: set[str]) -> None:
+    """Per-account purchase aggregates onto their own attribute names; a bare
+    ``Revenue`` beside them is one of them, not the account's turnover."""
+    found = False
+    for target, aliases in AGGREGATE_ALIASES.items():
+        for alias in aliases:
+            source = by_norm.get(normalise(alias))
+            if source is not None and source not in used:
+                mapping[source] = target
+                used.add(source)
+                found = True
+                break
+    if not found or "revenue_12m" in mapping.values():
+        return
+    for source, target in list(mapping.items()):
+        if target == "annual_revenue" and normalise(source) in {
+            normalise(a) for a in AMBIGUOUS_REVENUE
+        }:
+            mapping[source] = "revenue_12m"
+
+
+def mapping_notes(columns: Sequence[str], mapping: Mapping[str, str], kind: str) -> list[str]:
+    """What the mapping decided that a person should know (the aggregates it
+    recognised, a bare revenue column read as turnover), one sentence each."""
+    if kind != "accounts":
+        return []
+    notes = []
+    aggregates = [f"{s} -> {t}" for s, t in mapping.items() if t in AGGREGATE_ALIASES]
+    if aggregates:
+        notes.append(AGGREGATES_NOTE.format(found=", ".join(aggregates)))
+    for source, target in mapping.items():
+        if target == "annual_revenue" and normalise(source) in {
+            normalise(a) for a in AMBIGUOUS_REVENUE
+        }:
+            notes.append(
+                f"'{source}' was read as the account's own turnover (annual_revenue); if it is "
+                f"what the account bought from you, import it with --map '{source}=revenue_12m'"
+            )
+    return notes
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, str | None]:
