@@ -272,12 +272,12 @@ AGGREGATE_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     # not first_purchase/last_purchase: those are metrics computed from lines
     "first_purchase_date": (
-        "first_purchase_date", "first_purchase", "First Purchase", "First Purchase Date", "First Order Date",
-        "First Order", "Customer Since",
+        "first_purchase_date", "first_purchase", "First Purchase", "First Purchase Date",
+        "First Order Date", "First Order", "Customer Since",
     ),
     "last_purchase_date": (
-        "last_purchase_date", "last_purchase", "Last Purchase", "Last Purchase Date", "Last Order Date", "Last Order",
-        "Recency Date",
+        "last_purchase_date", "last_purchase", "Last Purchase", "Last Purchase Date",
+        "Last Order Date", "Last Order", "Recency Date",
     ),
 }
 # Bare names that mean the account's turnover in a CRM export but what it bought
