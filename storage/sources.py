@@ -251,9 +251,14 @@ def summary_sql(
     types: Mapping[str, str],
     dialect: str,
     label: str,
+    *,
+    text_numbers: bool = False,
 ) -> tuple[str, str]:
     """The summary query for ``relation`` (a table or subquery in ``dialect``),
     and the product column it groups by (``product_line`` or ``product``).
+
+    ``text_numbers``: the source is CSV read as text (so ids keep their leading
+    zeros, as in a file import), and numbers are cast from text by the engine.
 
     ``mapping`` is {source column: canonical target} (``storage.mapping``);
     ``types`` the source columns' engine types, checked here so that a column
@@ -281,7 +286,9 @@ def summary_sql(
     def need(target: str, klass: str, what: str) -> str:
         source = by_target[target]
         found = _type_class(types.get(source, "text"))
-        if klass == "date" and found in ("date", "text"):
+        if (klass == "date" or text_numbers) and found == "text":
+            return source
+        if klass == "date" and found == "date":
             return source
         if found != klass:
             raise SourceError(
@@ -449,8 +456,15 @@ def _quote_name(name: str) -> str:
 
 def _files_relation(files: tuple[Path, ...], fmt: str) -> str:
     listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-    reader = "read_parquet" if fmt == "parquet" else "read_csv"
-    return f"SELECT * FROM {reader}([{listed}], hive_partitioning = true, union_by_name = true)"
+    if fmt == "parquet":
+        reader = "read_parquet"
+        options = ""
+    else:
+        # as text, as the file import reads CSV: ids keep leading zeros ("00123")
+        reader = "read_csv"
+        options = ", all_varchar = true"
+    return (f"SELECT * FROM {reader}([{listed}], hive_partitioning = true, "
+            f"union_by_name = true{options})")
 
 
 def _file_format(path: Path) -> str:
@@ -501,7 +515,7 @@ def _write_parquet(reader: Any, path: Path) -> int:
 
 
 def _summary_to_parquet(engine: _Engine, relation: str, overrides: Mapping[str, str | None],
-                        path: Path) -> tuple[int, list[str], list[str]]:
+                        path: Path, text_numbers: bool) -> tuple[int, list[str], list[str]]:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -510,7 +524,8 @@ def _summary_to_parquet(engine: _Engine, relation: str, overrides: Mapping[str, 
 
     types = engine.schema(relation)
     mapping = resolve_mapping(list(types), "transactions", overrides)
-    sql, product_name = summary_sql(relation, mapping, types, engine.dialect, engine.label)
+    sql, product_name = summary_sql(relation, mapping, types, engine.dialect, engine.label,
+                                    text_numbers=text_numbers)
     table = pa.Table.from_batches(list(engine.batches(sql)))
     if table.num_rows == 0:
         raise SourceError(f"{engine.label}: no lines with an account, a date and an amount")
@@ -573,6 +588,12 @@ def materialise(
                 shutil.copyfileobj(stdin or sys.stdin.buffer, out)
             if spooled.stat().st_size == 0:
                 raise SourceError("standard input is empty")
+            with spooled.open("rb") as fh:
+                magic = fh.read(4)
+            # DuckDB knows a compressed CSV by its name
+            suffix = {b"PAR1": ".parquet"}.get(magic, ".csv.gz" if magic[:2] == b"\x1f\x8b"
+                                               else ".csv")
+            spooled = spooled.rename(spooled.with_name("stdin" + suffix))
             if not summarise:
                 yield Materialised(spooled, source.label, False)
                 return
@@ -598,8 +619,10 @@ def materialise(
             else:
                 relation = str(query).strip().rstrip(";")
             if summarise:
+                as_text = (source.kind == "files" and source.format == "csv") or (
+                    source.kind == "file" and _file_format(Path(source.location)) == "csv")
                 rows, names, notes = _summary_to_parquet(
-                    engine, relation, overrides or {}, target
+                    engine, relation, overrides or {}, target, as_text
                 )
                 mapping = {name: name for name in names}
             else:

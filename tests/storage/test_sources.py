@@ -489,3 +489,29 @@ def test_a_summary_gives_the_metrics_of_its_lines(rows) -> None:
         got_b = revenue_bridge(summary, period=period).accounts
         assert_frame_equal(got_b.sort(got_b.columns), want_b.sort(want_b.columns),
                            check_exact=True)
+
+
+def test_csv_ids_keep_leading_zeros_and_gzip_stdin_summarises(capsys, tmp_path,
+                                                               monkeypatch) -> None:
+    import gzip
+
+    text = ("Customer,Date,Amount,Invoice\n00123,2024-03-01,10.50,I1\n00123,2024-03-01,-2.25,I2\n"
+            "0456,2024-03-02,7,I3\n")
+    (tmp_path / "a.csv").write_text(text)
+    (tmp_path / "b.csv").write_text("Customer,Date,Amount,Invoice\n0456,2024-04-02,1.10,I4\n")
+    maps = ["--map", "Customer=account_id", "--map", "Date=date", "--map", "Amount=amount"]
+    ws = _new_ws(tmp_path, "zeros")
+    code, _, err = _cli(capsys, "import", str(ws), str(tmp_path / "*.csv"), "--kind",
+                        "transactions", "--summarise", *maps)
+    assert code == 0, err
+    with Workspace.open(ws) as w:
+        stored = w.load_transactions().sort("account_id", "date", "amount")
+    assert stored["account_id"].unique().sort().to_list() == ["00123", "0456"]
+    assert stored.filter(pl.col("account_id") == "00123")["amount"].sum() == pytest.approx(8.25)
+    assert stored.filter(pl.col("account_id") == "00123")["orders"].sum() == 1
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(gzip.compress(text.encode()))))
+    ws2 = _new_ws(tmp_path, "gz")
+    code, out, err = _cli(capsys, "import", str(ws2), "-", "--kind", "transactions",
+                          "--summarise", *maps)
+    assert code == 0, err
+    assert "standard input" in out
