@@ -141,6 +141,8 @@ def classify(text: str) -> Source:
         if _is_duckdb_file(path):
             return Source("duckdb", str(path), f"DuckDB database {path}")
         return Source("file", str(path), str(path))
+    if path.exists():  # a FIFO, socket or device: never opened
+        raise SourceError(f"{path} is not a regular file, folder or database")
     if GLOB_CHARS.search(text):
         found = [Path(p) for p in globmod.glob(os.path.expanduser(text), recursive=True)]
         return _files_source(text, [p for p in found if p.is_file()], f"glob {text}")

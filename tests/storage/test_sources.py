@@ -398,6 +398,10 @@ def test_classify(tmp_path: Path) -> None:
         classify(str(tmp_path))
     with pytest.raises(SourceError, match="not supported"):
         classify("snowflake://acct/db")
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(SourceError, match="not a regular file"):
+        classify(str(fifo))
     assert redact_url("postgresql://ann:pw@h:5/db?password=x&sslmode=require") == (
         "postgresql://ann:***@h:5/db?password=***&sslmode=require"
     )
