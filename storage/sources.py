@@ -487,6 +487,14 @@ class Materialised:
     notes: list[str] = field(default_factory=list)
     rows: int = 0
     mapping: dict[str, str] | None = None  # a summary's columns, named canonically
+    engine: str = ""  # "duckdb" or "postgres"; empty when the ordinary file reader reads it
+
+    def describe(self) -> str | None:
+        """The report's format line, or None to keep the file reader's."""
+        if not self.engine:
+            return None
+        what = "summary computed" if self.summarised else "rows read"
+        return f"{what} by {'PostgreSQL' if self.engine == 'postgres' else 'DuckDB'}"
 
 
 def _write_parquet(reader: Any, path: Path) -> int:
@@ -636,6 +644,7 @@ def materialise(
             engine.close()
         if rows == 0:
             raise SourceError(f"{source.label}: no rows")
-        yield Materialised(target, source.label, summarise, notes, rows, mapping)
+        yield Materialised(target, source.label, summarise, notes, rows, mapping,
+                           engine.dialect)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -65,6 +65,7 @@ def run_source(args: argparse.Namespace) -> int:
             prepared.notes[1:1] = pulled.notes
             if args.dry_run:
                 summary: dict[str, Any] = prepared.report()
+                summary["format"] = pulled.describe() or summary["format"]
                 summary["dry_run"] = True
                 summary["rejected_rows"] = prepared.rejected_preview(SHOW_REJECTED)
                 _emit(args, summary, dry_run=True)
@@ -75,6 +76,7 @@ def run_source(args: argparse.Namespace) -> int:
             finally:
                 progress.close()
     summary = {**prepared.report(), **report.to_dict()}
+    summary["format"] = pulled.describe() or summary["format"]
     summary["workspace"] = str(args.workspace)
     summary["summarised"] = summarise
     summary["rejected_rows"] = [] if report.no_op else prepared.rejected_preview(SHOW_REJECTED)
