@@ -534,9 +534,20 @@ def _summary_to_parquet(engine: _Engine, relation: str, overrides: Mapping[str, 
 
     types = engine.schema(relation)
     mapping = resolve_mapping(list(types), "transactions", overrides)
+    targets = set(mapping.values())
+    if {"product_line", "product"} <= targets:
+        # core.metrics counts products where the lines carry no product line at
+        # all; the summary must then keep the products (one early-stopping probe)
+        line = next(s for s, t in mapping.items() if t == "product_line")
+        quoted = '"' + line.replace('"', '""') + '"'
+        probe = engine.batches(
+            f"SELECT 1 AS x FROM ({relation}) AS src WHERE {quoted} IS NOT NULL LIMIT 1")
+        if sum(batch.num_rows for batch in probe) == 0:
+            mapping = {s: t for s, t in mapping.items() if t != "product_line"}
     sql, product_name = summary_sql(relation, mapping, types, engine.dialect, engine.label,
                                     text_numbers=text_numbers)
-    table = pa.Table.from_batches(list(engine.batches(sql)))
+    reader = engine.batches(sql)
+    table = pa.Table.from_batches(list(reader), schema=reader.schema)
     if table.num_rows == 0:
         raise SourceError(f"{engine.label}: no lines with an account, a date and an amount")
 

@@ -519,3 +519,16 @@ def test_csv_ids_keep_leading_zeros_and_gzip_stdin_summarises(capsys, tmp_path,
                           "--summarise", *maps)
     assert code == 0, err
     assert "standard input" in out
+
+
+def test_an_empty_product_line_column_leaves_the_products(capsys, tmp_path) -> None:
+    (tmp_path / "l.csv").write_text(
+        "account_id,date,amount,product,product_line\nA,2024-03-01,5,p1,\nA,2024-03-01,5,p2,\n"
+    )
+    ws = _new_ws(tmp_path, "pl")
+    code, out, err = _cli(capsys, "import", str(ws), str(tmp_path / "l.csv"), "--kind",
+                          "transactions", "--summarise")
+    assert code == 0, err
+    assert "per account x day x product (" in out
+    with Workspace.open(ws) as w:
+        assert sorted(w.load_transactions()["product"].to_list()) == ["p1", "p2"]
