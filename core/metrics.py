@@ -141,10 +141,11 @@ def _summary_orders(
     as usual. None when no row carries a count (the common case: nothing to redo)."""
     if "orders" not in columns:
         return None
-    seen = transactions.filter(pl.col("date") < as_of)
     has_count = pl.col("orders").is_not_null()
-    if not seen.select(has_count.any()).collect().item():
+    # on an all-null column this is the null count, no scan of the lines
+    if not transactions.select(has_count.any()).collect().item():
         return None
+    seen = transactions.filter(pl.col("date") < as_of)
     summed = (
         seen.filter(has_count & (pl.col("date") >= window_start))
         .group_by(pl.col("account_id").cast(pl.Utf8))
