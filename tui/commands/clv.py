@@ -12,6 +12,7 @@ import json
 import sys
 
 from core.errors import UsageError
+from tui.commands._safety import MONTHS_MAX, add_force, check_out, finite_number, out_options
 
 DESCRIPTION = """\
 Fit BG/NBD (purchase counts) and Gamma-Gamma (spend per purchase) by maximum
@@ -53,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="print the fit and totals as JSON instead of text")
     parser.add_argument("--out", metavar="FILE",
                         help="write the per-customer frame (.csv, .xlsx or .parquet)")
+    add_force(parser)
     parser.set_defaults(handler=run)
 
 
@@ -95,8 +97,12 @@ def run(args: argparse.Namespace) -> int:
 
     cal_end = parse_date(args.calibration_end, "--calibration-end") if args.calibration_end \
         else None
-    if args.horizon_months < 1:
-        raise UsageError(f"--horizon-months must be >= 1, got {args.horizon_months}")
+    if not 1 <= args.horizon_months <= MONTHS_MAX:
+        raise UsageError(
+            f"--horizon-months must be from 1 to {MONTHS_MAX}, got {args.horizon_months}"
+        )
+    finite_number("--discount-rate", args.discount_rate, low=0.0, high=10.0)
+    check_out(args, args.out)
     with open_workspace(args.workspace) as ws:
         transactions = ws.load_transactions()
     if transactions.is_empty():
@@ -112,6 +118,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(describe_text(res))
     if args.out:
-        path = write_frame(res.frame, args.out)
+        path = write_frame(res.frame, args.out, **out_options(args))
         print(f"{res.frame.height:,} customers written to {path}", file=sys.stderr)
     return 0

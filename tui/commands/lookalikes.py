@@ -7,6 +7,7 @@ import json
 import sys
 
 from core.errors import SegscopeError, UsageError
+from tui.commands._safety import TOP_MAX, add_force, check_out, out_options
 
 DESCRIPTION = """\
 The ideal customers are the customers for which the expression is true (the
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", metavar="FILE",
                         help="write the scored prospects (.csv, .xlsx or .parquet)")
+    add_force(parser)
     parser.set_defaults(handler=run)
 
 
@@ -53,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     from storage.export import write_frame
     from tui.commands.segment import build_frame, open_workspace, parse_date, rows_as_json
 
-    if args.top < 0:
-        raise UsageError(f"--top must be 0 or more, got {args.top}")
+    if not 0 <= args.top <= TOP_MAX:
+        raise UsageError(f"--top must be from 0 to {TOP_MAX:,}, got {args.top}")
+    check_out(args, args.out)
     with open_workspace(args.workspace) as ws:
         frame, _, as_of = build_frame(ws, parse_date(args.as_of))
     if "is_customer" not in frame.columns or frame["is_customer"].null_count():
@@ -97,6 +100,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{row['lookalike_rank']:>4}. {row[name]}  score {row['lookalike_score']:.3f}"
                   f"  like: {reasons}")
     if args.out:
-        path = write_frame(out, args.out)
+        path = write_frame(out, args.out, **out_options(args))
         print(f"{out.height:,} prospects written to {path}", file=sys.stderr)
     return 0

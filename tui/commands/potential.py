@@ -7,6 +7,7 @@ import json
 import sys
 
 from core.errors import UsageError
+from tui.commands._safety import add_force, check_out, out_options
 
 DESCRIPTION = """\
 Fit a high-quantile model (default q = 0.8) of window revenue on the accounts'
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the fit report as JSON")
     parser.add_argument("--out", metavar="FILE",
                         help="write the per-account frame (.csv, .xlsx or .parquet)")
+    add_force(parser)
     parser.set_defaults(handler=run)
 
 
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.quantile < 1:
         raise UsageError(f"--quantile must be between 0 and 1, got {args.quantile}")
+    check_out(args, args.out)
     with open_workspace(args.workspace) as ws:
         frame, _, as_of = build_frame(ws, parse_date(args.as_of))
     res = fit_potential(frame, quantile=args.quantile,
@@ -95,6 +98,6 @@ def run(args: argparse.Namespace) -> int:
             out = out.join(frame.select("account_id", "name"), on="account_id", how="left",
                            maintain_order="left").select("account_id", "name",
                                                          *out.columns[1:])
-        path = write_frame(out, args.out)
+        path = write_frame(out, args.out, **out_options(args))
         print(f"{out.height:,} accounts written to {path}", file=sys.stderr)
     return 0

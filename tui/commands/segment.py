@@ -55,10 +55,9 @@ def load_model(ws: Any, name: str) -> tuple[SegmentationModel, str]:
 def parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD") from None
+    from tui.commands._safety import bounded_date
+
+    return bounded_date(text, "--as-of")
 
 
 def resolve_as_of(transactions: pl.DataFrame, as_of: dt.date | None) -> dt.date:
