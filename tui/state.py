@@ -409,8 +409,10 @@ class WorkbenchState:
 
     def save_model(self, model: SegmentationModel) -> None:
         """Save ``model`` in the workspace; if it is the active model's name, it becomes active."""
-        from core.model import model_to_json
+        from core.model import model_to_json, rule_columns, validate_rules
 
+        # a bad rule condition is refused here, naming the dimension and rule (issue 11)
+        validate_rules(model, rule_columns(self.frame.schema))
         with self._lock:
             self.workspace.save_model(model.name, model_to_json(model))
             if self.active_model is None or self.active_model.name == model.name:
