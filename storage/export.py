@@ -138,8 +138,8 @@ def check_target(
             for side in _WORKSPACE_SIDE_FILES:
                 guarded = Path(str(ws_path) + side)
                 same_path = guarded.resolve() == resolved
-                same_inode = target is not None and guarded.exists() and _same_file(
-                    os.stat(guarded), target
+                same_inode = (
+                    target is not None and guarded.exists() and _same_file(os.stat(guarded), target)
                 )
                 if same_path or same_inode:
                     raise ExportError(

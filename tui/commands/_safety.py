@@ -48,24 +48,25 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is out of range; use {low:,} to {high:,}"
-            )
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range; use {low:,} to {high:,}")
         return value
 
     parse.__name__ = "whole number"
     return parse
 
 
-def finite_number(flag: str, text: str, *, low: float | None = None,
-                  high: float | None = None) -> float:
+def finite_number(
+    flag: str, text: str, *, low: float | None = None, high: float | None = None
+) -> float:
     """``text`` as a finite float within [low, high], else a UsageError naming ``flag``."""
     try:
         value = float(text)
     except (TypeError, ValueError):
         raise UsageError(f"{flag}: {text!r} is not a number") from None
-    if not math.isfinite(value) or (low is not None and value < low) or (
-        high is not None and value > high
+    if (
+        not math.isfinite(value)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
     ):
         lo = "-1e15" if low is None else f"{low:g}"
         hi = "1e15" if high is None else f"{high:g}"
@@ -95,3 +96,42 @@ def bounded_date(text: str, flag: str) -> Any:
             f"{flag} {text!r} is out of range; use a date from {DATE_MIN} to {DATE_MAX}"
         )
     return value
+
+
+# ---------------------------------------------------------------- terminal output
+
+# C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI on
+# some terminals), bidirectional overrides (text that reads differently than it
+# is) and lone surrogates (undecodable bytes; they cannot even be encoded).
+_UNSAFE_CHARS = __import__("re").compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as a visible ``\\uXXXX`` escape.
+
+    Data (account names, segment labels, notes, file names) can hold escape
+    sequences that retitle, recolour or rewrite a terminal; printed through
+    this they are inert. The ``\\uXXXX`` form is also a valid escape inside a
+    JSON string, so ``--json`` output stays parseable and means the same.
+    """
+    return _UNSAFE_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class SafeStream:
+    """A text stream that passes everything written through :func:`printable`."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def write(self, text: str) -> int:
+        self._raw.write(printable(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, buffer ...
+        return getattr(self._raw, name)

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from core.errors import UsageError
+from core.errors import SegscopeError, UsageError
 from tui.commands._safety import MONTHS_MAX, add_force, check_out, finite_number, out_options
 
 DESCRIPTION = """\
@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         transactions = ws.load_transactions()
     if transactions.is_empty():
-        raise UsageError(f"{args.workspace} has no transactions; import some first")
+        # the workspace's data, not the flags, is what is missing: exit 1
+        raise SegscopeError(f"{args.workspace} has no transactions; import some first")
     res = customer_lifetime_value(
         transactions,
         cal_end,

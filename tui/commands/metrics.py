@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import sys
 
-from core.errors import UsageError
 from tui.commands._safety import MONTHS_MAX, add_force, check_out, int_in, out_options
 
 DESCRIPTION = """\
@@ -63,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
 
     as_of = parse_date(args.as_of) if args.as_of else None
     check_out(args, args.out)
-    if args.window_months < 1:
-        raise UsageError(f"--window-months must be >= 1, got {args.window_months}")
     with Workspace.open(args.workspace) as ws:
         accounts = ws.load_accounts()
         transactions = ws.load_transactions()

@@ -47,9 +47,15 @@ def seed_starter_models(ws: Any) -> list[str]:
 
 def load_model(ws: Any, name: str) -> tuple[SegmentationModel, str]:
     """The model ``name`` and its spec JSON (starter models seeded if none exist)."""
+    from core.model import ModelError
+
     seed_starter_models(ws)
     spec = ws.get_model(name)
-    return model_from_json(spec), spec
+    try:
+        return model_from_json(spec), spec
+    except ModelError as exc:
+        # the stored spec is damaged: a workspace problem (exit 1), not a usage error
+        raise SegscopeError(f"model {name!r} stored in {ws.path} is damaged: {exc}") from None
 
 
 def parse_date(text: str | None) -> dt.date | None:

@@ -76,7 +76,8 @@ def parse_weights(text: str) -> dict[str, float]:
             raise UsageError(f"--weights: {value!r} is not a number (in {part!r})") from None
         if not 0 <= out[name] <= WEIGHT_MAX:  # also refuses nan and inf
             raise UsageError(
-                f"--weights: {part!r} is out of range; a weight is a number from 0 to {WEIGHT_MAX:g}"
+                f"--weights: {part!r} is out of range; a weight is a number from 0"
+                f" to {WEIGHT_MAX:g}"
             )
     return out
 
