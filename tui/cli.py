@@ -125,6 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except UnicodeEncodeError:
+        # only text from argv can hold lone surrogates (bytes that are not UTF-8)
+        bad = [printable(a) for a in argv if any("\ud800" <= c <= "\udfff" for c in a)]
+        if not bad:
+            raise
+        print(
+            f"segscope {args.command}: {bad[0]} holds bytes that are not UTF-8; retype it",
+            file=sys.stderr,
+        )
+        return 2
     finally:
         if isinstance(sys.stdout, SafeStream):  # a test's capture may have replaced it
             sys.stdout = stdout
