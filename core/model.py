@@ -788,19 +788,23 @@ def rule_columns(frame_schema: Mapping[str, Any]) -> dict[str, Any]:
     return columns
 
 
-def validate_rules(model: SegmentationModel, columns: Mapping[str, Any]) -> None:
+def validate_rules(model: SegmentationModel, columns: Mapping[str, Any] | None) -> None:
     """Parse and type-check every rule condition of ``model`` against ``columns``
     (a frame schema, see :func:`rule_columns`); a ModelError names the dimension
     and the rule. Done when a model is saved, so one bad condition cannot break
-    every later run of the model."""
-    from core.expr import ExpressionError, check
+    every later run of the model. With ``columns=None`` (a workspace without
+    accounts yet: its columns are not known) the conditions are only parsed."""
+    from core.expr import ExpressionError, check, parse
 
     for dim in model.dimensions:
         if not isinstance(dim, RuleDimension):
             continue
         for number, (label, condition) in enumerate(dim.rules, start=1):
             try:
-                check(condition, columns)
+                if columns is None:
+                    parse(condition)
+                else:
+                    check(condition, columns)
             except ExpressionError as exc:
                 raise ModelError(
                     f"model '{model.name}', dimension '{dim.name}', rule {number}"

@@ -412,7 +412,8 @@ class WorkbenchState:
         from core.model import model_to_json, rule_columns, validate_rules
 
         # a bad rule condition is refused here, naming the dimension and rule (issue 11)
-        validate_rules(model, rule_columns(self.frame.schema))
+        frame = self.frame
+        validate_rules(model, rule_columns(frame.schema) if frame.height else None)
         with self._lock:
             self.workspace.save_model(model.name, model_to_json(model))
             if self.active_model is None or self.active_model.name == model.name:

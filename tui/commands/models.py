@@ -55,13 +55,17 @@ def _read_spec(source: str) -> str:
         raise SegscopeError(f"--save: cannot read {path}: {exc}") from None
 
 
-def _known_columns(ws: Any) -> dict[str, Any]:
-    """The columns of the workspace's per-account frame (computed on no rows: instant)."""
+def _known_columns(ws: Any) -> dict[str, Any] | None:
+    """The columns of the workspace's per-account frame (computed on no rows: instant),
+    or None while the workspace has no accounts (its columns are not known yet)."""
     import datetime as dt
 
     from core.frame import account_frame
 
-    empty = account_frame(ws.load_accounts().head(0), ws.load_transactions().head(0),
+    accounts = ws.load_accounts()
+    if accounts.is_empty():
+        return None
+    empty = account_frame(accounts.head(0), ws.load_transactions().head(0),
                           as_of=dt.date.today())
     return rule_columns(empty.schema)
 
