@@ -167,7 +167,8 @@ def check_target(
                 )
         if exists and not force:
             raise ExportError(
-                f"cannot export to {path}: the file exists; use --force to replace it"
+                f"cannot export to {path}: the file exists; use --force to replace it,"
+                " or another name"
             )
     except OSError as exc:
         raise ExportError(f"cannot export to {path}: {_why(exc)}") from None
