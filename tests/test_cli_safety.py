@@ -314,3 +314,17 @@ def test_a_damaged_stored_model_is_a_data_error(tmp_path: Path, capsys) -> None:
     conn.close()
     code, _, err = cli(capsys, "segment", ws, "--model", "RFM")
     assert code == 1 and one_line(err) and "damaged" in err
+
+
+def test_a_damaged_stored_model_is_a_data_error_in_bridge_too(tmp_path: Path, capsys) -> None:
+    ws = _workspace_named(tmp_path / "ws.segscope", capsys)
+    (tmp_path / "tx.csv").write_text(
+        "account_id,date,amount\nA1,2023-03-01,100\nA1,2024-03-01,150\nA2,2024-02-01,80\n"
+    )
+    assert cli(capsys, "import", ws, tmp_path / "tx.csv", "--kind", "transactions")[0] == 0
+    assert cli(capsys, "models", ws)[0] == 0
+    with sqlite3.connect(ws) as conn:
+        conn.execute("UPDATE models SET spec_json = '[1, 2]' WHERE name = 'RFM'")
+    conn.close()
+    code, _, err = cli(capsys, "bridge", ws, "--model", "RFM")
+    assert code == 1 and one_line(err) and "damaged" in err
