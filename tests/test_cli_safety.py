@@ -239,6 +239,7 @@ KPI_ADD = ("plan", "kpi-add", "{ws}", "--model", "Evil", "--segment", "IT · Big
         (("metrics", "{ws}", "--window-months", "20000", "--out", "{tmp}/m"), "--window-months"),
         (("lookalikes", "{ws}", "--ideal", "employees > 1", "--top", "1" + "0" * 30), "--top"),
         (("clv", "{ws}", "--horizon-months", "999999"), "--horizon-months"),
+        (("segment", "{ws}", "--model", "Evil", "--traits", "1" + "0" * 30), "--traits"),
         (("clv", "{ws}", "--discount-rate", "nan"), "--discount-rate"),
         ((*KPI_ADD, "--target", "nan"), "--target"),
         ((*KPI_ADD, "--target", "inf"), "--target"),

@@ -248,8 +248,8 @@ def traits_by_segment(result: dict[str, Any], limit: int) -> dict[str, list[str]
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.traits < 0:
-        raise UsageError(f"--traits must be 0 or more, got {args.traits}")
+    if not 0 <= args.traits <= 1_000:
+        raise UsageError(f"--traits must be from 0 to 1,000, got {args.traits}")
     as_of = parse_date(args.as_of)
     with open_workspace(args.workspace) as ws:
         result = compute_profiles(ws, args.model, as_of)
