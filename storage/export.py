@@ -129,7 +129,10 @@ def check_target(
     file (a dangling symlink included).
     """
     path = Path(path).expanduser()
+    directory = path.parent if str(path.parent) else Path(".")
     try:
+        if not directory.is_dir():
+            raise ExportError(f"cannot export to {path}: directory {directory} does not exist")
         resolved = path.resolve()
         target = os.stat(path) if path.exists() else None
         exists = target is not None or path.is_symlink()

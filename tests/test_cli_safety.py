@@ -329,3 +329,8 @@ def test_a_damaged_stored_model_is_a_data_error_in_bridge_too(tmp_path: Path, ca
     conn.close()
     code, _, err = cli(capsys, "bridge", ws, "--model", "RFM")
     assert code == 1 and one_line(err) and "damaged" in err
+
+
+def test_a_missing_output_directory_is_refused_before_any_work(evil, tmp_path, capsys) -> None:
+    code, _, err = cli(capsys, "metrics", evil, "--out", tmp_path / "nowhere" / "m.csv")
+    assert code == 1 and one_line(err) and "does not exist" in err
