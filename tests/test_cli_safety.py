@@ -334,3 +334,27 @@ def test_a_damaged_stored_model_is_a_data_error_in_bridge_too(tmp_path: Path, ca
 def test_a_missing_output_directory_is_refused_before_any_work(evil, tmp_path, capsys) -> None:
     code, _, err = cli(capsys, "metrics", evil, "--out", tmp_path / "nowhere" / "m.csv")
     assert code == 1 and one_line(err) and "does not exist" in err
+
+
+def test_escape_sequences_in_a_snapshot_manifest_print_harmlessly(
+    evil: Path, tmp_path: Path, capsys
+) -> None:
+    import zipfile
+
+    plain = tmp_path / "s.zip"
+    assert cli(capsys, "snapshot", "export", evil, plain)[0] == 0
+    crafted = tmp_path / "crafted.zip"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "manifest.json":
+                manifest = json.loads(data)
+                manifest["source"] = f"{PWNED}ws\x1b[2J.segscope"
+                data = json.dumps(manifest).encode()
+            dst.writestr(info, data)
+    for extra in ([], ["--json"]):
+        code, out, err = cli(capsys, "snapshot", "info", crafted, *extra)
+        assert code in (0, 1), err
+        assert "\x1b" not in out + err and "\x07" not in out + err
+        if code == 0 and extra:
+            assert json.loads(out)["source"].startswith(PWNED)  # same value, shown inert
