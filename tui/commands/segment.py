@@ -136,6 +136,11 @@ def rows_as_json(df: pl.DataFrame) -> list[dict[str, Any]]:
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     """A plain fixed-width text table (first column left-aligned)."""
+    from tui.commands._safety import printable
+
+    # escape control characters first, so the columns line up with what is shown
+    headers = [printable(h) for h in headers]
+    rows = [[printable(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
