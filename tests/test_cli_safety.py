@@ -358,3 +358,26 @@ def test_escape_sequences_in_a_snapshot_manifest_print_harmlessly(
         assert "\x1b" not in out + err and "\x07" not in out + err
         if code == 0 and extra:
             assert json.loads(out)["source"].startswith(PWNED)  # same value, shown inert
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_a_full_disk_during_an_export_is_one_line(
+    evil: Path, tmp_path: Path, capsys, monkeypatch, suffix: str
+) -> None:
+    import errno
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for method in ("write_csv", "write_parquet", "write_excel"):
+        monkeypatch.setattr(pl.DataFrame, method, full)
+    code, _, err = cli(capsys, "metrics", evil, "--out", tmp_path / f"m{suffix}")
+    assert code == 1 and one_line(err) and "disk is full" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_name_too_long_is_one_line(evil: Path, tmp_path: Path, capsys) -> None:
+    for name in ("x" * 300 + ".csv", "y" * 250 + ".xlsx"):
+        code, _, err = cli(capsys, "metrics", evil, "--out", tmp_path / name)
+        assert code == 1 and one_line(err) and "too long" in err
+    assert list(tmp_path.iterdir()) == []
