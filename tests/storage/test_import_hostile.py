@@ -1,0 +1,277 @@
+"""Hostile and odd import files (issue 11): each is refused with one line, or its bad
+rows are rejected with a reason; nothing hangs, nothing ends in a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import stat
+import time
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from core.errors import SegscopeError
+from storage import limits
+from storage.importer import commit_import, prepare_import
+from storage.readers import ImportFileError, read_source, sniff_source
+from storage.workspace import Workspace
+
+
+@pytest.fixture()
+def ws(tmp_path: Path):
+    with Workspace.create(tmp_path / "ws.segscope") as workspace:
+        yield workspace
+
+
+def _csv(tmp_path: Path, text: str, name: str = "f.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# -- 10: files that are not regular files ------------------------------------------
+
+
+def test_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with pytest.raises(ImportFileError, match=r"is a FIFO \(named pipe\), not a regular file"):
+        prepare_import(fifo, "accounts")
+    assert time.monotonic() - started < 2
+
+
+def test_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(path))
+        with pytest.raises(ImportFileError, match="is a socket, not a regular file"):
+            sniff_source(path)
+    finally:
+        sock.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a device needs root")
+def test_device_node_is_refused(tmp_path: Path) -> None:
+    node = tmp_path / "null"
+    os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    with pytest.raises(ImportFileError, match="is a character device, not a regular file"):
+        prepare_import(node, "accounts")
+
+
+def test_directory_is_still_a_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="is a directory, not a data file"):
+        prepare_import(tmp_path, "accounts")
+
+
+# -- 5: XLSX bombs -------------------------------------------------------------------
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    "</Types>"
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    "</Relationships>"
+)
+
+
+def write_xlsx(path: Path, cells: dict[str, str], dimension: str | None = None) -> Path:
+    """A minimal workbook of inline-string cells ({"A1": "account_id", ...}), written by hand
+    so that a cell can sit anywhere (and the dimension can lie)."""
+    import re
+
+    rows: dict[int, list[str]] = {}
+    for ref, value in cells.items():
+        number = int(re.sub(r"[A-Z]", "", ref))
+        rows.setdefault(number, []).append(
+            f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+        )
+    body = "".join(f'<row r="{n}">{"".join(cs)}</row>' for n, cs in sorted(rows.items()))
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{dim}<sheetData>{body}</sheetData></worksheet>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        zf.writestr("_rels/.rels", _RELS)
+        zf.writestr("xl/workbook.xml", _WORKBOOK)
+        zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+    return path
+
+
+GOOD_CELLS = {"A1": "account_id", "B1": "name", "A2": "A-1", "B2": "Acme", "A3": "A-2", "B3": "Beta"}
+
+
+def test_hand_written_workbook_reads(tmp_path: Path) -> None:
+    frame = read_source(write_xlsx(tmp_path / "ok.xlsx", GOOD_CELLS, "A1:B3"))
+    assert frame["account_id"].to_list() == ["A-1", "A-2"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "dimension", "span"),
+    [
+        ({**GOOD_CELLS, "XFD1048576": "boom"}, None, "A1:XFD1048576"),
+        ({**GOOD_CELLS, "ZZ900000": "x", "AB1000000": "y"}, None, "A1:ZZ1000000"),
+        (GOOD_CELLS, "A1:XFD1048576", "A1:XFD1048576"),  # a lying dimension
+    ],
+    ids=["one-far-cell", "two-stray-cells", "dimension"],
+)
+def test_xlsx_bomb_is_refused_quickly(tmp_path: Path, cells, dimension, span) -> None:
+    path = write_xlsx(tmp_path / "bomb.xlsx", cells, dimension)
+    assert path.stat().st_size < 5_000
+    started = time.monotonic()
+    with pytest.raises(ImportFileError) as caught:
+        prepare_import(path, "accounts")
+    assert time.monotonic() - started < 2
+    message = str(caught.value)
+    assert "\n" not in message
+    assert span in message and "sheet 'Sheet1'" in message
+    assert f"{limits.MAX_XLSX_CELLS:,} cells" in message
+
+
+def test_openpyxl_workbook_with_a_far_cell_is_refused(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["account_id", "name"])
+    sheet.append(["A-1", "Acme"])
+    sheet["XFD1048576"] = 1
+    book.save(tmp_path / "far.xlsx")
+    with pytest.raises(ImportFileError, match="XFD1048576"):
+        sniff_source(tmp_path / "far.xlsx")
+
+
+# -- 9: realistic files that ended in tracebacks -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["account_id,name,name \n", "account_id,name,name\n", 'account_id," name",name\n'],
+    ids=["trailing-space", "exact", "leading-space"],
+)
+def test_headers_equal_but_for_spaces_are_named(tmp_path: Path, header: str) -> None:
+    path = _csv(tmp_path, header + "A-1,Acme,Acme Ltd\n")
+    with pytest.raises(ImportFileError, match=r"columns 2 and 3 are both named 'name'"):
+        prepare_import(path, "accounts")
+
+
+def test_xlsx_headers_equal_but_for_spaces_are_named(tmp_path: Path) -> None:
+    cells = {"A1": "account_id", "B1": "name", "C1": "name ", "A2": "A-1", "B2": "x", "C2": "y"}
+    with pytest.raises(ImportFileError, match=r"both named 'name'"):
+        prepare_import(write_xlsx(tmp_path / "dup.xlsx", cells), "accounts")
+
+
+def test_parquet_headers_equal_but_for_spaces_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "dup.parquet"
+    pl.DataFrame({"account_id": ["A-1"], "name": ["x"], "name ": ["y"]}).write_parquet(path)
+    with pytest.raises(ImportFileError, match=r"both named 'name'"):
+        prepare_import(path, "accounts")
+
+
+def test_five_thousand_columns_are_refused_before_reading(tmp_path: Path) -> None:
+    names = ["account_id", *(f"c{i}" for i in range(4_999))]
+    row = ",".join(["A-1", *("1" for _ in range(4_999))])
+    path = _csv(tmp_path, ",".join(names) + "\n" + (row + "\n") * 200)
+    started = time.monotonic()
+    with pytest.raises(ImportFileError, match=r"has 5,000 columns; segscope imports at most 1,000"):
+        prepare_import(path, "accounts")
+    assert time.monotonic() - started < 2
+
+
+def test_wide_parquet_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.parquet"
+    pl.DataFrame({f"c{i}": [1] for i in range(limits.MAX_IMPORT_COLUMNS + 1)}).write_parquet(path)
+    with pytest.raises(ImportFileError, match="1,001 columns"):
+        sniff_source(path)
+
+
+def _parquet(tmp_path: Path, column: pl.Series) -> Path:
+    path = tmp_path / f"{column.name}.parquet"
+    pl.DataFrame({"account_id": ["A-1", "A-2"]}).with_columns(column).write_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "what"),
+    [
+        (pl.Series("tags", [[1, 2], [3]]), "lists, maps or records"),
+        (pl.Series("attrs", [{"a": 1}, {"a": 2}]), "lists, maps or records"),
+        (pl.Series("wait", [dt.timedelta(hours=1), None]), "durations"),
+        (pl.Series("blob", [b"\xff\xfe\x00", b"ok"]), "binary data that is not UTF-8 text"),
+    ],
+    ids=["list", "struct", "duration", "binary"],
+)
+def test_parquet_columns_without_a_text_form_are_refused_by_name(
+    tmp_path: Path, column: pl.Series, what: str
+) -> None:
+    with pytest.raises(ImportFileError) as caught:
+        prepare_import(_parquet(tmp_path, column), "accounts")
+    assert f"column '{column.name}' holds {what}" in str(caught.value)
+
+
+def test_parquet_map_column_is_refused_by_name(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "account_id": ["A-1"],
+            "props": pa.array([[("k", "v")]], type=pa.map_(pa.string(), pa.string())),
+        }
+    )
+    pq.write_table(table, tmp_path / "map.parquet")
+    with pytest.raises(ImportFileError, match="column 'props' holds lists, maps or records"):
+        prepare_import(tmp_path / "map.parquet", "accounts")
+
+
+def test_parquet_time_and_utf8_binary_become_text(tmp_path: Path) -> None:
+    path = tmp_path / "ok.parquet"
+    pl.DataFrame(
+        {
+            "account_id": ["A-1", "A-2"],
+            "opens": [dt.time(9, 30), None],
+            "note": [b"caf\xc3\xa9", None],
+        }
+    ).write_parquet(path)
+    prepared = prepare_import(path, "accounts")
+    assert prepared.accepted["opens"].to_list() == ["09:30:00", None]
+    assert prepared.accepted["note"].to_list() == ["café", None]
+
+
+def test_full_width_digits_in_dates_are_read(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "account_id,date,amount\nA-1,２０２４-０３-３１,10\nA-1,３１/１２/２０２３,5\nA-1,٢٠٢٤-٠١-٠١,1\n",
+    )
+    prepared = prepare_import(path, "transactions")
+    days = prepared.accepted["date"].cast(pl.Date).to_list()
+    assert days == [dt.date(2024, 3, 31), dt.date(2023, 12, 31)]
+    assert prepared.rejected["reason"].to_list() == ["date '٢٠٢٤-٠١-٠١' is not a valid date"]
