@@ -275,3 +275,109 @@ def test_full_width_digits_in_dates_are_read(tmp_path: Path) -> None:
     days = prepared.accepted["date"].cast(pl.Date).to_list()
     assert days == [dt.date(2024, 3, 31), dt.date(2023, 12, 31)]
     assert prepared.rejected["reason"].to_list() == ["date '٢٠٢٤-٠١-٠١' is not a valid date"]
+
+
+# -- 4: numbers past their bound ----------------------------------------------------
+
+HUGE_LINES = """account_id,date,amount,quantity,unit_price
+A1,2023-03-01,100,1,100
+A1,2024-03-01,250.50,2,125.25
+A2,2024-05-01,92233720368547758,1,1
+A2,2024-05-02,1e309,1,1
+A2,2024-05-03,-1e10,1,1
+A2,2024-05-04,,1000000000,1000000000
+A2,2024-05-05,10,2e9,5
+A3,2024-06-01,75,1,75
+"""
+
+
+def test_amounts_past_the_bound_are_rejected_rows(tmp_path: Path) -> None:
+    prepared = prepare_import(_csv(tmp_path, HUGE_LINES), "transactions")
+    assert prepared.accepted["amount"].to_list() == [100.0, 250.5, 75.0]
+    reasons = dict(prepared.rejected.select("__row", "reason").iter_rows())
+    assert reasons[4] == "amount 9.223372036854776e+16 is beyond the limit of ±1,000,000,000"
+    assert reasons[5] == "amount inf is not a finite number"
+    assert reasons[6] == "amount -10000000000.0 is beyond the limit of ±1,000,000,000"
+    assert reasons[7] == "amount 1e+18 is beyond the limit of ±1,000,000,000"  # q x price
+    assert reasons[8] == "quantity 2000000000.0 is beyond the limit of ±1,000,000,000"
+    assert prepared.rejected_by_reason() == {
+        "amount is out of range": 4,
+        "quantity is out of range": 1,
+    }
+
+
+def test_parquet_inf_and_nan_amounts_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "lines.parquet"
+    pl.DataFrame(
+        {
+            "account_id": ["A1", "A1", "A1"],
+            "date": [dt.date(2024, 1, 1)] * 3,
+            "amount": [10.0, float("inf"), 5e17],
+        }
+    ).write_parquet(path)
+    prepared = prepare_import(path, "transactions")
+    assert prepared.accepted["amount"].to_list() == [10.0]
+    assert prepared.rejected.height == 2
+
+
+def test_workspace_after_huge_amounts_still_computes(tmp_path: Path, capsys) -> None:
+    from core.model import AbcDimension, SegmentationModel, model_to_json
+    from tui.cli import main
+
+    ws_path = tmp_path / "ws.segscope"
+    assert main(["init", str(ws_path)]) == 0
+    lines = _csv(tmp_path, HUGE_LINES)
+    assert main(["import", str(ws_path), str(lines), "--kind", "transactions"]) == 0
+    with Workspace.open(ws_path) as ws:
+        ws.save_model(
+            "Value",
+            model_to_json(SegmentationModel("Value", (AbcDimension("ABC", measure="revenue"),))),
+        )
+        biggest = ws.conn.execute("SELECT max(abs(amount)) FROM transactions").fetchone()[0]
+    assert biggest <= limits.MAX_ABS_AMOUNT
+    capsys.readouterr()
+    assert main(["metrics", str(ws_path), "--out", str(tmp_path / "m.csv")]) == 0
+    assert main(["bridge", str(ws_path)]) == 0
+    assert main(["segment", str(ws_path), "--model", "Value"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# -- 13: placeholder ids, impossible times --------------------------------------
+
+
+def test_placeholder_account_ids_are_rejected(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "account_id,name\nA-1,Acme\nnull,x\nN/A,y\nNA,z\n-,w\n,v\n  ?  ,u\n")
+    prepared = prepare_import(path, "accounts")
+    assert prepared.accepted["account_id"].to_list() == ["A-1"]
+    reasons = dict(prepared.rejected.select("__row", "reason").iter_rows())
+    assert reasons[3] == "account_id 'null' is a placeholder for a missing value, not an id"
+    assert reasons[4] == "account_id 'N/A' is a placeholder for a missing value, not an id"
+    assert reasons[6] == "account_id '-' is a placeholder for a missing value, not an id"
+    assert reasons[7] == "account_id is missing ('account_id' is empty)"
+    assert reasons[8] == "account_id '?' is a placeholder for a missing value, not an id"
+
+
+def test_transactions_with_placeholder_account_are_rejected(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "account_id,date,amount\nA1,2024-01-01,5\nN/A,2024-01-01,5\n")
+    prepared = prepare_import(path, "transactions")
+    assert prepared.accepted["account_id"].to_list() == ["A1"]
+    assert prepared.rejected_by_reason() == {"account_id is a placeholder": 1}
+
+
+@pytest.mark.parametrize(
+    "cell", ["2024-01-01 25:61", "2024-01-01 24:00:00", "2024-01-01T10:60", "01/02/2024 23:59:61"]
+)
+def test_impossible_times_are_rejected(tmp_path: Path, cell: str) -> None:
+    path = _csv(tmp_path, f"account_id,date,amount\nA1,2024-01-01 23:59:59,5\nA1,{cell},5\n")
+    prepared = prepare_import(path, "transactions")
+    assert prepared.rows_accepted == 1
+    assert prepared.rejected["reason"][0].startswith(f"date '{cell}' is not a valid date")
+
+
+def test_possible_times_are_read(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "account_id,date,amount\nA1,2024-01-01 23:59:59,5\nA1,2024-01-01T00:00Z,5\n"
+        "A1,31/01/2024 9:05 PM,5\n",
+    )
+    assert prepare_import(path, "transactions").rows_accepted == 3
