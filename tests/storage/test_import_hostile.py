@@ -14,9 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from core.errors import SegscopeError
 from storage import limits
-from storage.importer import commit_import, prepare_import
+from storage.importer import prepare_import
 from storage.readers import ImportFileError, read_source, sniff_source
 from storage.workspace import Workspace
 
@@ -71,31 +70,34 @@ def test_directory_is_still_a_clear_message(tmp_path: Path) -> None:
 
 # -- 5: XLSX bombs -------------------------------------------------------------------
 
+_OOXML = "http://schemas.openxmlformats.org"
+_PKG_RELS = f"{_OOXML}/package/2006/relationships"
+_DOC_RELS = f"{_OOXML}/officeDocument/2006/relationships"
+_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?>'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    f'<Types xmlns="{_OOXML}/package/2006/content-types">'
+    '<Default Extension="rels" '
+    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
     '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{_SHEET_TYPE}.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    f'ContentType="{_SHEET_TYPE}.worksheet+xml"/>'
     "</Types>"
 )
 _RELS = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PKG_RELS}">'
+    f'<Relationship Id="rId1" Type="{_DOC_RELS}/officeDocument" Target="xl/workbook.xml"/>'
     "</Relationships>"
 )
 _WORKBOOK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
-    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    f'<workbook xmlns="{_OOXML}/spreadsheetml/2006/main" xmlns:r="{_DOC_RELS}">'
     '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
 )
 _WORKBOOK_RELS = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PKG_RELS}">'
+    f'<Relationship Id="rId1" Type="{_DOC_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
     "</Relationships>"
 )
 
@@ -127,7 +129,14 @@ def write_xlsx(path: Path, cells: dict[str, str], dimension: str | None = None) 
     return path
 
 
-GOOD_CELLS = {"A1": "account_id", "B1": "name", "A2": "A-1", "B2": "Acme", "A3": "A-2", "B3": "Beta"}
+GOOD_CELLS = {
+    "A1": "account_id",
+    "B1": "name",
+    "A2": "A-1",
+    "B2": "Acme",
+    "A3": "A-2",
+    "B3": "Beta",
+}
 
 
 def test_hand_written_workbook_reads(tmp_path: Path) -> None:
