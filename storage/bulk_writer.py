@@ -280,5 +280,8 @@ if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
     except Exception as exc:  # reported to the parent, which raises WorkspaceError
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        # the parent shows the last line: the first of the message (ADBC adds
+        # "query was: ..." lines below it)
+        lines = [s.strip() for s in str(exc).splitlines() if s.strip()]
+        print(f"{type(exc).__name__}: {lines[0] if lines else ''}", file=sys.stderr)
         sys.exit(1)

@@ -226,8 +226,6 @@ def write_import(
     previous = previous_import(db, prepared.kind, prepared.file_hash)
     if previous is not None and not replace:
         raise AlreadyImported(previous)
-    if previous is not None:
-        forget_imports(db, prepared, report)
     mapping_json = json.dumps(
         {
             "mapping": prepared.mapping,
@@ -253,6 +251,8 @@ def write_import(
     )
     import_id = int(_one(db, "SELECT last_insert_rowid()"))
     report.import_id = import_id
+    if previous is not None:  # --replace: after the new record, so that its id is new
+        forget_imports(db, prepared, report, import_id)
     rejected = prepared.rejected
     if prepared.kind == "accounts":
         _commit_accounts(db, prepared, import_id, report, progress)
@@ -281,7 +281,9 @@ def write_import(
     )
 
 
-def forget_imports(db: SqlTarget, prepared: PreparedImport, report: ImportReport) -> None:
+def forget_imports(
+    db: SqlTarget, prepared: PreparedImport, report: ImportReport, new_import_id: int
+) -> None:
     """Undo the earlier imports of this very file as this kind (``--replace``).
 
     Removed: their transaction lines and contacts, their import records and
@@ -294,8 +296,8 @@ def forget_imports(db: SqlTarget, prepared: PreparedImport, report: ImportReport
     ids = [
         int(r[0])
         for r in db.rows(
-            "SELECT id FROM imports WHERE kind = ? AND file_hash = ? ORDER BY id",
-            (prepared.kind, prepared.file_hash),
+            "SELECT id FROM imports WHERE kind = ? AND file_hash = ? AND id != ? ORDER BY id",
+            (prepared.kind, prepared.file_hash, new_import_id),
         )
     ]
     if not ids:

@@ -169,9 +169,11 @@ def _looks_binary(sample: bytes) -> bool:
     return controls > max(8, len(sample[:8192]) // 100)
 
 
-# Japanese text: hiragana, katakana, CJK ideographs, full-width forms.
-_JAPANESE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
-_JAPANESE_RUN = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]{2,}")
+# Japanese text: hiragana, katakana, CJK ideographs, full-width ASCII forms.
+# Not the half-width katakana: GBK, Big5 and EUC bytes read as Shift-JIS
+# come out as those.
+_JAPANESE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff5e]")
+_JAPANESE_RUN = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff5e]{2,}")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{3,}")
 ENCODING_HINT = (
     "save it as UTF-8, or name its encoding with --encoding "

@@ -269,6 +269,9 @@ def type_column(
     could not read; ``careful`` (the full regex parser) only on what is left.
     ``bad`` marks cells that hold something (not a null token) and could not be read.
     """
+    # One column as its own frame: a select on a frame of many columns costs
+    # time in proportion to its width, and this runs once per column.
+    frame = frame.get_column(src).to_frame()
     raw = frame.get_column(src)
     value = frame.select(steps[0].alias("v")).get_column("v")
     todo = raw.is_not_null() & value.is_null()
@@ -307,10 +310,12 @@ class Evidence:
         attribute_sources: Sequence[str] = (),
     ) -> None:
         """Add the counts of one batch. Cheap casts first; regexes only where needed."""
+        # each column as its own frame (see type_column)
         for src in number_sources:
-            self._add(self.numbers, src, self._number_counts(frame, src, src in attribute_sources))
+            one = frame.get_column(src).to_frame()
+            self._add(self.numbers, src, self._number_counts(one, src, src in attribute_sources))
         for src in date_sources:
-            self._add(self.dates, src, self._date_counts(frame, src))
+            self._add(self.dates, src, self._date_counts(frame.get_column(src).to_frame(), src))
 
     @staticmethod
     def _add(store: dict[str, list[int]], src: str, counts: list[int]) -> None:
@@ -320,8 +325,16 @@ class Evidence:
     def _number_counts(self, frame: pl.DataFrame, src: str, full: bool) -> list[int]:
         c = pl.col(src)
         if full:  # attributes (small files): is every value a number, either way?
-            s = _number_text(c)
             p = present(c)
+            held, digits = frame.select(
+                p.sum().alias("held"), (p & c.str.contains("[0-9]")).sum().alias("digits")
+            ).row(0)
+            if digits != held:
+                # a value without a digit: text, whatever the rest holds (and the
+                # regexes below cost ~30 ms a column to compile: a wide file of
+                # text columns skips them)
+                return [int(held or 0), 0, 0, 0, 0, 0]
+            s = _number_text(c)
             exprs = [
                 p.sum(),
                 (p & s.str.contains(_POINT_ONLY)).sum(),

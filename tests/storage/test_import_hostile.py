@@ -14,8 +14,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from core.errors import SegscopeError
 from storage import limits
-from storage.importer import prepare_import
+from storage.importer import commit_import, prepare_import
 from storage.readers import ImportFileError, read_source, sniff_source
 from storage.workspace import Workspace
 
@@ -390,3 +391,201 @@ def test_possible_times_are_read(tmp_path: Path) -> None:
         "A1,31/01/2024 9:05 PM,5\n",
     )
     assert prepare_import(path, "transactions").rows_accepted == 3
+
+
+# -- 13: encodings -----------------------------------------------------------------
+
+JAPANESE = (
+    "account_id,name,city\nA-1,株式会社テスト,東京\nA-2,山田商事,大阪\nA-3,さくら工業,名古屋\n"
+)
+
+
+def test_shift_jis_is_detected_and_read(tmp_path: Path) -> None:
+    path = _csv(tmp_path, JAPANESE, encoding="shift_jis")
+    assert sniff_source(path).encoding == "cp932"
+    prepared = prepare_import(path, "accounts")
+    assert prepared.accepted["name"].to_list() == ["株式会社テスト", "山田商事", "さくら工業"]
+
+
+def test_undetectable_encoding_is_refused_with_the_options(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "account_id,name\nA-1,北京科技有限公司\nA-2,上海贸易\n", encoding="gbk")
+    with pytest.raises(ImportFileError) as caught:
+        prepare_import(path, "accounts")
+    message = str(caught.value)
+    assert "is not UTF-8" in message and "--encoding" in message and "gbk" in message
+
+
+def test_encoding_flag_reads_what_detection_refuses(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "account_id,name\nA-1,北京科技有限公司\nA-2,上海贸易\n", encoding="gbk")
+    prepared = prepare_import(path, "accounts", encoding="gbk")
+    assert prepared.accepted["name"].to_list() == ["北京科技有限公司", "上海贸易"]
+
+
+def test_wrong_encoding_flag_is_one_line(tmp_path: Path) -> None:
+    path = _csv(tmp_path, JAPANESE, encoding="shift_jis")
+    with pytest.raises(ImportFileError, match="is not valid utf-8: byte"):
+        prepare_import(path, "accounts", encoding="utf-8")
+
+
+def test_western_cp1252_with_apostrophes_stays_cp1252(tmp_path: Path) -> None:
+    text = "account_id,name\nA-1,John’s Bakery\nA-2,Café Müller\nA-3,“Best” Ltd – Köln\n"
+    path = _csv(tmp_path, text, encoding="cp1252")
+    assert sniff_source(path).encoding == "cp1252"
+    assert prepare_import(path, "accounts").accepted["name"][0] == "John’s Bakery"
+
+
+# -- the command: --replace, --encoding, exit codes, write failures ------------------
+
+
+def _state(path: Path) -> dict[str, list[tuple]]:
+    with Workspace.open(path) as ws:
+        tables = [
+            r[0]
+            for r in ws.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        out = {
+            t: sorted(ws.conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables
+        }
+        out["columns"] = ws.conn.execute("PRAGMA table_info(accounts)").fetchall()
+        return out
+
+
+def test_replace_reimports_with_another_mapping(tmp_path: Path, capsys) -> None:
+    from tui.cli import main
+
+    ws_path = tmp_path / "ws.segscope"
+    assert main(["init", str(ws_path)]) == 0
+    accounts = _csv(tmp_path, "Org,Number,City\nAcme,A-1,Köln\nBeta,A-2,Wien\n", "acc.csv")
+    # The wrong id column: the names become account ids.
+    assert main(["import", str(ws_path), str(accounts), "--kind", "accounts",
+                 "--map", "Org=account_id", "--map", "Number=name"]) == 0  # fmt: skip
+    assert main(["import", str(ws_path), str(accounts), "--kind", "accounts",
+                 "--map", "Number=account_id", "--map", "Org=name"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Nothing to do" in out and "add --replace" in out
+    assert main(["import", str(ws_path), str(accounts), "--kind", "accounts",
+                 "--map", "Number=account_id", "--map", "Org=name", "--replace"]) == 0  # fmt: skip
+    assert "replaces   import #1" in capsys.readouterr().out
+    with Workspace.open(ws_path) as ws:
+        rows = ws.conn.execute("SELECT account_id, name FROM accounts ORDER BY 1").fetchall()
+        imports = ws.conn.execute("SELECT id FROM imports").fetchall()
+    assert rows == [("A-1", "Acme"), ("A-2", "Beta")]
+    assert imports == [(2,)]
+
+
+def test_replace_of_transactions_replaces_their_lines(tmp_path: Path) -> None:
+    lines = _csv(tmp_path, "a,b,date,amount\nA1,B1,2024-01-01,5\nA2,B1,2024-01-02,7\n", "l.csv")
+    with Workspace.create(tmp_path / "ws.segscope") as ws:
+        commit_import(ws, prepare_import(lines, "transactions", overrides={"a": "account_id"}))
+        again = prepare_import(lines, "transactions", overrides={"b": "account_id"})
+        assert commit_import(ws, again).no_op
+        report = commit_import(ws, again, replace=True)
+        assert report.replaced_imports == [1]
+        got = ws.conn.execute("SELECT account_id, amount FROM transactions ORDER BY id").fetchall()
+        ids = ws.conn.execute("SELECT account_id FROM accounts ORDER BY 1").fetchall()
+    assert got == [("B1", 5.0), ("B1", 7.0)]
+    assert ids == [("B1",)]  # the stubs of the wrong mapping are gone
+
+
+def test_encoding_flag_and_exit_codes_of_the_command(tmp_path: Path, capsys) -> None:
+    from tui.cli import main
+
+    ws_path = tmp_path / "ws.segscope"
+    assert main(["init", str(ws_path)]) == 0
+    gbk = _csv(tmp_path, "account_id,name\nA-1,北京科技\n", "gbk.csv", encoding="gbk")
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    capsys.readouterr()
+    assert main(["import", str(ws_path), str(gbk), "--kind", "accounts"]) == 1
+    assert main(["import", str(ws_path), str(fifo), "--kind", "accounts"]) == 1
+    assert main(["import", str(ws_path), str(gbk), "--kind", "accounts", "--encoding", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3
+    assert main(["import", str(ws_path), str(gbk), "--kind", "accounts", "--encoding", "gbk"]) == 0
+
+
+def test_full_disk_in_process_is_one_line_and_changes_nothing(tmp_path: Path, monkeypatch) -> None:
+    import sqlite3
+
+    import storage.import_writer as writer
+
+    ws_path = tmp_path / "ws.segscope"
+    Workspace.create(ws_path).close()
+    before = _state(ws_path)
+    real = writer._commit_transactions
+
+    def full(db, *args, **kwargs):
+        real(db, *args, **kwargs)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(writer, "_commit_transactions", full)
+    lines = _csv(tmp_path, "account_id,date,amount\nA1,2024-01-01,5\n")
+    with Workspace.open(ws_path) as ws:
+        with pytest.raises(SegscopeError) as caught:
+            commit_import(ws, prepare_import(lines, "transactions"))
+    assert str(caught.value) == (
+        f"the import was not written to {ws_path}: the disk is full; nothing was changed"
+    )
+    assert _state(ws_path) == before
+
+
+SITECUSTOMIZE = """
+import adbc_driver_sqlite.dbapi as _dbapi
+
+_connect = _dbapi.connect
+
+
+def _small_disk(*args, **kwargs):
+    conn = _connect(*args, **kwargs)
+    cur = conn.cursor()
+    cur.execute("PRAGMA page_count")
+    pages = cur.fetchone()[0]
+    cur.execute(f"PRAGMA max_page_count = {pages + 2}")
+    cur.fetchall()
+    cur.close()
+    return conn
+
+
+_dbapi.connect = _small_disk
+"""
+
+
+def test_full_disk_in_the_child_writer_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    import storage.bulk_writer as bulk_writer
+
+    # The child's SQLite may grow the workspace by two pages only: SQLITE_FULL.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(bulk_writer, "CHILD_MIN_ROWS", 0)
+    ws_path = tmp_path / "ws.segscope"
+    Workspace.create(ws_path).close()
+    before = _state(ws_path)
+    rows = "".join(f"A{i % 50},2024-01-{1 + i % 28:02d},{i}.5\n" for i in range(3_000))
+    lines = _csv(tmp_path, "account_id,date,amount\n" + rows)
+    with Workspace.open(ws_path) as ws:
+        with pytest.raises(SegscopeError) as caught:
+            commit_import(ws, prepare_import(lines, "transactions"))
+    assert str(caught.value) == (
+        f"the import was not written to {ws_path}: the disk is full; nothing was changed"
+    )
+    assert _state(ws_path) == before
+
+
+def test_too_many_columns_over_all_imports_is_one_line(tmp_path: Path, capsys) -> None:
+    from tui.cli import main
+
+    ws_path = tmp_path / "ws.segscope"
+    assert main(["init", str(ws_path)]) == 0
+    for part in range(3):
+        names = ["account_id", *(f"p{part}_c{i}" for i in range(900))]
+        body = ",".join(names) + "\n" + ",".join(["A-1", *("x" * 900)]) + "\n"  # text: fast
+        path = _csv(tmp_path, body, f"wide{part}.csv")
+        code = main(["import", str(ws_path), str(path), "--kind", "accounts", "--quiet"])
+        assert code == (0 if part < 2 else 1)
+    err = capsys.readouterr().err
+    assert "SQLite allows 2,000" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
