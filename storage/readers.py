@@ -451,7 +451,19 @@ def _sheet_part(zf: object, sheet: str) -> str | None:
     return posixpath.normpath(posixpath.join("xl", target))
 
 
+# (resolved path, size, mtime in ns, sheet) of sheets already found inside the
+# bounds: the CLI sniffs a file twice (no-op check, then prepare).
+_XLSX_CHECKED: set[tuple[str, int, int, str]] = set()
+
+
 def _check_xlsx_bounds(path: Path, sheet: str) -> None:
+    key = (str(path.resolve()), *file_stamp(path), sheet)
+    if key not in _XLSX_CHECKED:
+        _scan_xlsx_bounds(path, sheet)
+        _XLSX_CHECKED.add(key)
+
+
+def _scan_xlsx_bounds(path: Path, sheet: str) -> None:
     import xml.etree.ElementTree as ET
     import zipfile
 

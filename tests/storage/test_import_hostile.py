@@ -589,3 +589,23 @@ def test_too_many_columns_over_all_imports_is_one_line(tmp_path: Path, capsys) -
     err = capsys.readouterr().err
     assert "SQLite allows 2,000" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_huge_amounts_are_rejected_on_the_streamed_child_writer_path(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import storage.bulk_writer as bulk_writer
+    import storage.readers as readers
+
+    monkeypatch.setattr(readers, "STREAM_THRESHOLD_BYTES", 0)
+    monkeypatch.setattr(bulk_writer, "CHILD_MIN_ROWS", 0)
+    started: list[bool] = []
+    real_start = bulk_writer._start
+    monkeypatch.setattr(bulk_writer, "_start", lambda *a: started.append(True) or real_start(*a))
+    with Workspace.create(tmp_path / "ws.segscope") as ws:
+        prepared = prepare_import(_csv(tmp_path, HUGE_LINES), "transactions", batch_size=3)
+        assert prepared.streamed
+        report = commit_import(ws, prepared)
+        amounts = ws.conn.execute("SELECT amount FROM transactions ORDER BY id").fetchall()
+    assert started and report.rows_rejected == 5
+    assert amounts == [(100.0,), (250.5,), (75.0,)]
