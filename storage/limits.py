@@ -33,3 +33,7 @@ MAX_XLSX_PART_BYTES = 2 * 1024**3
 # attributes): finite and within ±1e15, so they stay exact as doubles and fit
 # an int64.
 MAX_ABS_OTHER_NUMBER = 1e15
+
+# A gzip-compressed CSV is unpacked in memory: at most this many bytes
+# (a plain CSV file that large is streamed instead).
+MAX_GZIP_BYTES = 4 * 1024**3

@@ -559,7 +559,13 @@ def _csv_bytes(info: SourceInfo) -> bytes:
     try:
         if info.compressed:
             with gzip.open(info.path, "rb") as fh:
-                data = fh.read()
+                # a gzip bomb (a few MB that unpack to many GB) stops here
+                data = fh.read(limits.MAX_GZIP_BYTES + 1)
+            if len(data) > limits.MAX_GZIP_BYTES:
+                raise ImportFileError(
+                    f"{info.path} unpacks to more than {limits.MAX_GZIP_BYTES:,} bytes; "
+                    "unpack it and import the CSV (large CSV files are streamed)"
+                )
         else:
             data = info.path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:

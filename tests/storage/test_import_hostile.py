@@ -609,3 +609,13 @@ def test_huge_amounts_are_rejected_on_the_streamed_child_writer_path(
         amounts = ws.conn.execute("SELECT amount FROM transactions ORDER BY id").fetchall()
     assert started and report.rows_rejected == 5
     assert amounts == [(100.0,), (250.5,), (75.0,)]
+
+
+def test_gzip_that_unpacks_past_the_bound_is_refused(tmp_path: Path, monkeypatch) -> None:
+    import gzip
+
+    monkeypatch.setattr(limits, "MAX_GZIP_BYTES", 10_000)
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(gzip.compress(b"account_id,name\n" + b"A-1,x\n" * 5_000))
+    with pytest.raises(ImportFileError, match="unpacks to more than 10,000 bytes"):
+        prepare_import(path, "accounts")
