@@ -619,3 +619,19 @@ def test_gzip_that_unpacks_past_the_bound_is_refused(tmp_path: Path, monkeypatch
     path.write_bytes(gzip.compress(b"account_id,name\n" + b"A-1,x\n" * 5_000))
     with pytest.raises(ImportFileError, match="unpacks to more than 10,000 bytes"):
         prepare_import(path, "accounts")
+
+
+def test_replace_through_the_child_writer(tmp_path: Path, monkeypatch) -> None:
+    import storage.bulk_writer as bulk_writer
+
+    monkeypatch.setattr(bulk_writer, "CHILD_MIN_ROWS", 0)
+    lines = _csv(tmp_path, "a,b,date,amount\nA1,B1,2024-01-01,5\nA2,B1,2024-01-02,7\n", "l.csv")
+    with Workspace.create(tmp_path / "ws.segscope") as ws:
+        commit_import(ws, prepare_import(lines, "transactions", overrides={"a": "account_id"}))
+        again = prepare_import(lines, "transactions", overrides={"b": "account_id"})
+        report = commit_import(ws, again, replace=True)
+        got = ws.conn.execute("SELECT account_id, amount FROM transactions ORDER BY id").fetchall()
+        ids = ws.conn.execute("SELECT account_id FROM accounts ORDER BY 1").fetchall()
+        imports = ws.conn.execute("SELECT id FROM imports").fetchall()
+    assert report.replaced_imports == [1] and imports == [(2,)]
+    assert got == [("B1", 5.0), ("B1", 7.0)] and ids == [("B1",)]

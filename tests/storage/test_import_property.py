@@ -203,3 +203,17 @@ def test_any_parquet_imports_or_is_refused(workspace, names, data, kind) -> None
         path = Path(tmp) / "file.parquet"
         pl.DataFrame(columns).write_parquet(path)
         import_or_refuse(workspace, path, kind)
+
+
+@examples(60)
+@given(
+    head=st.sampled_from([b"", b"account_id,name\n", b"account_id;date;amount\n", b"PK\x03\x04",
+                          b"PAR1", b"\x1f\x8b", b"\xef\xbb\xbf", b"\xff\xfe"]),
+    body=st.binary(max_size=200),
+    kind=st.sampled_from(KINDS),
+)  # fmt: skip
+def test_any_bytes_import_or_are_refused(workspace, head, body, kind) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "file.csv"
+        path.write_bytes(head + body)
+        import_or_refuse(workspace, path, kind)
