@@ -140,11 +140,18 @@ def _check_file(path: Path) -> int:
         what = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "not a file")
         raise ImportFileError(f"{path} is {what}, not a regular file; import a saved file")
     try:
-        size = st.st_size
-        with path.open("rb"):
-            pass
+        # Opened without blocking and checked again: the path may have been
+        # swapped for a FIFO since the stat above.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ImportFileError(f"{path} is not a regular file; import a saved file")
+    size = st.st_size
     if size == 0:
         raise ImportFileError(f"{path} is empty")
     return size
