@@ -491,7 +491,7 @@ def _scan_xlsx_bounds(path: Path, sheet: str) -> None:
                         f"limit of {limits.MAX_XLSX_PART_BYTES:,}; save the sheet as CSV"
                     )
             with zf.open(part) as fh:
-                rows, cols, claimed = _scan_sheet(fh)
+                rows, cols, claimed = _scan_sheet(fh, where)
     except ImportFileError:
         raise
     except (zipfile.BadZipFile, ET.ParseError, OSError, EOFError, zlib.error, KeyError) as exc:
@@ -519,9 +519,11 @@ def _scan_xlsx_bounds(path: Path, sheet: str) -> None:
 
 def _scan_sheet(
     fh: io.BufferedIOBase,
+    where: str,
 ) -> tuple[tuple[int, int], tuple[int, int], tuple[tuple[int, int], tuple[int, int]] | None]:
     """((first row, last row), (first column, last column), dimension or None) of a sheet's XML."""
     letters: set[bytes] = set()
+    cells = 0  # cells written without a position count too
     row_lo = row_hi = None
     claimed = None
     tail = b""
@@ -542,6 +544,12 @@ def _scan_sheet(
                     (_column_number(a), _column_number(b)),
                 )
         letters.update(_CELL_COLUMN.findall(block))
+        cells += block.count(b"<c ") + block.count(b"<c>") + block.count(b"<c/>")
+        if cells > limits.MAX_XLSX_CELLS:
+            raise ImportFileError(
+                f"{where} holds more than {limits.MAX_XLSX_CELLS:,} cells, the most "
+                "segscope reads of a sheet; save the data as CSV"
+            )
         for pattern in (_CELL_ROW, _ROW_NUMBER):
             found = pattern.findall(block)
             if found:

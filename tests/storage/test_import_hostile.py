@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
 import stat
 import time
@@ -635,3 +636,17 @@ def test_replace_through_the_child_writer(tmp_path: Path, monkeypatch) -> None:
         imports = ws.conn.execute("SELECT id FROM imports").fetchall()
     assert report.replaced_imports == [1] and imports == [(2,)]
     assert got == [("B1", 5.0), ("B1", 7.0)] and ids == [("B1",)]
+
+
+def test_xlsx_cells_are_counted_even_without_positions(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(limits, "MAX_XLSX_CELLS", 4)
+    path = write_xlsx(tmp_path / "many.xlsx", GOOD_CELLS)
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    parts["xl/worksheets/sheet1.xml"] = re.sub(r' r="[A-Z]+[0-9]+"', "", sheet).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    with pytest.raises(ImportFileError, match=r"sheet 'Sheet1' holds more than 4 cells"):
+        sniff_source(path)
