@@ -34,6 +34,7 @@ from core.clv_models import (
     gamma_gamma_expected_spend,
 )
 from core.errors import SegscopeError, UsageError
+from core.metrics import cents
 
 DAYS_PER_MONTH = 365.25 / 12
 UNIT_DAYS = {"W": 7.0, "D": 1.0}
@@ -97,7 +98,8 @@ def calibration_summary(
     repeat purchase days, the first purchase excluded, as in the papers."
 
     Transactions dated after ``calibration_end`` (inclusive end; default: the
-    last transaction date) are ignored. Amounts are netted per account and day;
+    last transaction date) are ignored. Amounts are netted per account and day
+    in integer cents (each amount rounded once, as in ``core.metrics``);
     a day whose net amount is <= 0 (returns only) is not a purchase day. With
     ``zero_amount_is_purchase=True`` a day netting exactly 0 counts as a purchase
     (free goods: the CDNOW data has eight $0.00 first orders that the papers
@@ -127,11 +129,14 @@ def _is_purchase(zero_amount_is_purchase: bool) -> pl.Expr:
 def _account_days(transactions: pl.DataFrame, calibration_end: dt.date) -> pl.DataFrame:
     """Net amount (and known margin) per account and day up to the calibration end."""
     has_margin = "margin" in transactions.columns
-    margin_col = pl.col("margin") if has_margin else pl.lit(None, dtype=pl.Float64)
+    # Integer cents, as the metrics and the bridge: a float sum of an order and
+    # its cancellation can leave +1e-14, which would count as a purchase.
+    margin_col = cents("margin") if has_margin else pl.lit(None, dtype=pl.Int64)
     return (
         transactions.lazy()
         .filter(pl.col("date") <= calibration_end)
-        .select("account_id", "date", "amount", margin_col.cast(pl.Float64).alias("margin"))
+        .select("account_id", "date", cents("amount").alias("amount"),
+                margin_col.alias("margin"))
         .group_by("account_id", "date")
         .agg(
             pl.col("amount").sum(),
@@ -139,6 +144,7 @@ def _account_days(transactions: pl.DataFrame, calibration_end: dt.date) -> pl.Da
             pl.col("amount").filter(pl.col("margin").is_not_null()).sum().alias("margin_base"),
             pl.col("margin").is_not_null().any().alias("has_margin"),
         )
+        .with_columns((pl.col(c) / 100).alias(c) for c in ("amount", "margin", "margin_base"))
         .collect()
     )
 
@@ -298,12 +304,7 @@ def simple_retention_clv(
     start_last = _year_before(end)
     start_prev = _year_before(start_last)
     positive = pl.col("amount") >= 0 if zero_amount_is_purchase else pl.col("amount") > 0
-    days = (
-        transactions.filter(pl.col("date") <= end)
-        .group_by("account_id", "date")
-        .agg(pl.col("amount").sum())
-        .filter(positive)
-    )
+    days = _account_days(transactions, end).filter(positive)
     prev = set(
         days.filter((pl.col("date") > start_prev) & (pl.col("date") <= start_last))[
             "account_id"

@@ -6,7 +6,7 @@ modelling, Perlich, Rosset et al., KDD 2007). Fit a quantile model (default
 q = 0.8) of window revenue on firmographics over active customers, with
 out-of-fold predictions so that an account's own spend does not set its
 potential. Then potential = max(prediction, revenue), share_of_wallet =
-revenue / potential, headroom = potential - revenue. Prospects get a potential
+max(revenue, 0) / potential (always within 0-1; prospects 0), headroom = potential - revenue. Prospects get a potential
 from the same model. TAM of a segment = sum of potential over its accounts and
 prospects."
 
@@ -271,7 +271,9 @@ def fit_potential(
             f"{n_customers} active customers"
         )
     potential = np.maximum(predicted, revenue)
-    share = np.divide(revenue, potential, out=np.zeros_like(revenue), where=potential > 0)
+    # max(revenue, 0): net returns give a share of 0, never a negative one
+    share = np.divide(np.maximum(revenue, 0.0), potential, out=np.zeros_like(revenue),
+                      where=potential > 0)
     out = pl.DataFrame(
         {
             "account_id": frame["account_id"],
@@ -303,7 +305,7 @@ def tam_by_segment(potential: pl.DataFrame, assignments: pl.DataFrame) -> pl.Dat
 
     ``potential`` is ``fit_potential(...).frame``; ``assignments`` has
     account_id and segment. Columns: segment, accounts, revenue, tam,
-    headroom, share_of_wallet (= revenue / tam), sorted by tam descending.
+    headroom, share_of_wallet (= sum of max(revenue, 0) / tam), sorted by tam descending.
     Accounts without a potential are left out; segment comes back as text
     (an Enum segment column is cast).
     """
@@ -315,12 +317,14 @@ def tam_by_segment(potential: pl.DataFrame, assignments: pl.DataFrame) -> pl.Dat
         .agg(
             pl.len().alias("accounts"),
             pl.col("revenue").sum(),
+            pl.col("revenue").clip(lower_bound=0.0).sum().alias("_bought"),
             pl.col("potential").sum().alias("tam"),
             pl.col("headroom").sum(),
         )
         .with_columns(
-            pl.when(pl.col("tam") > 0).then(pl.col("revenue") / pl.col("tam")).otherwise(0.0)
+            pl.when(pl.col("tam") > 0).then(pl.col("_bought") / pl.col("tam")).otherwise(0.0)
             .alias("share_of_wallet")
         )
+        .drop("_bought")
         .sort(["tam", "segment"], descending=[True, False])
     )

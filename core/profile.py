@@ -81,7 +81,7 @@ def segment_profiles(
     - ``revenue`` (window revenue, sum), ``revenue_share`` (of total revenue);
     - ``margin_pct`` = sum margin / sum revenue, both over the accounts whose
       margin is known (revenue-weighted; null when none is);
-    - ``avg_order_value`` = sum revenue / sum orders;
+    - ``avg_order_value`` = sum revenue / sum orders (null when either is <= 0);
     - ``frequency`` = mean purchase days per account (accounts with a value);
     - ``recency_days`` = median days since the last purchase (buyers only);
     - ``growth`` = sum revenue / sum ``revenue_prev`` − 1 (null when the
@@ -185,7 +185,13 @@ def segment_profiles(
                 else [None] * len(labels)
             ),
             "margin_pct": ratio(margin, revenue_with_margin),
-            "avg_order_value": ratio(revenue, orders),
+            # null where the segment's revenue is <= 0 (DOMAIN.md), not a negative value
+            "avg_order_value": [
+                None if v is None or r is None or not r > 0 else v
+                for v, r in zip(ratio(revenue, orders),
+                                revenue if revenue is not None else [None] * len(labels),
+                                strict=True)
+            ],
             "frequency": ratio(freq_sum, freq_n),
             "recency_days": recency if recency is not None else [None] * len(labels),
             "growth": [None if g is None else g - 1 for g in ratio(revenue, revenue_prev)],
