@@ -12,12 +12,16 @@ DESCRIPTION = """\
 Fit a high-quantile model (default q = 0.8) of window revenue on the accounts'
 firmographics (gradient boosting with quantile loss; categorical and missing
 values handled) with out-of-fold predictions for customers, so an account's own
-spend never sets its potential. potential = max(prediction, revenue),
-share_of_wallet = revenue / potential, headroom = potential - revenue.
-Prospects get a potential from the model fitted on all customers.
+spend never sets its potential. With few customers (too few for the trees to
+split a fold) a linear quantile regression on the log features is used
+instead. potential = max(prediction, revenue), share_of_wallet = max(revenue, 0)
+/ potential (always within 0-1), headroom = potential - revenue. Prospects get
+a potential from the model fitted on all customers.
 
-The report gives the calibration (share of customers at or below their
-out-of-fold potential; it should be near the quantile) and the pinball loss.
+The report names the model and the features that carry weight in it (and says
+so plainly when none does: the potential is then a flat peer quantile), the
+calibration (share of customers at or below their out-of-fold potential; it
+should be near the quantile) and the pinball loss.
 """
 
 EPILOG = """examples:
@@ -63,7 +67,13 @@ def report_text(rep: object, total_headroom: float, accounts: int) -> str:
     lines = [
         f"potential = q{d['quantile']:g} of peer revenue, {d['n_splits']}-fold out-of-fold for "
         f"{d['n_customers']:,} customers, full fit for {d['n_prospects']:,} other accounts",
-        f"features: {', '.join(d['features'])}",
+        f"model: {d['model']}",
+        (f"features carrying weight: {', '.join(d['features'])}"
+         + (f" (offered: {', '.join(d['candidate_features'])})"
+            if d["candidate_features"] != d["features"] else "")
+         if d["features"] else
+         f"features carrying weight: none of {', '.join(d['candidate_features'])}: the "
+         "potential is a flat peer quantile, not a model"),
         f"calibration: {d['calibration']:.3f} of customers at or below their potential "
         f"(target {d['quantile']:g})",
         f"pinball loss: {d['pinball_loss']:,.2f} (revenue), {d['pinball_loss_log']:.4f} (log1p)",
