@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from core.clv import customer_lifetime_value, holdout_comparison
     from storage.export import write_frame
     from tui.commands.metrics import parse_date
-    from tui.commands.segment import open_workspace
+    from tui.commands.segment import keep_clv, open_workspace
 
     cal_end = parse_date(args.calibration_end, "--calibration-end") if args.calibration_end \
         else None
@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if args.horizon_months < 1:
         raise UsageError(f"--horizon-months must be >= 1, got {args.horizon_months}")
     with open_workspace(args.workspace) as ws:
+        version = ws.data_version()
         transactions = ws.load_transactions()
     if transactions.is_empty():
         raise UsageError(f"{args.workspace} has no transactions; import some first")
@@ -141,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         annual_discount_rate=args.discount_rate,
         zero_amount_is_purchase=args.count_zero_orders,
     )
+    with open_workspace(args.workspace) as ws:
+        keep_clv(ws, res, version)  # segment, export, KPIs and runs use it without a refit
     holdout = None
     if holdout_end is not None:
         if holdout_end <= res.calibration_end:

@@ -86,14 +86,18 @@ def report_text(rep: object, total_headroom: float, accounts: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from core.potential import fit_potential
     from storage.export import write_frame
-    from tui.commands.segment import build_frame, open_workspace, parse_date
+    from tui.commands.segment import build_frame, keep_potential, open_workspace, parse_date
 
     if not 0 < args.quantile < 1:
         raise UsageError(f"--quantile must be between 0 and 1, got {args.quantile}")
     with open_workspace(args.workspace) as ws:
+        version = ws.data_version()
         frame, _, as_of = build_frame(ws, parse_date(args.as_of))
     res = fit_potential(frame, quantile=args.quantile,
                         progress=None if args.json else progress_bar("fitting"))
+    with open_workspace(args.workspace) as ws:
+        # segment, export, KPIs and runs use it without a refit
+        keep_potential(ws, res, as_of, args.quantile, version)
     if args.json:
         print(json.dumps({"as_of": as_of.isoformat(), **res.report.as_dict(),
                           "total_headroom": float(res.frame["headroom"].sum())}, indent=2))
