@@ -319,6 +319,36 @@ def traits_by_segment(result: dict[str, Any], limit: int) -> dict[str, list[str]
     return out
 
 
+def cluster_reports(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """For each cluster dimension of the model: the chosen k, how it was chosen,
+    the silhouette per k and each cluster's name, size and traits (the fit is
+    the one ``assign_segments`` just made, from ``core.cluster``'s cache)."""
+    from core.forward_dimensions import ClusterDimension
+
+    out = []
+    for dim in result["model"].dimensions:
+        if isinstance(dim, ClusterDimension):
+            fit = dim.fit(result["frame"])
+            out.append({"dimension": dim.name,
+                        "chosen_by": "given" if dim.k is not None else "silhouette",
+                        **fit.as_dict()})  # fmt: skip
+    return out
+
+
+def cluster_lines(reports: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for rep in reports:
+        how = ("k given" if rep["chosen_by"] == "given"
+               else "k with the best silhouette")  # fmt: skip
+        sil = ", ".join(f"k={k}: {v:.3f}" for k, v in rep["silhouette"].items())
+        lines.append(f"cluster dimension {rep['dimension']!r}: k = {rep['k']} ({how}); "
+                     f"silhouette {sil}")
+        for c in rep["clusters"]:
+            traits = "; ".join(c["traits"]) or "(none stand out)"
+            lines.append(f"  {c['name']} ({c['size']:,}): {traits}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     if args.traits < 0:
         raise UsageError(f"--traits must be 0 or more, got {args.traits}")
@@ -327,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
         result = compute_profiles(ws, args.model, as_of)
     profiles: pl.DataFrame = result["profiles"]
     traits = traits_by_segment(result, args.traits)
+    clusters = cluster_reports(result)
     if args.json:
         payload = {
             "model": result["model"].name,
@@ -337,6 +368,8 @@ def run(args: argparse.Namespace) -> int:
             "total": rows_as_json(profiles.filter(pl.col("segment") == "All accounts"))[0],
             "notes": result["notes"],
         }
+        if clusters:
+            payload["clusters"] = clusters
         if args.traits:
             for row in payload["segments"]:
                 row["traits"] = traits.get(row["segment"], [])
@@ -373,6 +406,9 @@ def run(args: argparse.Namespace) -> int:
     print(render_table(headers, rows, right=set(range(1, len(headers)))))
     for note in result["notes"]:
         print(f"note: {note}")
+    if clusters:
+        print()
+        print("\n".join(cluster_lines(clusters)))
     if traits:
         print("\ndistinguishing traits (strongest first):")
         for seg, phrases in traits.items():
