@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from core.bridge import bridge_classes
@@ -170,3 +171,19 @@ def test_clv_nets_a_cancelled_order_to_nothing(imported) -> None:
     summary = calibration_summary(transactions, dt.date(2011, 12, 9))
     row = summary.filter(summary["account_id"] == "15223").row(0, named=True)
     assert row["first_purchase"] != dt.date(2011, 4, 4)
+
+
+def test_share_of_wallet_within_0_and_1_with_net_returns(imported, raw) -> None:
+    """12503 returned more than it bought in the window (revenue -1,126.00): its
+    share of wallet is 0, not -0.377; every account's share is within [0, 1]."""
+    from core.potential import fit_potential
+
+    accounts, transactions = imported
+    m = account_metrics(accounts, transactions, as_of=AS_OF)
+    country = (raw.groupby("account")["Country"].first().rename("country").reset_index()
+               .rename(columns={"account": "account_id"}))
+    frame = m.join(pl.from_pandas(country), on="account_id", how="left")
+    out = fit_potential(frame, features=["country"]).frame
+    row = out.filter(pl.col("account_id") == "12503").row(0, named=True)
+    assert row["revenue"] == -1126.0 and row["share_of_wallet"] == 0.0
+    assert out["share_of_wallet"].is_between(0.0, 1.0).all()
