@@ -6,9 +6,9 @@ modelling, Perlich, Rosset et al., KDD 2007). Fit a quantile model (default
 q = 0.8) of window revenue on firmographics over active customers, with
 out-of-fold predictions so that an account's own spend does not set its
 potential. Then potential = max(prediction, revenue), share_of_wallet =
-max(revenue, 0) / potential (always within 0-1; prospects 0), headroom = potential - revenue. Prospects get a potential
-from the same model. TAM of a segment = sum of potential over its accounts and
-prospects."
+max(revenue, 0) / potential (always within 0-1; prospects 0), headroom =
+potential - revenue. Prospects get a potential from the same model. TAM of a
+segment = sum of potential over its accounts and prospects."
 
 With enough customers the model is scikit-learn's HistGradientBoostingRegressor
 with quantile loss;

@@ -37,7 +37,8 @@ EPILOG = """examples:
   segscope clv ws.segscope
   segscope clv ws.segscope --calibration-end 2025-06-30 --horizon-months 36 --out clv.csv
   segscope clv ws.segscope --json
-  segscope clv cdnow.segscope --calibration-end 1997-09-30 --count-zero-orders --holdout-end 1998-06-30
+  segscope clv cdnow.segscope --calibration-end 1997-09-30 --count-zero-orders \\
+      --holdout-end 1998-06-30
 """
 
 
