@@ -12,6 +12,7 @@ import json
 import sys
 
 from core.errors import UsageError
+from storage.errors import WorkspaceBusyError
 
 DESCRIPTION = """\
 Fit BG/NBD (purchase counts) and Gamma-Gamma (spend per purchase) by maximum
@@ -143,8 +144,11 @@ def run(args: argparse.Namespace) -> int:
         annual_discount_rate=args.discount_rate,
         zero_amount_is_purchase=args.count_zero_orders,
     )
-    with open_workspace(args.workspace) as ws:
-        keep_clv(ws, res, version)  # segment, export, KPIs and runs use it without a refit
+    try:
+        with open_workspace(args.workspace) as ws:
+            keep_clv(ws, res, version)  # segment, export, KPIs and runs use it without a refit
+    except WorkspaceBusyError:
+        print(f"note: {args.workspace} is busy; the CLV fit was not kept", file=sys.stderr)
     holdout = None
     if holdout_end is not None:
         if holdout_end <= res.calibration_end:

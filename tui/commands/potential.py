@@ -7,6 +7,7 @@ import json
 import sys
 
 from core.errors import UsageError
+from storage.errors import WorkspaceBusyError
 
 DESCRIPTION = """\
 Fit a high-quantile model (default q = 0.8) of window revenue on the accounts'
@@ -95,9 +96,13 @@ def run(args: argparse.Namespace) -> int:
         frame, _, as_of = build_frame(ws, parse_date(args.as_of))
     res = fit_potential(frame, quantile=args.quantile,
                         progress=None if args.json else progress_bar("fitting"))
-    with open_workspace(args.workspace) as ws:
-        # segment, export, KPIs and runs use it without a refit
-        keep_potential(ws, res, as_of, args.quantile, version)
+    try:
+        with open_workspace(args.workspace) as ws:
+            # segment, export, KPIs and runs use it without a refit
+            keep_potential(ws, res, as_of, args.quantile, version)
+    except WorkspaceBusyError:
+        print(f"note: {args.workspace} is busy; the potential fit was not kept",
+              file=sys.stderr)
     if args.json:
         print(json.dumps({"as_of": as_of.isoformat(), **res.report.as_dict(),
                           "total_headroom": float(res.frame["headroom"].sum())}, indent=2))
