@@ -219,20 +219,23 @@ def _cross_fit(
 ) -> tuple[np.ndarray, object]:
     """Out-of-fold predictions for active rows, full-fit predictions for the rest.
 
-    Returns the predictions and the model fitted on all active customers (fitted
-    also when there is no other row: its weights are what the report shows)."""
+    Returns the predictions and the model fitted on all active customers (or,
+    when there is no other row to predict, the last fold's model, which saves a
+    fit on large data): its weights are what the report shows."""
     total_steps = n_splits + 1
     pred = np.empty(len(y))
     cust_idx = np.flatnonzero(active)
     folds = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    model: object = None
     for step, (train, test) in enumerate(folds.split(cust_idx), start=1):
         model = fit(X[cust_idx[train]], y[cust_idx[train]])
         pred[cust_idx[test]] = model.predict(X[cust_idx[test]])  # type: ignore[attr-defined]
         if progress:
             progress(step, total_steps)
-    full = fit(X[cust_idx], y[cust_idx])
+    full = model
     others = np.flatnonzero(~active)
     if others.size:
+        full = fit(X[cust_idx], y[cust_idx])
         pred[others] = full.predict(X[others])  # type: ignore[attr-defined]
     if progress:
         progress(total_steps, total_steps)
