@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         with open_workspace(args.workspace) as ws:
             model, _ = load_model(ws, args.model)
             frame, transactions, as_of = build_frame(ws, as_of)
-            frame = with_forward_columns(frame, transactions, as_of, model)
+            frame = with_forward_columns(frame, transactions, as_of, model, ws)
         table = assignments_table(frame, assign_segments(frame, model))
     else:
         from core.profile import segment_traits

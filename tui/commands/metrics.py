@@ -24,6 +24,12 @@ f_score, m_score and rfm_segment.
 The analysis date defaults to the day after the last transaction; the window
 is the N calendar months before it (default 12). Transactions on or after the
 analysis date are ignored.
+
+growth = revenue / revenue_prev - 1 is empty (null) when the earlier window's
+revenue is <= 0, also when returns exceed purchases there: there is nothing to
+grow from. avg_order_value is empty where revenue is <= 0. product_breadth
+counts distinct product lines bought, or distinct products where the lines
+carry no product line.
 """
 
 

@@ -57,10 +57,12 @@ def segment_context(ws: Any, model_name: str, as_of: dt.date | None) -> SegmentC
     """Assign the model's segments on the current data; flags orphaned plans."""
     from core.segment import assign_segments, segment_order
     from storage.plans import flag_orphans
-    from tui.commands.segment import bridge_accounts
+    from tui.commands.segment import bridge_accounts, with_forward_columns
 
     model, _ = load_model(ws, model_name)
     frame, transactions, as_of = build_frame(ws, as_of)
+    # kept potential / CLV fits: the share-of-wallet and average-CLV KPIs
+    frame = with_forward_columns(frame, transactions, as_of, model, ws)
     assignments = assign_segments(frame, model)
     segments = segment_order(assignments)
     flag_orphans(ws, model.name, segments)

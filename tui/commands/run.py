@@ -103,7 +103,7 @@ def run_save(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         model, spec = load_model(ws, args.model)
         frame, transactions, as_of = build_frame(ws, as_of)
-        frame = with_forward_columns(frame, transactions, as_of, model)
+        frame = with_forward_columns(frame, transactions, as_of, model, ws)
         assignments = assign_segments(frame, model)
         rows = assignments.select("account_id", "segment").with_columns(
             frame.get_column("revenue") if "revenue" in frame.columns else pl.lit(None)
