@@ -65,3 +65,39 @@ def test_whitespace_usage_errors(workspace, capsys) -> None:
     assert "--k must be 1 or more" in capsys.readouterr().err
     assert main(["whitespace", str(workspace), "--model", "No such"]) == 1
     assert "no model named 'No such'" in capsys.readouterr().err
+
+
+def test_explain_json_agrees_with_the_assigned_segment(workspace, capsys) -> None:
+    capsys.readouterr()
+    assert main(["segment", str(workspace), "--model", "Industry x Size", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(workspace), "ACC-0000006", "--model", "Industry x Size",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["account_id"] == "ACC-0000006" and d["model"] == "Industry x Size"
+    assert [x["kind"] for x in d["dimensions"]] == ["category", "bins"]
+    assert all(x["agrees"] for x in d["dimensions"])
+    levels = " · ".join(x["level"] for x in d["dimensions"])
+    assert d["segment"] in (levels, "Other")
+    size = d["dimensions"][1]["facts"]
+    assert size["lower"] is None or size["value"] >= size["lower"]
+    assert size["upper"] is None or size["value"] < size["upper"]
+
+
+def test_explain_text_for_rules_and_clusters(workspace, capsys) -> None:
+    capsys.readouterr()
+    assert main(["explain", str(workspace), "ACC-0000006", "--model", "Sales logic"]) == 0
+    text = capsys.readouterr().out
+    assert "Sales logic (sales_logic)" in text
+    assert "rule 1 matched" in text or "no rule matched" in text
+    assert main(["explain", str(workspace), "ACC-0000006", "--model",
+                 "Behaviour clusters"]) == 0
+    text = capsys.readouterr().out
+    assert "nearest centre" in text and "pull" in text and "note:" not in text
+
+
+def test_explain_unknown_account_suggests_ids(workspace, capsys) -> None:
+    capsys.readouterr()
+    assert main(["explain", str(workspace), "ACC-000006"]) == 1
+    err = capsys.readouterr().err
+    assert "no account 'ACC-000006'" in err and "did you mean" in err
