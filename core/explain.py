@@ -312,6 +312,46 @@ def explain_cluster(dim: Any, frame: pl.DataFrame, row: int) -> Explanation:
                        facts, features)
 
 
+def explain_lookalike(frame: pl.DataFrame, result: Any, account_id: str) -> Explanation:
+    """The lookalike score of ``account_id`` as the fitted logistic regression makes it.
+
+    ``result``: the ``core.lookalike.LookalikeResult`` fitted on ``frame``. The
+    score is sigmoid(intercept + sum over design columns of coefficient x value),
+    values from the same design matrix the classifier was fitted on
+    (standardised numeric, 0/1 one-hot); a feature's contribution is the sum
+    over its columns, in log-odds. Largest absolute contribution first;
+    positive raises the score, negative lowers it.
+    """
+    from core.cluster import design_matrix
+
+    row = _row_of(frame, account_id)
+    dm = design_matrix(frame, result.features)
+    if dm.columns != tuple(result.design_columns):
+        raise UsageError("the lookalike result was fitted on another frame (its design "
+                         "columns differ); fit it again on this frame")
+    x = dm.X[row]
+    coef = np.asarray(result.coefficients)
+    per: dict[str, dict[str, Any]] = {}
+    for j, (src, lvl) in enumerate(zip(dm.sources, dm.levels, strict=True)):
+        item = per.setdefault(src, {"feature": src, "value": frame[src][row],
+                                    "contribution": 0.0})
+        item["contribution"] += float(coef[j] * x[j])
+        if lvl is None:
+            item["standardised"] = float(x[j])
+            item["coefficient"] = float(coef[j])
+    logit = result.intercept + float(coef @ x)
+    score = 1.0 / (1.0 + math.exp(-logit))
+    features = tuple(sorted(per.values(), key=lambda d: (-abs(d["contribution"]),
+                                                         d["feature"])))
+    top = ", ".join(f"{f['feature']} {f['contribution']:+.2f}" for f in features[:3])
+    text = (f"score {score:.3f} = sigmoid(intercept {result.intercept:+.2f} + feature "
+            f"contributions in log-odds: {top}{' ...' if len(features) > 3 else ''})")
+    facts = {"score": score, "logit": logit, "intercept": result.intercept,
+             "cv_auc": result.cv_auc}
+    return Explanation("Lookalike", "lookalike", f"{score:.3f}", f"{score:.3f}", text, facts,
+                       features)
+
+
 def explain_dimension(dim: Dimension, frame: pl.DataFrame, row: int) -> Explanation:
     """The explanation of ``dim``'s level for row ``row`` of ``frame``."""
     from core.forward_dimensions import ClusterDimension, _ForwardBins

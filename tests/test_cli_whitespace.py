@@ -101,3 +101,18 @@ def test_explain_unknown_account_suggests_ids(workspace, capsys) -> None:
     assert main(["explain", str(workspace), "ACC-000006"]) == 1
     err = capsys.readouterr().err
     assert "no account 'ACC-000006'" in err and "did you mean" in err
+
+
+def test_explain_lookalike_score_is_the_lookalikes_score(workspace, tmp_path, capsys) -> None:
+    out = tmp_path / "la.csv"
+    assert main(["lookalikes", str(workspace), "--ideal", "abc_class = 'A'",
+                 "--out", str(out)]) == 0
+    best = pl.read_csv(out).row(0, named=True)
+    capsys.readouterr()
+    assert main(["explain", str(workspace), best["account_id"], "--ideal", "abc_class = 'A'",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["lookalike"]["facts"]["score"] == pytest.approx(best["lookalike_score"], abs=1e-9)
+    contributions = [f["contribution"] for f in d["lookalike"]["features"]]
+    assert d["lookalike"]["facts"]["intercept"] + sum(contributions) == pytest.approx(
+        d["lookalike"]["facts"]["logit"])

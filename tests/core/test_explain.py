@@ -253,3 +253,41 @@ def test_explain_account_covers_every_dimension_and_names_unknown_ids() -> None:
     assert out.as_dict()["dimensions"][2]["facts"]["lower"] == 100
     with pytest.raises(UsageError, match="no account with id 'zz'"):
         explain_account(frame, model, "zz")
+
+
+# ------------------------------------------------------------------ lookalike
+
+
+def test_lookalike_contributions_rebuild_the_fitted_score() -> None:
+    from core.explain import explain_lookalike
+    from core.lookalike import score_lookalikes
+
+    rng = np.random.default_rng(3)
+    n = 80
+    employees = np.exp(rng.normal(4, 1.2, n)).round()
+    industry = rng.choice(["Tech", "Retail", "Health"], n)
+    customer = np.arange(n) < 60
+    ideal = customer & ((employees > np.median(employees)) | (industry == "Tech"))
+    frame = pl.DataFrame({"account_id": [f"p{i:02d}" for i in range(n)],
+                          "employees": employees, "industry": industry,
+                          "is_customer": customer,
+                          "revenue": np.where(customer, 100.0, 0.0)})
+    res = score_lookalikes(frame, pl.Series(ideal), features=["employees", "industry"])
+    scores = dict(zip(res.frame["account_id"], res.frame["lookalike_score"], strict=True))
+    for account, score in scores.items():
+        e = explain_lookalike(frame, res, account)
+        assert e.facts["score"] == pytest.approx(score, abs=1e-9)
+        total = res.intercept + sum(f["contribution"] for f in e.features)
+        assert total == pytest.approx(e.facts["logit"], abs=1e-9)
+        mags = [abs(f["contribution"]) for f in e.features]
+        assert mags == sorted(mags, reverse=True)
+    # more employees raise the score exactly when the fitted coefficient is positive
+    emp = next(f for f in explain_lookalike(frame, res, "p70").features
+               if f["feature"] == "employees")
+    moved = frame.with_columns(pl.when(pl.col("account_id") == "p70")
+                               .then(pl.col("employees") * 10).otherwise(pl.col("employees"))
+                               .alias("employees"))
+    res2 = score_lookalikes(moved, pl.Series(ideal), features=["employees", "industry"])
+    after = explain_lookalike(moved, res2, "p70").facts["score"]
+    before = explain_lookalike(frame, res, "p70").facts["score"]
+    assert (after > before) == (emp["coefficient"] > 0)

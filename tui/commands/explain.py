@@ -42,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the segmentation model (default: the workbench's active model)")
     parser.add_argument("--as-of", metavar="DATE",
                         help="analysis date YYYY-MM-DD (default: day after the last transaction)")
+    parser.add_argument("--ideal", metavar="EXPR",
+                        help="also explain the account's lookalike score against the ideal "
+                             "customers EXPR (as 'segscope lookalikes --ideal'): the fitted "
+                             "logistic regression's contribution of each feature")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(handler=run)
 
@@ -90,10 +94,13 @@ def run(args: argparse.Namespace) -> int:
     row = int((frame["account_id"].cast(pl.String) == args.account).arg_true()[0])
     segment = assignments["segment"].cast(pl.String)[row]
     result = explain_account(frame, model, args.account, segment=segment)
+    lookalike = _lookalike(frame, args.ideal, args.account) if args.ideal else None
     name = frame["name"][row] if "name" in frame.columns else None
     if args.json:
         payload = {"model": model.name, "as_of": as_of.isoformat(), "name": name,
                    **result.as_dict()}
+        if lookalike is not None:
+            payload["lookalike"] = {"ideal": args.ideal, **lookalike.as_dict()}
         print(json.dumps(payload, indent=2, ensure_ascii=False, default=plain))
         return 0
     who = f"{name} ({args.account})" if name else args.account
@@ -112,4 +119,19 @@ def run(args: argparse.Namespace) -> int:
             std = f" standardised {f['standardised']:+.2f} (centre {f['centre']:+.2f}, " \
                   f"runner-up {f['runner_up_centre']:+.2f})" if "standardised" in f else ""
             print(f"      {f['feature']} = {plain(f['value'])}:{std} pull {f['pull']:+.2f}")
+    if lookalike is not None:
+        print(f"- lookalike to {args.ideal!r} (cross-validated ROC AUC "
+              f"{lookalike.facts['cv_auc']:.3f}): {lookalike.level}")
+        print(f"    {lookalike.text}")
+        for f in lookalike.features[:8]:
+            print(f"      {f['feature']} = {plain(f['value'])}: {f['contribution']:+.3f}")
     return 0
+
+
+def _lookalike(frame: pl.DataFrame, ideal: str, account: str) -> Any:
+    from core.explain import explain_lookalike
+    from core.expr import compile_expression
+    from core.lookalike import score_lookalikes
+
+    mask = frame.select(compile_expression(ideal, frame.schema).fill_null(False)).to_series()
+    return explain_lookalike(frame, score_lookalikes(frame, mask), account)
