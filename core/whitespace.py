@@ -231,13 +231,14 @@ def nearest_customers(
         d2 = np.round(d2, 9)
         self_mask = c_ids[None, :] == ids[lo:lo + chunk, None]
         d2[self_mask] = np.inf
-        kk = min(k, len(cust_rows) - (1 if self_mask.any() else 0), len(cust_rows))
-        order = np.argsort(d2, axis=1, kind="stable")
-        for r in range(A.shape[0]):
-            take = order[r][np.isfinite(d2[r, order[r]])][:kk]
-            out_a.append(np.full(len(take), ids[lo + r], dtype=object))
-            out_p.append(c_ids[take])
-            out_d.append(np.sqrt(d2[r, take]))
+        # an account's own column (inf) sorts last, so the first k are its peers
+        take = np.argsort(d2, axis=1, kind="stable")[:, :min(k, len(cust_rows))]
+        dist = np.take_along_axis(d2, take, axis=1)
+        ok = np.isfinite(dist)
+        rows = np.broadcast_to(np.arange(lo, lo + A.shape[0])[:, None], take.shape)
+        out_a.append(ids[rows[ok]])
+        out_p.append(c_ids[take[ok]])
+        out_d.append(np.sqrt(dist[ok]))
     return pl.DataFrame(
         {
             "account_id": np.concatenate(out_a).astype(str) if out_a else [],
