@@ -235,15 +235,33 @@ MIGRATION_3 = [
 # of all its lines (13-16 s for 20M lines) and ~15 % of the file.
 MIGRATION_4 = ["DROP INDEX IF EXISTS transactions_invoice"]
 
-# Migration 6 (numbered after core-defs' migration 5, which this branch does not
-# hold yet): a summary imported from where the lines live (storage.sources,
+# Migration 5: fitted potential and CLV kept in the workspace (storage.fits),
+# keyed on the data version they were fitted on and their parameters (canonical
+# JSON), so profiles, KPIs, exports and runs use them without a refit. The
+# per-account frame is one Parquet blob: a million accounts load in a fraction of
+# a second, where a million rows of SQL inserts took seconds.
+MIGRATION_5 = [
+    """CREATE TABLE fits (
+    kind TEXT NOT NULL CHECK (kind IN ('potential', 'clv')),
+    data_version TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    report_json TEXT NOT NULL,
+    frame_parquet BLOB NOT NULL,
+    accounts INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (kind, data_version, params_json)
+)""",
+]
+
+# Migration 6: a summary imported from where the lines live (storage.sources,
 # --summarise) is one row per account x day x product line; ``orders`` carries
 # the distinct positive invoices of the row so that core.metrics counts orders
 # exactly as from the lines. Null on ordinary lines.
 MIGRATION_6 = ["ALTER TABLE transactions ADD COLUMN orders INTEGER"]
 
 # MIGRATIONS[i] brings a workspace from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_6]
+MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4,
+                               MIGRATION_5, MIGRATION_6]
 LATEST_VERSION = len(MIGRATIONS)
 
 

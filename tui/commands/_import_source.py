@@ -58,6 +58,8 @@ def run_source(args: argparse.Namespace) -> int:
                     # a summary has canonical names already: --map applied in the engine
                     overrides=None if pulled.summarised else overrides,
                     progress=checking,
+                    # the text encoding applies to a CSV given on standard input
+                    encoding=None if pulled.engine else args.encoding,
                 )
             finally:
                 checking.close()
@@ -72,7 +74,7 @@ def run_source(args: argparse.Namespace) -> int:
                 return 0
             progress = _Progress(show, f"writing {prepared.kind}", "committing")
             try:
-                report = commit_import(ws, prepared, progress=progress)
+                report = commit_import(ws, prepared, progress=progress, replace=args.replace)
             finally:
                 progress.close()
     summary = {**prepared.report(), **report.to_dict()}
