@@ -25,6 +25,12 @@ or cp1252/latin-1; decimal comma understood), gzip-compressed CSV, XLSX (first
 sheet, or --sheet) or Parquet. Columns of common CRM and ERP exports are
 recognised (Salesforce, HubSpot, invoice lines); --map fixes the rest.
 
+SOURCE may also be a folder or glob of Parquet/CSV files (hive partitions
+become columns), '-' (standard input), a DuckDB database or a postgresql://
+URL (--table or --query; the password from PGPASSWORD or ~/.pgpass).
+--summarise summarises invoice lines where they live, per account x day x
+product line, and imports the summary: the same metrics, only it travels.
+
 The whole file is committed in one transaction or not at all. Rows that fail
 validation are stored with their reason and reported; good rows are kept.
 Re-importing an identical file does nothing (--replace imports it again, with
@@ -39,6 +45,8 @@ examples:
   segscope import ws.segscope lines.csv.gz --kind transactions --map "Kunde=account_id"
   segscope import ws.segscope export.xlsx --kind contacts --sheet Contacts --json
   segscope import ws.segscope accounts.csv --kind accounts --map "Notes=" --dry-run
+  segscope import ws.segscope 'sales/**/*.parquet' --kind transactions --summarise
+  segscope import ws.segscope postgresql://me@db/erp --table sales.lines --kind transactions
   segscope import ws.segscope accounts.csv --kind accounts --map "Org=name" --replace
   segscope import ws.segscope kunden.csv --kind accounts --encoding shift_jis
 """
