@@ -474,6 +474,31 @@ def _file_format(path: Path) -> str:
         return "parquet" if fh.read(4) == b"PAR1" else "csv"
 
 
+# -- what the workspace holds already -----------------------------------------------------
+
+
+def overlap_notes(conn: Any, summarised: bool) -> list[str]:
+    """Warnings when a summary meets stored invoice lines, or another summary:
+    a summary carries no invoice ids, so nothing it covers is replaced and the
+    same period imported twice counts twice. ``conn`` is the workspace's
+    sqlite3 connection (one count over the transactions table)."""
+    rows, summary_rows = conn.execute(
+        "SELECT COUNT(*), COUNT(orders) FROM transactions"
+    ).fetchone()
+    lines = rows - summary_rows
+    if summarised and lines:
+        return [f"the workspace already holds {lines:,} invoice lines: where this summary covers "
+                "the same lines they now count twice (import a summary into a fresh workspace, "
+                "or only periods not imported before)"]
+    if summarised and summary_rows:
+        return [f"the workspace already holds {summary_rows:,} summary rows: summaries are "
+                "added, never replaced, so a period imported twice counts twice"]
+    if not summarised and summary_rows:
+        return [f"the workspace holds {summary_rows:,} summary rows: where these lines are "
+                "summarised there too they now count twice"]
+    return []
+
+
 # -- materialise: a source as one Parquet file -------------------------------------------
 
 

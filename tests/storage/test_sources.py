@@ -532,3 +532,13 @@ def test_an_empty_product_line_column_leaves_the_products(capsys, tmp_path) -> N
     assert "per account x day x product (" in out
     with Workspace.open(ws) as w:
         assert sorted(w.load_transactions()["product"].to_list()) == ["p1", "p2"]
+
+
+def test_a_summary_over_stored_lines_says_they_may_count_twice(capsys, tmp_path) -> None:
+    ws = _new_ws(tmp_path, "twice")
+    assert main(["import", str(ws), str(DATA), "--kind", "transactions", "--quiet"]) == 0
+    capsys.readouterr()
+    code, out, err = _cli(capsys, "import", str(ws), str(DATA), "--kind", "transactions",
+                          "--summarise", "--dry-run")
+    assert code == 0, err
+    assert "already holds 1,831 invoice lines" in out

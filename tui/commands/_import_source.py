@@ -30,7 +30,7 @@ class SourceLabel(str):
 
 def run_source(args: argparse.Namespace) -> int:
     from storage.importer import commit_import, prepare_import
-    from storage.sources import classify, materialise
+    from storage.sources import classify, materialise, overlap_notes
     from storage.workspace import Workspace
     from tui.commands.import_file import SHOW_REJECTED, _emit, _Progress
 
@@ -65,6 +65,7 @@ def run_source(args: argparse.Namespace) -> int:
                 checking.close()
             prepared.path = SourceLabel(pulled.label)  # type: ignore[assignment]
             prepared.notes[1:1] = pulled.notes
+            prepared.notes += overlap_notes(ws.conn, pulled.summarised)
             if args.dry_run:
                 summary: dict[str, Any] = prepared.report()
                 summary["format"] = pulled.describe() or summary["format"]
