@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test venv lint bench clean
 
 # Each step says what it does first: on a fresh machine the install takes minutes,
-# and pip's own progress (no --quiet) shows it is moving.
+# and pip's own progress bar shows it is moving.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "segscope: creating the virtual environment in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
 	@echo "segscope: upgrading pip in $(VENV) ..."
