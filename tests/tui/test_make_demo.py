@@ -34,4 +34,4 @@ def test_a_dry_run_of_make_demo_on_a_fresh_machine_prints_a_line_per_step(tmp_pa
     echoes = [line for line in out.splitlines() if line.startswith("echo ")]
     assert len(echoes) >= 3
     assert any("installing" in line for line in echoes)
-    assert out.index("installing") < out.index("pip install -")
+    assert out.index("installing segscope") < out.index("-e '.[test]'")
