@@ -276,15 +276,19 @@ class SegscopeApp(App[int]):
         self.recompute_segments(name)
 
     def report_worker_failure(self, worker: Worker) -> None:
-        """One error notification for a failed worker: a SegscopeError's message as it is."""
+        """One error notification for a failed worker, in words (tui/failures.py).
+
+        The one place worker failures reach the screen: a SegscopeError's message
+        passes (without command-line advice), anything else becomes a sentence that
+        says what failed, where and what to do, and goes to the log in full.
+        """
+        from tui.failures import failure_notice
+
         error = worker.error
-        what = "loading the workspace" if worker.name == "load_data" else worker.name
-        if isinstance(error, SegscopeError):
-            message = str(error)
-        else:
-            message = f"{type(error).__name__}: {error}"
+        notice = failure_notice(worker.name, worker.group, error)
+        if error is not None and not isinstance(error, SegscopeError):
             self.log.error(f"worker {worker.name} failed", error)
-        self.notify(message, title=f"Failed: {what}", severity="error", timeout=15)
+        self.notify(notice.message, title=notice.title, severity="error", timeout=15)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Worker.StateChanged does not bubble: screens forward their failures here
