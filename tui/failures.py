@@ -152,8 +152,10 @@ def failure_notice(name: str | None, group: str | None, error: BaseException | N
     where = screen or task.where
     title = f"{task.what[0].upper()}{task.what[1:]} failed"
     if isinstance(error, SegscopeError):
-        message = without_flags(str(error))
-        if message != str(error):
+        from tui.display_names import analyst_text
+
+        message = analyst_text(without_flags(str(error)))
+        if without_flags(str(error)) != str(error):
             message = f"{message} {task.todo}."
         return FailureNotice(title, message)
     LOG.error("worker %s (group %s) failed", name, group, exc_info=error)

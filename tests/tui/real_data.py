@@ -43,17 +43,27 @@ def build_workspace(name: str, path: Path) -> Path:
 
 
 def screen_lines(app) -> list[str]:
-    """The terminal as text, one string per row (read from Textual's SVG screenshot)."""
+    """The terminal as text, one string per row (read from Textual's SVG screenshot).
+
+    Each text run of the SVG is placed at its column (x / the cell width), so
+    spaces between runs are kept as the terminal shows them.
+    """
     svg = app.export_screenshot()
-    rows: dict[float, list[tuple[float, str]]] = {}
-    for x, y, text in re.findall(
-        r'<text[^>]*\bx="([\d.]+)"[^>]*\by="([\d.]+)"[^>]*>([^<]*)</text>', svg
-    ):
-        rows.setdefault(float(y), []).append((float(x), html.unescape(text)))
-    return [
-        "".join(t for _, t in sorted(parts)).replace("\xa0", " ")
-        for _, parts in sorted(rows.items())
-    ]
+    runs = re.findall(
+        r'<text class="terminal-[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="([\d.]+)"'
+        r'[^>]*>([^<]*)</text>', svg)
+    cell = 12.2  # Textual's SVG cell width
+    rows: dict[float, dict[int, str]] = {}
+    for x, y, _length, text in runs:
+        row = rows.setdefault(float(y), {})
+        start = round(float(x) / cell)
+        for offset, char in enumerate(html.unescape(text).replace("\xa0", " ")):
+            row[start + offset] = char
+    lines = []
+    for _, row in sorted(rows.items()):
+        width = max(row) + 1 if row else 0
+        lines.append("".join(row.get(i, " ") for i in range(width)).rstrip())
+    return lines
 
 
 EXCEPTION_WORDS = re.compile(

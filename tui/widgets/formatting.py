@@ -1,16 +1,94 @@
-"""How numbers look on screen: short, aligned, and never in scientific notation."""
+"""How numbers look on screen: the one formatter of the workbench.
+
+Every screen and table formats through here, so a figure reads the same on
+each: money with thousands separators and cents (``7,230.69``), shares and
+rates as percentages (``28.4%``), counts grouped (``1,234``), days with their
+unit (``12 days``), and a missing value as ``–``. ``short_number`` (``5.7M``)
+is for tiles and summaries only, where the exact figure is one key away.
+``kind_of`` decides from a column's name (and type) which of these it is.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import polars as pl
 
+NULL_REP = "–"
+Formatter = Callable[[object], str]
+
+# Ratios 0..1 (or growth rates) that read as percentages.
+SHARE_NAMES = frozenset({
+    "nrr", "grr", "growth", "share", "margin_pct", "share_of_wallet", "revenue_share",
+    "account_share", "churn_rate", "retention", "probability", "p_alive",
+})
+SHARE_SUFFIXES = ("_pct", "_share", "_rate", "_ratio")
+DAY_NAMES = frozenset({"recency", "recency_days", "tenure_days", "days"})
+MONEY_WORDS = ("revenue", "margin", "value", "headroom", "tam", "clv", "potential", "amount",
+               "spend", "wallet", "turnover", "price", "sales")
+COUNT_NAMES = frozenset({"accounts", "orders", "frequency", "lines", "customers", "rows",
+                         "product_breadth", "employees", "quantity", "contacts", "support"})
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def money(value: object, *, cents: bool = True) -> str:
+    """7230.69 -> '7,230.69' (``cents=False``: '7,231'); None -> '–'."""
+    if _missing(value):
+        return NULL_REP
+    return f"{float(value):,.2f}" if cents else f"{float(value):,.0f}"  # type: ignore[arg-type]
+
+
+def share(value: object, *, decimals: int = 1) -> str:
+    """A fraction as a percentage: 0.2843 -> '28.4%'; None -> '–'."""
+    if _missing(value):
+        return NULL_REP
+    return f"{float(value) * 100:,.{decimals}f}%"  # type: ignore[arg-type]
+
+
+def count(value: object) -> str:
+    """1234567 -> '1,234,567' (a float count is rounded); None -> '–'."""
+    if _missing(value):
+        return NULL_REP
+    return f"{round(float(value)):,}"  # type: ignore[arg-type]
+
+
+def days(value: object) -> str:
+    """12 -> '12 days', 1 -> '1 day'; None -> '–'."""
+    if _missing(value):
+        return NULL_REP
+    n = round(float(value))  # type: ignore[arg-type]
+    return f"{n:,} day" if n == 1 else f"{n:,} days"
+
+
+def number(value: object) -> str:
+    """Any other figure: integers grouped, floats with two decimals; booleans yes/no."""
+    if _missing(value):
+        return NULL_REP
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def text(value: object) -> str:
+    if _missing(value):
+        return NULL_REP
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
 
 def short_number(value: float | int | None, *, decimals: int = 1) -> str:
-    """12_345_678 -> '12.3M'; 1_234 -> '1.2k'; None -> '–'."""
+    """12_345_678 -> '12.3M'; 1_234 -> '1.2k'; None -> '–' (tiles and summaries only)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return NULL_REP
     sign = "-" if value < 0 else ""
     value = abs(value)
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -23,13 +101,50 @@ def short_number(value: float | int | None, *, decimals: int = 1) -> str:
 
 def grouped(value: int | None) -> str:
     """1234567 -> '1,234,567'."""
-    return "–" if value is None else f"{value:,}"
+    return count(value)
 
 
 def percent(value: float | None, *, decimals: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value * 100:.{decimals}f}%"
+    """A fraction as a percentage (same as ``share``)."""
+    return share(value, decimals=decimals)
+
+
+def kind_of(name: str, dtype: pl.DataType | None = None) -> str:
+    """'share', 'days', 'money', 'count', 'number' or 'text' for a column or metric name."""
+    lowered = name.lower()
+    if dtype is not None and not dtype.is_numeric():
+        return "text"
+    if lowered in SHARE_NAMES or lowered.endswith(SHARE_SUFFIXES) or lowered.startswith("pct_"):
+        return "share"
+    if lowered in DAY_NAMES or lowered.endswith("_days"):
+        return "days"
+    if lowered in COUNT_NAMES or lowered.startswith(("n_", "count")):
+        return "count"
+    if any(word in lowered for word in MONEY_WORDS):
+        return "money"
+    if dtype is not None and dtype.is_integer():
+        return "count"
+    return "number"
+
+
+FORMATTERS: dict[str, Formatter] = {
+    "share": share, "days": days, "money": money, "count": count, "number": number,
+    "text": text,
+}
+
+
+def formatter_for(name: str, dtype: pl.DataType | None = None) -> Formatter:
+    """The formatter of a column (by its name and type)."""
+    return FORMATTERS[kind_of(name, dtype)]
+
+
+def format_value(name: str, value: object) -> str:
+    """One value of column or metric ``name`` as the screens show it."""
+    if isinstance(value, str | bool):
+        return text(value)
+    if not isinstance(value, int | float) and value is not None:
+        return str(value)
+    return formatter_for(name)(value)
 
 
 def display_frame(df: pl.DataFrame, *, decimals: int = 2) -> pl.DataFrame:
