@@ -56,3 +56,9 @@ class TestDisplayNames:
         assert text.endswith(".")
         # file names are not names of the table
         assert analyst_text("online_retail.csv has no rows") == "online_retail.csv has no rows"
+
+
+def test_years_codes_and_scores_are_not_grouped():
+    assert format_value("founded_year", 1996) == "1996"
+    assert format_value("r_score", 3) == "3"
+    assert format_value("employees", 2822) == "2,822"

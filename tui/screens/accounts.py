@@ -31,13 +31,14 @@ from textual.widgets import Header, Input, Sparkline, Static
 from textual_fastdatatable import ArrowBackend, DataTable
 
 from core.errors import SegscopeError
+from tui.display_names import label
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.formatting import (
     cell_text,
     column_widths,
     display_frame,
-    short_number,
+    format_value,
     to_tsv,
 )
 from tui.widgets.path_suggester import PathSuggester
@@ -755,11 +756,16 @@ class AccountsScreen(WorkbenchScreen):
         ]
 
 
-def _value_text(value: object) -> str:
+def _value_text(value: object, column: str = "") -> str:
+    """A value of the detail pane, formatted as on every screen (tui/widgets/formatting.py)."""
     if value is None:
         return "·"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float) and column:
+        return format_value(column, value)
     if isinstance(value, float):
-        return short_number(value, decimals=2) if abs(value) >= 1000 else f"{value:.2f}"
+        return format_value("", value)
     return str(value)
 
 
@@ -773,7 +779,7 @@ def _pairs_table(title: str, row: dict, columns: list[str], *, skip_null: bool =
         value = row.get(column)
         if value is None and skip_null:
             continue
-        table.add_row(Text(column), Text(_value_text(value)))
+        table.add_row(Text(label(column)), Text(_value_text(value, column)))
     return table
 
 
@@ -798,9 +804,9 @@ def _frame_table(title: str, df: pl.DataFrame, columns: list[str]) -> Table:
     table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True,
                   header_style="dim")
     for column in present:
-        table.add_column(column, overflow="ellipsis", no_wrap=True)
+        table.add_column(label(column), overflow="ellipsis", no_wrap=True)
     if df.is_empty():
         table.add_row(*([Text("none")] + [Text("")] * (len(present) - 1)))
     for row in df.select(present).iter_rows():
-        table.add_row(*(Text(_value_text(v)) for v in row))
+        table.add_row(*(Text(_value_text(v, c)) for v, c in zip(row, present, strict=True)))
     return table

@@ -77,6 +77,15 @@ def number(value: object) -> str:
     return str(value)
 
 
+def plain(value: object) -> str:
+    """A number that is a code, a year or a score: as it is (an integral float without .0)."""
+    if _missing(value):
+        return NULL_REP
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def text(value: object) -> str:
     if _missing(value):
         return NULL_REP
@@ -110,10 +119,12 @@ def percent(value: float | None, *, decimals: int = 1) -> str:
 
 
 def kind_of(name: str, dtype: pl.DataType | None = None) -> str:
-    """'share', 'days', 'money', 'count', 'number' or 'text' for a column or metric name."""
+    """'share', 'days', 'money', 'count', 'number', 'plain' or 'text' for a column name."""
     lowered = name.lower()
     if dtype is not None and not dtype.is_numeric():
         return "text"
+    if lowered.endswith(("year", "_id", "_code", "zip", "_score")) or lowered in {"id", "rank"}:
+        return "plain"  # 1996 is a year, not 1,996
     if lowered in SHARE_NAMES or lowered.endswith(SHARE_SUFFIXES) or lowered.startswith("pct_"):
         return "share"
     if lowered in DAY_NAMES or lowered.endswith("_days"):
@@ -129,7 +140,7 @@ def kind_of(name: str, dtype: pl.DataType | None = None) -> str:
 
 FORMATTERS: dict[str, Formatter] = {
     "share": share, "days": days, "money": money, "count": count, "number": number,
-    "text": text,
+    "text": text, "plain": plain,
 }
 
 

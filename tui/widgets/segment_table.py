@@ -51,6 +51,8 @@ def guess_formatter(name: str, dtype: pl.DataType) -> Formatter:
     kind = formatting.kind_of(name, dtype)
     if kind == "text":
         return lambda value: NULL_REP if value is None else str(value)
+    if kind == "plain":
+        return formatting.plain
     if kind == "share":
         return format_share
     if dtype.is_integer():
