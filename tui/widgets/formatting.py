@@ -15,20 +15,11 @@ from collections.abc import Callable
 
 import polars as pl
 
+from core.units import column_kind
+
 NULL_REP = "–"
 Formatter = Callable[[object], str]
 
-# Ratios 0..1 (or growth rates) that read as percentages.
-SHARE_NAMES = frozenset({
-    "nrr", "grr", "growth", "share", "margin_pct", "share_of_wallet", "revenue_share",
-    "account_share", "churn_rate", "retention", "probability", "p_alive",
-})
-SHARE_SUFFIXES = ("_pct", "_share", "_rate", "_ratio")
-DAY_NAMES = frozenset({"recency", "recency_days", "tenure_days", "days"})
-MONEY_WORDS = ("revenue", "margin", "value", "headroom", "tam", "clv", "potential", "amount",
-               "spend", "wallet", "turnover", "price", "sales")
-COUNT_NAMES = frozenset({"accounts", "orders", "frequency", "lines", "customers", "rows",
-                         "product_breadth", "employees", "quantity", "contacts", "support"})
 
 
 def _missing(value: object) -> bool:
@@ -120,22 +111,12 @@ def percent(value: float | None, *, decimals: int = 1) -> str:
 
 def kind_of(name: str, dtype: pl.DataType | None = None) -> str:
     """'share', 'days', 'money', 'count', 'number', 'plain' or 'text' for a column name."""
-    lowered = name.lower()
     if dtype is not None and not dtype.is_numeric():
         return "text"
-    if lowered.endswith(("year", "_id", "_code", "zip", "_score")) or lowered in {"id", "rank"}:
-        return "plain"  # 1996 is a year, not 1,996
-    if lowered in SHARE_NAMES or lowered.endswith(SHARE_SUFFIXES) or lowered.startswith("pct_"):
-        return "share"
-    if lowered in DAY_NAMES or lowered.endswith("_days"):
-        return "days"
-    if lowered in COUNT_NAMES or lowered.startswith(("n_", "count")):
+    kind = column_kind(name)
+    if kind == "number" and dtype is not None and dtype.is_integer():
         return "count"
-    if any(word in lowered for word in MONEY_WORDS):
-        return "money"
-    if dtype is not None and dtype.is_integer():
-        return "count"
-    return "number"
+    return kind
 
 
 FORMATTERS: dict[str, Formatter] = {
