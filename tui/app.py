@@ -357,9 +357,17 @@ class SegscopeApp(App[int]):
         """
         await self.switch_mode("accounts")
         screen = self.screen
+        before = str(getattr(screen, "filter_text", "") or "")
         apply = getattr(screen, "apply_filter", None)
         if expression is not None and apply is not None:
             apply(expression)
         select = getattr(screen, "select_account", None)
         if account_id is not None and select is not None:
             select(account_id)
+        after = str(getattr(screen, "filter_text", "") or "")
+        if before and after != before:
+            # a drill never replaces the analyst's filter without saying so
+            self.notify(f"Your filter {before} was replaced"
+                        + (f" by {after}" if after else " (cleared to show the account)")
+                        + ". Press f and type it again to go back.",
+                        title="Accounts filter replaced", timeout=10)

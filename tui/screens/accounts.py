@@ -11,6 +11,7 @@ being remounted, so 1M rows stay fast.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -418,6 +419,10 @@ class AccountsScreen(WorkbenchScreen):
             parts.append(f"sorted by {self._sort[0]} {'↓' if self._sort[1] else '↑'}")
         if self._filter_text:
             parts.append(f"filter: {self._filter_text}")
+        if shown == 0 and self._filter_text and self._base is not None:
+            hint = case_hint(self._filter_text, self._base)
+            if hint:
+                parts.append(hint)
         self.query_one("#accounts-count", Static).update(" · ".join(parts))
 
     def _table(self) -> AccountsTable | None:
@@ -461,7 +466,14 @@ class AccountsScreen(WorkbenchScreen):
     @on(Input.Submitted, "#accounts-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         if self._set_filter(event.value):
-            self._focus_table = True
+            # focus leaves the box at once, not when the view is rebuilt: keys typed
+            # meanwhile must not land in the box and then, half-way, run as commands
+            table = self._table()
+            if table is not None:
+                table.focus()
+                self.refresh_bindings()
+            else:
+                self._focus_table = True
 
     @on(Input.Changed, "#accounts-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -469,6 +481,11 @@ class AccountsScreen(WorkbenchScreen):
         box = self.query_one("#accounts-filter", Input)
         if not box.value.strip() and self._filter_text:
             self._set_filter("")
+
+    @property
+    def filter_text(self) -> str:
+        """The filter in force (empty: none)."""
+        return self._filter_text
 
     def apply_filter(self, text: str) -> bool:
         """Filter the table by an expression (empty: no filter); False if it is invalid.
@@ -754,6 +771,28 @@ class AccountsScreen(WorkbenchScreen):
             PaletteCommand("Clear the filter", lambda: self.apply_filter(""),
                            "Show all accounts"),
         ]
+
+
+_TEXT_COMPARISON = re.compile(r"\b(\w+)\s*==?\s*(['\"])(.*?)\2")
+
+
+def case_hint(expression: str, base: pl.DataFrame) -> str | None:
+    """For a filter that found nothing: the text comparisons that differ only in case.
+
+    ``industry == "energy"`` where the data say "Energy" -> 'no row has industry
+    "energy"; 12 have "Energy" (the comparison is case-sensitive)'.
+    """
+    for column, _quote, literal in _TEXT_COMPARISON.findall(expression):
+        if column not in base.columns or base.schema[column] != pl.Utf8:
+            continue
+        values = base.get_column(column)
+        matches = values.filter(values.str.to_lowercase() == literal.lower())
+        if matches.is_empty() or (matches == literal).any():
+            continue
+        spelling = matches.value_counts(sort=True).row(0)[0]
+        return (f'no account has {column} "{literal}"; {matches.len():,} have "{spelling}" '
+                "(text comparisons are case-sensitive)")
+    return None
 
 
 def _value_text(value: object, column: str = "") -> str:
