@@ -27,7 +27,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "revenue_prev": "Revenue (previous year)",
     "margin": "Margin",
     "margin_pct": "Margin %",
-    "avg_order_value": "Average order",
+    "avg_order_value": "Average order value",
     "frequency": "Frequency",
     "orders": "Orders",
     "recency_days": "Days since last order",

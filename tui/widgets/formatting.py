@@ -109,6 +109,23 @@ def percent(value: float | None, *, decimals: int = 1) -> str:
     return share(value, decimals=decimals)
 
 
+def clip_words(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut between words with '…' (never mid-word
+    unless one word is longer than ``width``)."""
+    if len(text) <= width:
+        return text
+    words = text.split()
+    kept = ""
+    for word in words:
+        candidate = f"{kept} {word}" if kept else word
+        if len(candidate) + 1 > width:
+            break
+        kept = candidate
+    if not kept:
+        return text[: max(width - 1, 0)] + "…"
+    return kept.rstrip(" ·,-") + "…"
+
+
 def kind_of(name: str, dtype: pl.DataType | None = None) -> str:
     """'share', 'days', 'money', 'count', 'number', 'plain' or 'text' for a column name."""
     if dtype is not None and not dtype.is_numeric():
