@@ -42,9 +42,9 @@ def test_command_line_advice_is_removed_and_workbench_advice_given():
 
 def test_without_flags_keeps_messages_without_flags():
     assert without_flags("industry: no such column") == "industry: no such column"
-    assert "--sheet" not in without_flags("x.xlsx: empty sheet; read another sheet with --sheet NAME")
-    assert without_flags("x.xlsx: empty sheet; read another sheet with --sheet NAME").startswith(
-        "x.xlsx: empty sheet")
+    sheet = "x.xlsx: empty sheet; read another sheet with --sheet NAME"
+    assert "--sheet" not in without_flags(sheet)
+    assert without_flags(sheet).startswith("x.xlsx: empty sheet")
 
 
 def test_unknown_workers_and_os_errors_are_plain_words():
