@@ -72,7 +72,12 @@ def _screen_factory(title: str, module: str, cls: str) -> Callable[[], Screen]:
         try:
             return getattr(mod, cls)()
         except Exception as exc:  # a broken screen must not take the workbench down
-            return PlaceholderScreen(title, f"{module}.{cls} failed to start: {exc}")
+            import logging
+
+            # the analyst reads a sentence; the exception goes to the log
+            logging.getLogger("segscope.tui").error("screen %s failed to start", module,
+                                                    exc_info=exc)
+            return PlaceholderScreen(title, "it could not start; the details are in the log")
 
     return factory
 

@@ -23,6 +23,9 @@ WORKSPACES: dict[str, tuple[date, list[tuple[str, str, dict[str, str] | None]]]]
     # accounts with firmographics + won deals; 9 accounts are prospects without history
     "maven": (date(2018, 1, 1), [("maven_accounts_tui.csv", "accounts", None),
                                  ("maven_won_tui.csv", "transactions", None)]),
+    # transactions of one source, accounts of another (no id in common): issue 12, item 2
+    "mixed": (date(2011, 12, 10), [("maven_accounts_tui.csv", "accounts", None),
+                                   ("online_retail_tui.csv", "transactions", None)]),
     # only accounts, no id column: the rows are numbered
     "wholesale": (date(2025, 12, 31), [("wholesale_tui.csv", "accounts",
                                         {"#row": "account_id"})]),
