@@ -62,3 +62,13 @@ def test_years_codes_and_scores_are_not_grouped():
     assert format_value("founded_year", 1996) == "1996"
     assert format_value("r_score", 3) == "3"
     assert format_value("employees", 2822) == "2,822"
+
+
+def test_the_accounts_table_shows_shares_as_percentages():
+    from decimal import Decimal
+
+    from tui.widgets.formatting import display_frame
+
+    shown = display_frame(pl.DataFrame({"revenue": [7230.69], "margin_pct": [0.2843]}))
+    assert shown.columns == ["revenue", "margin_pct %"]
+    assert shown.row(0) == (Decimal("7230.69"), Decimal("28.4"))

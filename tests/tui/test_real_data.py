@@ -202,3 +202,41 @@ class TestImportKeepsTheKind:
             await settle(app, pilot)
             assert screen._prepared is not None
             assert int(screen._prepared.rows_accepted) == 60
+
+
+class TestRunsMatrix:
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    async def test_revenue_matrix_cells_are_whole_at_every_size(self, open_real, settle, size):
+        app = open_real("retail")
+        async with app.run_test(size=size) as pilot:
+            await settle(app, pilot)
+            for key in ("6", "f", "enter", "f", "enter", "space", "down", "space", "v"):
+                await pilot.press(key)
+                await settle(app, pilot)
+            lines = screen_lines(app)
+            text = "\n".join(lines)
+            assert "(revenue)" in text
+            # the segment A row: 10,493 in full (or 10.5k where the pane is narrow)
+            assert "10,493" in text or "10.5k" in text
+            assert problems_on_screen(lines) == []
+            # the total column is on screen, not cut at the pane's edge
+            assert any(line.rstrip().endswith(("11,423", "11.4k")) for line in lines)
+
+
+class TestImportSnapshots:
+    """The Import screen on a file without an id column: what to do, in workbench words."""
+
+    @pytest.mark.parametrize("size", [(120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_wholesale_without_id(self, make_app, snap_compare, ready, monkeypatch, size):
+        monkeypatch.chdir(REAL)  # a relative path: the snapshot does not show a tmp dir
+
+        def go_import(pilot):
+            return pilot.press("3")
+
+        async def open_file(pilot):
+            await pilot.press("o")
+            pilot.app.screen.query_one("#import-path", Input).value = "wholesale_tui.csv"
+            await pilot.press("enter")
+
+        assert snap_compare(make_app(), terminal_size=size,
+                            run_before=ready(go_import, open_file))

@@ -36,7 +36,7 @@ START_HINT = "Press o, type a path and press Enter: the file is previewed and va
 IMPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".xlsx", ".parquet")
 # The pseudo source column "the row number" (storage.mapping.ROW_SOURCE), offered as
 # the account id of an accounts file that has none (UCI "Wholesale customers").
-ROW_LABEL = "row number (the file has no id)"
+ROW_LABEL = "row number (no id)"
 
 
 def guess_kind(path: Path) -> str:
@@ -465,7 +465,8 @@ def missing_message(kind: str, missing: list[str], row_offered: bool) -> str:
     if "account_id" in missing and row_offered:
         text += f", or set '{ROW_LABEL}' to account_id to number the rows"
     if kind != "transactions" and "account_id" in missing:
-        text += "; or choose another kind beside the path if this is not a " + kind + " file"
+        article = "an" if kind[0] in "aeiou" else "a"
+        text += f"; or choose another kind beside the path if this is not {article} {kind} file"
     return text + "."
 
 

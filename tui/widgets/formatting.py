@@ -161,13 +161,22 @@ def display_frame(df: pl.DataFrame, *, decimals: int = 2) -> pl.DataFrame:
 
     The table formats a float with six significant digits (``12236.1``, or
     ``1.23457e+06`` for a million); a decimal shows as it is (``1234567.89``).
+    A share (``margin_pct`` 0.2843, ``kind_of``) shows as a percentage with one
+    decimal under a header that says so: ``margin_pct %`` 28.4. Only the header
+    changes; the name stays the one the filter language uses.
     """
     floats = [name for name, dtype in df.schema.items() if dtype in (pl.Float32, pl.Float64)]
     if not floats:
         return df.clone()
-    return df.with_columns(
-        pl.col(floats).round(decimals).cast(pl.Decimal(38, decimals), strict=False)
-    )
+    shares = [name for name in floats if kind_of(name) == "share"]
+    plain = [name for name in floats if name not in shares]
+    exprs = []
+    if plain:
+        exprs.append(pl.col(plain).round(decimals).cast(pl.Decimal(38, decimals), strict=False))
+    if shares:
+        exprs.append((pl.col(shares) * 100).round(1).cast(pl.Decimal(38, 1), strict=False))
+    out = df.with_columns(exprs)
+    return out.rename({name: f"{name} %" for name in shares}) if shares else out
 
 
 def column_widths(df: pl.DataFrame, *, max_width: int | None = None) -> list[int | None]:
