@@ -72,3 +72,16 @@ def test_the_accounts_table_shows_shares_as_percentages():
     shown = display_frame(pl.DataFrame({"revenue": [7230.69], "margin_pct": [0.2843]}))
     assert shown.columns == ["revenue", "margin_pct %"]
     assert shown.row(0) == (Decimal("7230.69"), Decimal("28.4"))
+
+
+def test_the_clv_dimension_error_reads_without_python_advice():
+    import pytest
+
+    from core.errors import SegscopeError
+    from core.forward_dimensions import ClvDimension
+
+    with pytest.raises(SegscopeError) as err:
+        ClvDimension()._values(pl.DataFrame({"account_id": ["A"]}))
+    shown = analyst_text(str(err.value))
+    assert "Python" not in shown and "core.forward_frame" not in shown
+    assert "Targeting screen (key 7)" in shown

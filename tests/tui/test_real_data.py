@@ -240,3 +240,47 @@ class TestImportSnapshots:
 
         assert snap_compare(make_app(), terminal_size=size,
                             run_before=ready(go_import, open_file))
+
+
+class TestValidationProgress:
+    async def test_validation_shows_a_bar_and_the_rows_read(self, make_app, settle, tmp_path,
+                                                            monkeypatch):
+        import threading
+
+        from textual.widgets import ProgressBar
+
+        import storage.importer as importer
+
+        source = tmp_path / "online_retail.csv"
+        shutil.copyfile(REAL / "online_retail_tui.csv", source)
+        real = importer.prepare_import
+        release = threading.Event()
+
+        def slow(path, kind, mapping=None, *, progress=None, **kw):
+            if progress is not None:
+                progress(50_000, 0)
+            release.wait(10)
+            return real(path, kind, mapping=mapping, progress=progress, **kw)
+
+        monkeypatch.setattr(importer, "prepare_import", slow)
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("3")
+            await settle(app, pilot)
+            screen = app.screen
+            screen.query_one("#import-kind", Select).value = "transactions"
+            await pilot.press("o")
+            screen.query_one("#import-path", Input).value = str(source)
+            await pilot.press("enter")
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if "so far" in " ".join(screen_lines(app)):
+                    break
+            text = " ".join(screen_lines(app))
+            assert "Validating online_retail.csv … 50,000 rows read so far" in text
+            assert screen.query_one("#import-progress", ProgressBar).display
+            release.set()
+            await settle(app, pilot)
+            assert not screen.query_one("#import-progress", ProgressBar).display
+            assert int(screen._prepared.rows_accepted) == 272
