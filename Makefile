@@ -7,15 +7,21 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test venv lint bench clean
 
+# Each step says what it does first: on a fresh machine the install takes minutes,
+# and pip's own progress bar shows it is moving.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@test -x $(BIN)/python || { echo "segscope: creating the virtual environment in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "segscope: upgrading pip in $(VENV) ..."
+	@$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	@echo "segscope: installing segscope and its dependencies (a few minutes on a fresh machine) ..."
+	@$(BIN)/python -m pip install --progress-bar on -e '.[test]'
 	@touch $(STAMP)
+	@echo "segscope: environment ready."
 
 venv: $(STAMP)
 
 demo: $(STAMP)
+	@echo "segscope: opening the demo workspace (created from sample_data on first run) ..."
 	$(BIN)/segscope
 
 test: $(STAMP)

@@ -268,6 +268,46 @@ def write_text_atomic(
     return path
 
 
+# -- values as a spreadsheet reader expects them ------------------------------------
+
+SHARE_DECIMALS = 4  # a share 0.9566920323521964 is written 0.9567 (95.67 %)
+MONEY_DECIMALS = 2  # 4020173.580000001 is written 4020173.58
+XLSX_FORMATS = {"share": "0.0%", "money": "#,##0.00", "count": "#,##0", "days": "#,##0"}
+
+
+def rounded_for_export(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with float columns rounded: shares to 4 decimals, everything else to the cent.
+
+    What a column measures comes from its name (``core.units.column_kind``). Integer,
+    text and date columns are unchanged; Parquet keeps full precision (not called).
+    """
+    from core.units import column_kind
+
+    exprs = []
+    for name, dtype in df.schema.items():
+        if dtype not in (pl.Float32, pl.Float64):
+            continue
+        decimals = SHARE_DECIMALS if column_kind(name) == "share" else MONEY_DECIMALS
+        exprs.append(pl.col(name).round(decimals))
+    return df.with_columns(exprs) if exprs else df
+
+
+def xlsx_column_formats(df: pl.DataFrame) -> dict[str, str]:
+    """{column: Excel number format}: shares as percentages, money with cents."""
+    from core.units import column_kind
+
+    out: dict[str, str] = {}
+    for name, dtype in df.schema.items():
+        if not dtype.is_numeric():
+            continue
+        kind = column_kind(name)
+        if kind in XLSX_FORMATS and (kind != "count" or dtype.is_integer()):
+            out[name] = XLSX_FORMATS[kind]
+        elif dtype.is_float():
+            out[name] = "#,##0.00"
+    return out
+
+
 def write_frame(
     df: pl.DataFrame,
     path: str | Path,
@@ -288,7 +328,7 @@ def write_frame(
         return write_frames({sheet: df}, path, force=force, protect=protect)
     with _atomic_target(path, force=force, protect=protect) as tmp:
         if fmt == "CSV":
-            neutralise_formulas(df).write_csv(tmp)
+            neutralise_formulas(rounded_for_export(df)).write_csv(tmp)
         else:
             df.write_parquet(tmp)
     return path
@@ -331,9 +371,10 @@ def write_frames(
                 f" and {XLSX_MAX_COLUMNS:,} columns; export to .csv or .parquet instead"
             )
     check_target(path, force=force, protect=protect)
-    safe = {name: neutralise_formulas(df) for name, df in frames.items()}
+    safe = {name: neutralise_formulas(rounded_for_export(df)) for name, df in frames.items()}
     with _atomic_target(path, force=force, protect=protect) as tmp:
         with Workbook(str(tmp), _WORKBOOK_OPTIONS) as workbook:
             for name, df in safe.items():
-                df.write_excel(workbook=workbook, worksheet=name, autofit=True)
+                df.write_excel(workbook=workbook, worksheet=name, autofit=True,
+                               column_formats=xlsx_column_formats(df))  # type: ignore[arg-type]
     return path

@@ -76,7 +76,12 @@ def _screen_factory(title: str, module: str, cls: str) -> Callable[[], Screen]:
         try:
             return getattr(mod, cls)()
         except Exception as exc:  # a broken screen must not take the workbench down
-            return PlaceholderScreen(title, f"{module}.{cls} failed to start: {exc}")
+            import logging
+
+            # the analyst reads a sentence; the exception goes to the log
+            logging.getLogger("segscope.tui").error("screen %s failed to start", module,
+                                                    exc_info=exc)
+            return PlaceholderScreen(title, "it could not start; the details are in the log")
 
     return factory
 
@@ -286,15 +291,19 @@ class SegscopeApp(App[int]):
         self.recompute_segments(name)
 
     def report_worker_failure(self, worker: Worker) -> None:
-        """One error notification for a failed worker: a SegscopeError's message as it is."""
+        """One error notification for a failed worker, in words (tui/failures.py).
+
+        The one place worker failures reach the screen: a SegscopeError's message
+        passes (without command-line advice), anything else becomes a sentence that
+        says what failed, where and what to do, and goes to the log in full.
+        """
+        from tui.failures import failure_notice
+
         error = worker.error
-        what = "loading the workspace" if worker.name == "load_data" else worker.name
-        if isinstance(error, SegscopeError):
-            message = str(error)
-        else:
-            message = f"{type(error).__name__}: {error}"
+        notice = failure_notice(worker.name, worker.group, error)
+        if error is not None and not isinstance(error, SegscopeError):
             self.log.error(f"worker {worker.name} failed", error)
-        self.notify(message, title=f"Failed: {what}", severity="error", timeout=15)
+        self.notify(notice.message, title=notice.title, severity="error", timeout=15)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Worker.StateChanged does not bubble: screens forward their failures here
@@ -363,9 +372,17 @@ class SegscopeApp(App[int]):
         """
         await self.switch_mode("accounts")
         screen = self.screen
+        before = str(getattr(screen, "filter_text", "") or "")
         apply = getattr(screen, "apply_filter", None)
         if expression is not None and apply is not None:
             apply(expression)
         select = getattr(screen, "select_account", None)
         if account_id is not None and select is not None:
             select(account_id)
+        after = str(getattr(screen, "filter_text", "") or "")
+        if before and after != before:
+            # a drill never replaces the analyst's filter without saying so
+            self.notify(f"Your filter {before} was replaced"
+                        + (f" by {after}" if after else " (cleared to show the account)")
+                        + ". Press f and type it again to go back.",
+                        title="Accounts filter replaced", timeout=10)

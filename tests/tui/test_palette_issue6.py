@@ -109,12 +109,9 @@ class TestSnapshotRestore:
             await answer_prompt(app, pilot, settle, str(snap))
             await answer_prompt(app, pilot, settle, str(target))
             assert isinstance(app.screen, ConfirmDialog)
-            await pilot.press("y")  # restore
+            await pilot.press("y")  # restore; it opens without a second question (issue 12)
             await settle(app, pilot)
             assert target.exists()
-            assert isinstance(app.screen, ConfirmDialog)  # open it now?
-            await pilot.press("y")
-            await settle(app, pilot)
             assert app.state.workspace.path.resolve() == target.resolve()
             assert app.title == "restored"
             assert app.state.loaded and app.state.frame.height == 36

@@ -82,7 +82,8 @@ class TestKpis:
             stored = list_kpis(state.workspace, "Value", "A")
             assert stored["baseline"].to_list() == [pytest.approx(expected)]
             row = kpi_cells(screen)[0]
-            assert row[1:6] == ["revenue", f"{expected:,.0f}", "≥ 5,000", "met", "2026-06-30"]
+            # the KPI by its display name (issue 12, item 9)
+            assert row[1:6] == ["Revenue", f"{expected:,.0f}", "≥ 5,000", "met", "2026-06-30"]
 
             # a second KPI: accounts, at most 5 by a deadline already passed -> off track
             await pilot.press("k")
@@ -96,7 +97,7 @@ class TestKpis:
             counts = state.assignments["segment"].cast(pl.Utf8).value_counts()
             n_a = counts.filter(pl.col("segment") == "A")["count"][0]
             rows = kpi_cells(screen)
-            assert [r[1] for r in rows] == ["revenue", "accounts"]
+            assert [r[1] for r in rows] == ["Revenue", "Accounts"]
             assert rows[1][2] == f"{n_a:,}" and rows[1][4] == "off track"
 
             # x deletes the KPI under the KPI table's cursor
@@ -106,7 +107,7 @@ class TestKpis:
             await pilot.press("x")
             await settle(app, pilot)
             assert list_kpis(state.workspace, "Value", "A")["metric"].to_list() == ["revenue"]
-            assert [r[1] for r in kpi_cells(screen)] == ["revenue"]
+            assert [r[1] for r in kpi_cells(screen)] == ["Revenue"]
 
 
 class TestPlanForm:

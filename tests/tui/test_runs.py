@@ -169,3 +169,22 @@ class TestSnapshot:
             await pilot.pause()
 
         assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestNarrowSnapshot:
+    """Issue 12: below 110 columns the matrix sits under the runs, whole (not cut)."""
+
+    def test_runs_snapshot_80x24_revenue(self, snap_compare, make_app, monkeypatch):
+        monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")
+        monkeypatch.setattr(
+            "tui.widgets.run_compare.format_created_at", lambda text: "2025-12-31 09:00"
+        )
+
+        async def run_before(pilot):
+            await two_runs(pilot.app, pilot)
+            await pilot.press("v")
+            await pilot.pause()
+            pilot.app.clear_notifications()
+            await pilot.pause()
+
+        assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)

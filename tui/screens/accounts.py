@@ -11,6 +11,7 @@ being remounted, so 1M rows stay fast.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,13 +32,14 @@ from textual.widgets import Header, Input, Sparkline, Static
 from textual_fastdatatable import ArrowBackend, DataTable
 
 from core.errors import SegscopeError
+from tui.display_names import label
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.formatting import (
     cell_text,
     column_widths,
     display_frame,
-    short_number,
+    format_value,
     to_tsv,
 )
 from tui.widgets.path_suggester import PathSuggester
@@ -420,6 +422,10 @@ class AccountsScreen(WorkbenchScreen):
             parts.append(f"sorted by {self._sort[0]} {'↓' if self._sort[1] else '↑'}")
         if self._filter_text:
             parts.append(f"filter: {self._filter_text}")
+        if shown == 0 and self._filter_text and self._base is not None:
+            hint = case_hint(self._filter_text, self._base)
+            if hint:
+                parts.append(hint)
         self.query_one("#accounts-count", Static).update(" · ".join(parts))
 
     def _table(self) -> AccountsTable | None:
@@ -463,7 +469,14 @@ class AccountsScreen(WorkbenchScreen):
     @on(Input.Submitted, "#accounts-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         if self._set_filter(event.value):
-            self._focus_table = True
+            # focus leaves the box at once, not when the view is rebuilt: keys typed
+            # meanwhile must not land in the box and then, half-way, run as commands
+            table = self._table()
+            if table is not None:
+                table.focus()
+                self.refresh_bindings()
+            else:
+                self._focus_table = True
 
     @on(Input.Changed, "#accounts-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -471,6 +484,11 @@ class AccountsScreen(WorkbenchScreen):
         box = self.query_one("#accounts-filter", Input)
         if not box.value.strip() and self._filter_text:
             self._set_filter("")
+
+    @property
+    def filter_text(self) -> str:
+        """The filter in force (empty: none)."""
+        return self._filter_text
 
     def apply_filter(self, text: str) -> bool:
         """Filter the table by an expression (empty: no filter); False if it is invalid.
@@ -772,11 +790,38 @@ class AccountsScreen(WorkbenchScreen):
         ]
 
 
-def _value_text(value: object) -> str:
+_TEXT_COMPARISON = re.compile(r"\b(\w+)\s*==?\s*(['\"])(.*?)\2")
+
+
+def case_hint(expression: str, base: pl.DataFrame) -> str | None:
+    """For a filter that found nothing: the text comparisons that differ only in case.
+
+    ``industry == "energy"`` where the data say "Energy" -> 'no row has industry
+    "energy"; 12 have "Energy" (the comparison is case-sensitive)'.
+    """
+    for column, _quote, literal in _TEXT_COMPARISON.findall(expression):
+        if column not in base.columns or base.schema[column] != pl.Utf8:
+            continue
+        values = base.get_column(column)
+        matches = values.filter(values.str.to_lowercase() == literal.lower())
+        if matches.is_empty() or (matches == literal).any():
+            continue
+        spelling = matches.value_counts(sort=True).row(0)[0]
+        return (f'no account has {column} "{literal}"; {matches.len():,} have "{spelling}" '
+                "(text comparisons are case-sensitive)")
+    return None
+
+
+def _value_text(value: object, column: str = "") -> str:
+    """A value of the detail pane, formatted as on every screen (tui/widgets/formatting.py)."""
     if value is None:
         return "·"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float) and column:
+        return format_value(column, value)
     if isinstance(value, float):
-        return short_number(value, decimals=2) if abs(value) >= 1000 else f"{value:.2f}"
+        return format_value("", value)
     return str(value)
 
 
@@ -790,7 +835,7 @@ def _pairs_table(title: str, row: dict, columns: list[str], *, skip_null: bool =
         value = row.get(column)
         if value is None and skip_null:
             continue
-        table.add_row(Text(column), Text(_value_text(value)))
+        table.add_row(Text(label(column)), Text(_value_text(value, column)))
     return table
 
 
@@ -815,9 +860,9 @@ def _frame_table(title: str, df: pl.DataFrame, columns: list[str]) -> Table:
     table = Table(title=title, title_justify="left", box=None, padding=(0, 1), expand=True,
                   header_style="dim")
     for column in present:
-        table.add_column(column, overflow="ellipsis", no_wrap=True)
+        table.add_column(label(column), overflow="ellipsis", no_wrap=True)
     if df.is_empty():
         table.add_row(*([Text("none")] + [Text("")] * (len(present) - 1)))
     for row in df.select(present).iter_rows():
-        table.add_row(*(Text(_value_text(v)) for v in row))
+        table.add_row(*(Text(_value_text(v, c)) for v, c in zip(row, present, strict=True)))
     return table

@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Header, Input, Label, ProgressBar, Select, Static
 from textual_fastdatatable import ArrowBackend, DataTable
 
+from storage.mapping import ROW_SOURCE
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.path_suggester import PathSuggester
@@ -33,6 +34,9 @@ PREVIEW_ROWS = 12
 REJECTED_SAMPLE = 8
 START_HINT = "Press o, type a path and press Enter: the file is previewed and validated."
 IMPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".xlsx", ".parquet")
+# The pseudo source column "the row number" (storage.mapping.ROW_SOURCE), offered as
+# the account id of an accounts file that has none (UCI "Wholesale customers").
+ROW_LABEL = "row number (no id)"
 
 
 def guess_kind(path: Path) -> str:
@@ -95,6 +99,9 @@ class ImportScreen(WorkbenchScreen):
         super().__init__()
         self._path: Path | None = None
         self._kind = "accounts"
+        # True once the analyst picked the kind: a path typed afterwards keeps it
+        # (only an unchosen kind is guessed from the file name)
+        self._kind_chosen = False
         self._columns: list[str] = []
         self._prepared: Any = None
         self._mapping_version = 0
@@ -155,7 +162,8 @@ class ImportScreen(WorkbenchScreen):
         path = Path(text).expanduser()
         self._path = path
         self._prepared = None
-        kind = kind or guess_kind(path)
+        if kind is None:
+            kind = self._kind if self._kind_chosen else guess_kind(path)
         self._kind = kind
         select = self.query_one("#import-kind", Select)
         if select.value != kind:
@@ -174,7 +182,8 @@ class ImportScreen(WorkbenchScreen):
             info = sniff_source(path)
             head = next(iter(iter_batches(info, batch_size=PREVIEW_ROWS)), None)
         except Exception as exc:
-            self.app.call_from_thread(self._set_status, str(exc), error=True)
+            self.app.call_from_thread(self._set_status, _in_words("import-preview", exc),
+                                      error=True)
             raise  # the App turns it into an error notification
         if head is None:
             head = pl.DataFrame({ROW: []})
@@ -194,6 +203,9 @@ class ImportScreen(WorkbenchScreen):
                       show_cursor=False)
         )
         self._columns = columns
+        if self._kind == "accounts" and "account_id" not in mapping.values():
+            # no id column: offer the row number as the id (ignored until chosen)
+            self._columns = [*columns, ROW_SOURCE]
         await self._build_mapping(mapping)
         self._set_status(f"{path.name}: {described}, {len(columns)} columns")
         # leave the path box so the number keys switch screens again; Tab walks the mapping
@@ -208,15 +220,20 @@ class ImportScreen(WorkbenchScreen):
         self._mapping_version += 1
         rows = []
         for index, column in enumerate(self._columns):
-            options = target_options(self._kind, column)
+            if column == ROW_SOURCE:
+                options = [("— ignore —", IGNORE), ("account_id", "account_id")]
+                label = ROW_LABEL
+            else:
+                options = target_options(self._kind, column)
+                label = column
             value = mapping.get(column, IGNORE)
             if value not in {v for _, v in options}:
                 options.append((value, value))
             select = Select(options, value=value, allow_blank=False, compact=True,
                             id=f"map-{self._mapping_version}-{index}", classes="map-select")
-            select.tooltip = f"Target of source column {column!r}"
+            select.tooltip = f"Target of source column {label!r}"
             rows.append(
-                Horizontal(Label(Text(column), classes="map-source"), select, classes="map-row")
+                Horizontal(Label(Text(label), classes="map-source"), select, classes="map-row")
             )
         if rows:
             await box.mount_all(rows)
@@ -235,6 +252,7 @@ class ImportScreen(WorkbenchScreen):
 
     @on(Select.Changed, "#import-kind")
     async def _kind_changed(self, event: Select.Changed) -> None:
+        self._kind_chosen = True
         if self._path is None or event.value == self._kind:
             self._kind = str(event.value)
             return
@@ -256,24 +274,49 @@ class ImportScreen(WorkbenchScreen):
             return
         self._prepared = None
         self._update_buttons()
-        self.query_one("#import-report", Static).update(Text("Validating …"))
-        self.prepare(self._path, self._kind, self.current_mapping())
+        mapping = self.current_mapping()
+        missing = missing_required(self._kind, mapping)
+        if missing:
+            # said here in workbench words (the importer's message advises --map)
+            self.query_one("#import-report", Static).update(
+                Text(missing_message(self._kind, missing, ROW_SOURCE in self._columns),
+                     style="bold red"))
+            return
+        self.query_one("#import-report", Static).update(Text(f"Validating {self._path.name} …"))
+        bar = self.query_one("#import-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
+        self.prepare(self._path, self._kind, mapping)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import-prepare")
     def prepare(self, path: Path, kind: str, mapping: dict[str, str]) -> None:
         from storage.importer import prepare_import
 
+        size = _file_size(path)
+
+        def progress(rows_read: int, _total: int) -> None:
+            self.app.call_from_thread(self._show_validation_progress, path, rows_read, size)
+
         try:
-            prepared = prepare_import(path, kind, mapping=mapping)
+            prepared = prepare_import(path, kind, mapping=mapping, progress=progress)
         except Exception as exc:
             self.app.call_from_thread(self._show_prepare_error, exc)
             raise
         self.app.call_from_thread(self._show_report, prepared)
 
+    def _show_validation_progress(self, path: Path, rows_read: int, size: int | None) -> None:
+        if self._prepared is not None or self._committing:
+            return
+        self.query_one("#import-report", Static).update(
+            Text(f"Validating {path.name} … {rows_read:,} rows read so far"))
+
     def _show_prepare_error(self, exc: Exception) -> None:
-        self.query_one("#import-report", Static).update(Text(str(exc), style="bold red"))
+        self.query_one("#import-progress", ProgressBar).display = False
+        self.query_one("#import-report", Static).update(
+            Text(_in_words("import-prepare", exc), style="bold red"))
 
     def _show_report(self, prepared: Any) -> None:
+        self.query_one("#import-progress", ProgressBar).display = False
         self._prepared = prepared
         self.query_one("#import-report", Static).update(report_renderable(prepared))
         self._update_buttons()
@@ -384,6 +427,47 @@ class ImportScreen(WorkbenchScreen):
                            "Write the validated rows to the workspace"),
             PaletteCommand("Cancel this import", self.action_cancel, "Nothing is written"),
         ]
+
+
+# -- checks and words -----------------------------------------------------------
+
+def _in_words(group: str, exc: BaseException) -> str:
+    from tui.failures import failure_notice
+
+    return failure_notice(None, group, exc).message
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def missing_required(kind: str, mapping: Mapping[str, str]) -> list[str]:
+    """The targets ``kind`` needs that no source column is mapped to (storage.mapping's rule)."""
+    mapped = set(mapping.values())
+    needed = ["account_id"]
+    if kind == "transactions":
+        needed.append("date")
+        if "amount" not in mapped and not {"quantity", "unit_price"} <= mapped:
+            needed.append("amount")
+    return [t for t in needed if t not in mapped]
+
+
+def missing_message(kind: str, missing: list[str], row_offered: bool) -> str:
+    """What to do in the Mapping list when required targets have no column."""
+    names = {"account_id": "the account id (account_id)", "date": "the date (date)",
+             "amount": "the amount (amount, or quantity and unit_price)"}
+    what = " and ".join(names[t] for t in missing)
+    text = (f"Not validated: no column of this {kind} file is mapped to {what}. "
+            f"In the Mapping list, set the source column that holds it")
+    if "account_id" in missing and row_offered:
+        text += f", or set '{ROW_LABEL}' to account_id to number the rows"
+    if kind != "transactions" and "account_id" in missing:
+        article = "an" if kind[0] in "aeiou" else "a"
+        text += f"; or choose another kind beside the path if this is not {article} {kind} file"
+    return text + "."
 
 
 # -- reading the importer's results ----------------------------------------------

@@ -408,7 +408,9 @@ class ModelEditorScreen(WorkbenchScreen):
                 frame, model, cache=self._levels_cache, frame_token=(id(frame), frame.height)
             )
         except SegscopeError as exc:
-            self.post_message(self.ComputeFailed(generation, str(exc)))
+            from tui.display_names import analyst_text  # issue 12: analyst words
+
+            self.post_message(self.ComputeFailed(generation, analyst_text(str(exc))))
             return
         if not get_current_worker().is_cancelled:
             self.post_message(self.Computed(generation, result))

@@ -12,7 +12,7 @@ from textual_plotext import PlotextPlot
 from tui.overview_data import OverviewData, overview_data  # noqa: F401 (used by the tests)
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
-from tui.widgets.formatting import grouped, percent, short_number
+from tui.widgets.formatting import clip_words, grouped, percent, short_number
 from tui.widgets.stat_tile import StatTile
 
 # The bar colours, named the same for plotext and Rich; the legend is a line under the
@@ -116,7 +116,7 @@ class OverviewScreen(WorkbenchScreen):
         if data.bars is not None and data.bars.height:
             # plotext draws horizontal bars bottom-up: reverse so the biggest is on top
             bars = data.bars.reverse()
-            names = [str(s)[:14] for s in bars["segment"].to_list()]
+            names = [clip_words(str(s), 14) for s in bars["segment"].to_list()]
             plt.multiple_bar(
                 names,
                 [

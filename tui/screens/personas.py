@@ -135,7 +135,7 @@ class PersonasScreen(WorkbenchScreen):
         current = self.current_segment
         title.update(f"Model {name}: {len(segments)} segments")
         table.clear(columns=True)
-        table.add_columns("segment", "accounts", "personas")
+        table.add_columns("segment", "accts", "personas")  # "accts": fits 80 columns
         for seg in segments:
             n = len(self._personas.get(seg, []))
             table.add_row(Text(seg), Text(f"{counts[seg]:,}", justify="right"),

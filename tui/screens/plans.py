@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import get_current_worker
 
+from tui.display_names import label as display_name
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.plan_form import PLAN_FORM_FIELDS, KpiForm, PlanForm
@@ -40,9 +41,15 @@ def today() -> dt.date:
 
 
 def fmt_value(metric: str, value: Any) -> str:
-    from core.playbook import fmt_metric
+    """A KPI figure as every screen shows it (tui/widgets/formatting.py): 28.0%, 12,345."""
+    from core.kpi import PERCENT_METRICS
+    from tui.widgets import formatting
 
-    return fmt_metric(metric, value)
+    if metric in PERCENT_METRICS:
+        return formatting.share(value)
+    if metric in ("accounts", "churned_accounts"):
+        return formatting.count(value)
+    return formatting.money(value, cents=False)
 
 
 class PlansData:
@@ -169,7 +176,7 @@ class PlansScreen(WorkbenchScreen):
             grid.mount(Static("–", id=f"plan-value-{name}", classes="plan-value", markup=False))
         table = self.query_one("#kpi-table", DataTable)
         # what matters most first, so a narrow terminal still shows it
-        table.add_columns("#", "metric", "actual", "target", "status", "deadline", "expected")
+        table.add_columns("#", "KPI", "actual", "target", "status", "deadline", "expected")
         table.show_cursor = False  # shown while focused: the cursor would hide a status colour
         # WorkbenchScreen.on_mount runs after this one (Textual calls both): it refreshes
 
@@ -291,7 +298,7 @@ class PlansScreen(WorkbenchScreen):
             sign = DIRECTION_SIGNS.get(k["direction"], "")
             table.add_row(
                 Text(str(k["id"]), justify="right"),
-                Text(k["metric"]),
+                Text(display_name(k["metric"])),
                 Text(fmt_value(k["metric"], k["actual"]), justify="right"),
                 Text(f"{sign} {fmt_value(k['metric'], k['target'])}", justify="right"),
                 status_text(k["status"], colours),

@@ -52,14 +52,15 @@ def review_segments(data: PlansData) -> tuple[list[str], str | None]:
 def profile_line(row: dict[str, Any] | None) -> str:
     if row is None:
         return "no profile (the segment is not in the current results)"
-    from core.playbook import fmt_money, fmt_pct
+    from tui.widgets import formatting
 
     parts = []
     for key, label, kind in PROFILE_FIELDS:
         value = row.get(key)
         if value is None:
             continue
-        text = {"count": lambda v: f"{int(v):,}", "pct": fmt_pct, "money": fmt_money}[kind](value)
+        text = {"count": formatting.count, "pct": formatting.share,
+                "money": lambda v: formatting.money(v, cents=False)}[kind](value)
         parts.append(f"{text} {label}")
     return " · ".join(parts)
 
@@ -158,7 +159,10 @@ class ReviewScreen(Screen[None]):
         traits = distinguishing_traits(state.frame, state.assignments, segment,
                                        exclude=model_columns(state.active_model), limit=6)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.TraitsReady(segment, traits["phrase"].to_list()))
+            from tui.display_names import trait_phrase
+
+            phrases = [trait_phrase(row) for row in traits.iter_rows(named=True)]
+            self.post_message(self.TraitsReady(segment, phrases))
 
     def on_review_screen_traits_ready(self, message: TraitsReady) -> None:
         self._traits[message.segment] = message.phrases

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 from textual.worker import get_current_worker
 
 from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets import formatting
 from tui.widgets.model_dialogs import ConfirmDialog, PromptDialog
 from tui.widgets.run_compare import (
     MigrationResult,
@@ -29,7 +30,31 @@ from tui.widgets.run_compare import (
     run_rows,
 )
 from tui.widgets.segment_accounts import AccountsDialog
-from tui.widgets.segment_table import fill_table
+from tui.widgets.segment_table import Formatter, fill_table
+
+
+def matrix_formatters(frame: pl.DataFrame, measure: str, room: int) -> dict[str, Formatter]:
+    """One format for every cell of the matrix: counts, or revenue in whole units
+    (``2,669,260``), or, when those do not fit ``room`` columns, short (``2.7M``) so that
+    no figure is cut at the pane's edge."""
+    values = frame.columns[1:]
+    full: Formatter = formatting.count if measure == "accounts" else (
+        lambda v: formatting.money(v, cents=False))
+    def width(fmt: Formatter) -> int:
+        first = frame.get_column(frame.columns[0])
+        total = max([len(frame.columns[0]), *(len(str(v)) for v in first.to_list())]) + 2
+        for name in values:
+            total += max([len(name), *(len(fmt(v)) for v in frame.get_column(name).to_list())])
+            total += 2
+        return total
+
+    chosen = full
+    if room and width(full) > room:
+        def chosen(v: object) -> str:
+            if isinstance(v, int | float) and abs(v) < 1000:
+                return full(v)
+            return formatting.short_number(v)  # type: ignore[arg-type]
+    return dict.fromkeys(values, chosen)
 
 
 @dataclass(frozen=True)
@@ -254,7 +279,9 @@ class RunsScreen(WorkbenchScreen):
         if result is None:
             return
         table = self.query_one("#matrix-table", DataTable)
-        fill_table(table, matrix_display(result, self._measure), keep_cursor=True)
+        frame = matrix_display(result, self._measure)
+        fill_table(table, frame, keep_cursor=True,
+                   formatters=matrix_formatters(frame, self._measure, self._matrix_room()))
         moved = result.moved_count
         self.query_one("#matrix-title", Label).update(
             f"Migration run {result.run_a} → run {result.run_b} ({self._measure})"
@@ -264,6 +291,15 @@ class RunsScreen(WorkbenchScreen):
             f"run {result.run_a}; columns: in run {result.run_b}. enter: the accounts of a "
             "cell · v: accounts/revenue"
         )
+
+    def _matrix_room(self) -> int:
+        pane = self.query_one("#matrix-pane")
+        return max(pane.content_region.width, 0)
+
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)
+        # the matrix picks its number format for the room it has
+        self.call_after_refresh(self._show_matrix)
 
     # -- drill-down ------------------------------------------------------------
 

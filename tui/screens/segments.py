@@ -53,6 +53,10 @@ def traits_text(traits: pl.DataFrame) -> str:
     """The traits as a bulleted list, strongest first (``phrase`` from core.profile)."""
     if traits.is_empty():
         return "Nothing stands out: this segment looks like the whole customer base."
+    if {"column", "kind"} <= set(traits.columns):  # in analyst words (issue 12)
+        from tui.display_names import trait_phrase
+
+        return "\n".join(f"• {trait_phrase(row)}" for row in traits.iter_rows(named=True))
     if "phrase" in traits.columns:
         return "\n".join(f"• {phrase}" for phrase in traits["phrase"].to_list())
     return "\n".join("• " + ", ".join(map(str, row)) for row in traits.iter_rows())

@@ -650,7 +650,10 @@ class TargetingScreen(WorkbenchScreen):
         self.app.push_screen(PromptScreen(question, default, suggester=PathSuggester()), chosen)
 
     def _default_dir(self) -> Path:
-        return Path(self.state.workspace.path).expanduser().resolve().parent
+        # every export defaults to the current folder (issue 12): the workspace may be hidden
+        from tui.widgets.plan_actions import default_export_dir
+
+        return default_export_dir()
 
     def action_export_targets(self) -> None:
         if self._ranking is None or self._model is None:

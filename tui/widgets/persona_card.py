@@ -62,6 +62,17 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def shown_text(path: str, value: Any) -> str:
+    """A field as the card shows it: drafted traits and texts in the analyst's words
+    (tui/display_names.py); the stored text (and the edit form) keep what was written."""
+    from tui.display_names import analyst_text, phrase_text
+
+    if isinstance(value, list | tuple):
+        convert = phrase_text if path.endswith(".traits") else analyst_text
+        return "; ".join(convert(str(v)) for v in value)
+    return analyst_text(value_text(value))
+
+
 def persona_plain(persona: Persona, drift: Sequence[str] = ()) -> str:
     """The card as plain text lines (what the tests and the help read)."""
     lines = [persona.name + (f"  {DRAFTED_MARK}" if persona.is_drafted("name") else "")]
@@ -71,7 +82,7 @@ def persona_plain(persona: Persona, drift: Sequence[str] = ()) -> str:
             lines.append(heading)
             continue
         mark = f"  {DRAFTED_MARK}" if persona.is_drafted(path) else ""
-        lines.append(f"  {field_label(path)}: {value_text(persona.get(path)) or '–'}{mark}")
+        lines.append(f"  {field_label(path)}: {shown_text(path, persona.get(path)) or '–'}{mark}")
     return "\n".join(lines)
 
 
@@ -136,7 +147,8 @@ class PersonaCard(Vertical):
                 continue
             with Horizontal(classes="pc-row"):
                 yield Label(field_label(path), classes="pc-label", markup=False)
-                yield Static(value_text(p.get(path)) or "–", classes="pc-value", markup=False)
+                yield Static(shown_text(path, p.get(path)) or "–", classes="pc-value",
+                             markup=False)
                 yield self._mark(path)
 
     def plain(self) -> str:

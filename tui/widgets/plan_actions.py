@@ -114,9 +114,15 @@ def _confirm(app: SegscopeApp, question: str, yes: str, callback: Any) -> None:
     app.push_screen(ConfirmDialog(question, yes_label=yes), callback)
 
 
+def default_export_dir() -> Path:
+    """Where every export of the workbench goes unless the analyst types another folder:
+    the current folder, which they can see (the workspace may live in a hidden data folder)."""
+    return Path.cwd()
+
+
 def default_snapshot_path(ws_path: Path, today: dt.date | None = None) -> Path:
     day = (today or dt.date.today()).isoformat()
-    return ws_path.with_name(f"{ws_path.stem}-{day}{SNAPSHOT_SUFFIX}")
+    return default_export_dir() / f"{ws_path.stem}-{day}{SNAPSHOT_SUFFIX}"
 
 
 def export_snapshot_flow(app: SegscopeApp) -> None:
@@ -171,14 +177,25 @@ def restore_snapshot_flow(app: SegscopeApp) -> None:
         if not text:
             return
         snap = Path(text).expanduser()
-        try:
-            manifest = read_manifest(snap)
-        except SegscopeError as exc:
-            app.notify(str(exc), title="Restore", severity="error", timeout=10)
-            return
+        # the snapshot is validated in a worker (a large one takes seconds): say so at once
+        app.notify(f"Checking {snap.name}…", title="Restore", timeout=3)
+
+        def check() -> None:
+            try:
+                manifest = read_manifest(snap)
+            except SegscopeError as exc:
+                app.call_from_thread(app.notify, str(exc), title="Restore", severity="error",
+                                     timeout=10)  # fmt: skip
+                return
+            app.call_from_thread(ask_target, snap, manifest)
+
+        app.run_worker(check, thread=True, group="snapshot", name="snapshot check",
+                       exit_on_error=False)  # fmt: skip
+
+    def ask_target(snap: Path, manifest: Any) -> None:
         default = snap.with_name(f"{snap.stem}-restored.segscope")
-        _prompt(app, f"Restore {snap.name} as the new workspace file:", str(default),
-                lambda t: target_chosen(snap, manifest, t))  # fmt: skip
+        _prompt(app, f"Restore {snap.name} as the new workspace file (it opens when done):",
+                str(default), lambda t: target_chosen(snap, manifest, t))  # fmt: skip
 
     def target_chosen(snap: Path, manifest: Any, text: str | None) -> None:
         if not text:
@@ -187,8 +204,7 @@ def restore_snapshot_flow(app: SegscopeApp) -> None:
         if target.resolve() == open_path:
             app.notify(
                 f"{target} is the workspace open in this window: it cannot be replaced while it "
-                "is open. Restore to a new file (and open that), or quit and run "
-                f"`segscope snapshot restore {snap} {target} --force`.",
+                "is open. Restore to a new file name instead (it opens when done).",
                 title="Restore", severity="error", timeout=15,
             )  # fmt: skip
             return
@@ -210,16 +226,16 @@ def restore_to(app: SegscopeApp, snap: Path, target: Path, *, force: bool = Fals
 
     def run() -> None:
         restore_snapshot(snap, target, force=force)
-        app.call_from_thread(_offer_open, app, target)
+        app.call_from_thread(_opened_after_restore, app, target)
 
     app.run_worker(run, thread=True, group="snapshot", name="snapshot restore",
                    exit_on_error=False)  # fmt: skip
 
 
-def _offer_open(app: SegscopeApp, target: Path) -> None:
-    app.notify(f"Restored to {target}.", title="Restore", timeout=8)
-    _confirm(app, f"Restored to {target}.\nOpen it in this window now?", "Open",
-             lambda yes: yes and open_workspace(app, target))  # fmt: skip
+def _opened_after_restore(app: SegscopeApp, target: Path) -> None:
+    """The restore was asked for as "restore and open": open it, no second question."""
+    app.notify(f"Restored to {target}; opening it.", title="Restore", timeout=8)
+    open_workspace(app, target)
 
 
 def open_workspace(app: SegscopeApp, path: Path) -> None:
@@ -254,7 +270,7 @@ def export_playbook_flow(app: SegscopeApp) -> None:
                    severity="warning")  # fmt: skip
         return
     ws_path = Path(app.state.workspace.path)
-    default = ws_path.with_name(f"{ws_path.stem}-playbook.md")
+    default = default_export_dir() / f"{ws_path.stem}-playbook.md"
 
     def chosen(text: str | None) -> None:
         if not text:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -53,8 +54,26 @@ class PromptScreen(ModalScreen[str | None]):
             yield Input(self._value, id="prompt-input", suggester=self._suggester)
             yield Label(self._hint, classes="prompt-hint", markup=False)
 
+    AUTO_FOCUS = "#prompt-input"
+
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        box = self.query_one(Input)
+        box.focus()
+        # a prefilled value (a default path) is selected: what the analyst types replaces it
+        box.select_all()
+
+    def on_key(self, event: events.Key) -> None:
+        # keys typed before the box had focus (a path typed quickly) still go into it
+        box = self.query_one(Input)
+        if self.focused is box or not event.is_printable or event.character is None:
+            return
+        event.stop()
+        event.prevent_default()
+        box.focus()
+        start, end = sorted(box.selection)
+        if start != end:  # the selected default is replaced, as typing into the box would
+            box.delete_selection()
+        box.insert_text_at_cursor(event.character)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label
 from textual_fastdatatable import DataTable
 
+from tui.widgets.formatting import display_frame
 from tui.widgets.segment_table import NULL_REP
 
 # Columns shown first when present; the rest follow in frame order.
@@ -74,7 +75,8 @@ class AccountsDialog(ModalScreen[None]):
             )
             # fastdatatable's polars backend renames the frame it gets: hand it a clone.
             yield DataTable(
-                data=self.frame.clone(),
+                # figures as on every screen: exact decimals (94946.90), shares in %
+                data=display_frame(self.frame),
                 id="accounts-table",
                 render_markup=False,
                 null_rep=NULL_REP,

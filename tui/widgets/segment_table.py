@@ -17,54 +17,50 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
+from tui.widgets import formatting
+
 Formatter = Callable[[object], str]
 
-NULL_REP = "–"
+NULL_REP = formatting.NULL_REP
+
+# The formats of tui/widgets/formatting.py, as these small tables show them: sums over
+# segments in whole currency units (their exact cents are on the Accounts screen).
 
 
 def format_count(value: object) -> str:
-    return NULL_REP if value is None else f"{int(value):,}"
+    return formatting.count(value)
 
 
 def format_money(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return NULL_REP
-    return f"{float(value):,.0f}"
+    return formatting.money(value, cents=False)
 
 
 def format_share(value: object) -> str:
     """A fraction 0..1 shown as a percentage with one decimal."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return NULL_REP
-    return f"{100 * float(value):.1f}%"
+    return formatting.share(value)
 
 
 def format_number(value: object) -> str:
-    if value is None:
-        return NULL_REP
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return NULL_REP
-        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+    if isinstance(value, float) and not math.isnan(value) and abs(value) >= 1000:
+        return formatting.money(value, cents=False)
+    return formatting.number(value)
 
 
 def guess_formatter(name: str, dtype: pl.DataType) -> Formatter:
-    """Pick a display format from a column's name and dtype."""
-    lowered = name.lower()
-    if dtype.is_numeric():
-        if lowered.endswith(("pct", "share", "_rate")) or lowered in {"nrr", "grr", "growth"}:
-            return format_share
-        if dtype.is_integer():
-            return format_count
-        if any(word in lowered for word in ("revenue", "margin", "value", "headroom", "tam")):
-            return format_money
-        return format_number
-    return lambda value: NULL_REP if value is None else str(value)
+    """Pick a display format from a column's name and dtype (formatting.kind_of)."""
+    kind = formatting.kind_of(name, dtype)
+    if kind == "text":
+        return lambda value: NULL_REP if value is None else str(value)
+    if kind == "plain":
+        return formatting.plain
+    if kind == "share":
+        return format_share
+    if dtype.is_integer():
+        return format_count
+    if kind == "money":
+        return format_money
+    # a mean or median of counts or days (2.35 orders): two decimals
+    return format_number
 
 
 MIN_FIT_WIDTH = 12
