@@ -42,13 +42,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.errors import SegscopeError
-from storage.errors import WorkspaceBusyError
+from storage import tempfiles
+from storage.errors import WorkspaceBusyError, WorkspaceError
+from storage.integrity import check_contents, check_schema
 from storage.schema import APPLICATION_ID, LATEST_VERSION
 from storage.workspace import (
     DEFAULT_BUSY_TIMEOUT,
     SQLITE_HEADER,
     Workspace,
     cache_dir_for,
+    check_no_stale_companions,
+    check_replaceable,
+    file_kind,
     is_busy_error,
     looks_like_workspace,
 )
@@ -223,56 +228,81 @@ def _export(
     busy_timeout: float,
     say: Callable[[str], None],
 ) -> Manifest:
-    work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent))
-    try:
-        copy = work / CONTENT_NAME
-        say(f"copying {ws_path}")
-        _copy_database(ws_path, copy, busy_timeout)
-        say("counting rows and computing the checksum")
-        schema, tables, workspace_id = _describe(copy, ws_path)
-        sha, size = _hash_file(copy)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            segscope_version=segscope_version(),
-            schema_version=schema,
-            created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            source=ws_path.name,
-            tables=tables,
-            sha256=sha,
-            size=size,
-            workspace_id=workspace_id,
+    tempfiles.sweep_beside(out_path, "snapshot")
+    with tempfiles.removed_on_signals():
+        work = tempfiles.make_dir(out_path.parent, f".{out_path.name}.snapshot", ".tmp")
+        try:
+            return _export_in(work, ws_path, out_path, overwrite, compress, busy_timeout, say)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _export_in(
+    work: Path,
+    ws_path: Path,
+    out_path: Path,
+    overwrite: bool,
+    compress: bool,
+    busy_timeout: float,
+    say: Callable[[str], None],
+) -> Manifest:
+    copy = work / CONTENT_NAME
+    say(f"copying {ws_path}")
+    _copy_database(ws_path, copy, busy_timeout)
+    say("counting rows and computing the checksum")
+    schema, tables, workspace_id = _describe(copy, ws_path)
+    sha, size = _hash_file(copy)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        segscope_version=segscope_version(),
+        schema_version=schema,
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source=ws_path.name,
+        tables=tables,
+        sha256=sha,
+        size=size,
+        workspace_id=workspace_id,
+    )
+    archive = work / "snapshot.zip"
+    say(f"writing {out_path}")
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(archive, "w", compression=method, compresslevel=COMPRESS_LEVEL) as zf:
+        zf.writestr(
+            MANIFEST_NAME,
+            json.dumps(manifest.to_dict(), indent=2) + "\n",
+            compress_type=zipfile.ZIP_DEFLATED,
         )
-        archive = work / "snapshot.zip"
-        say(f"writing {out_path}")
-        method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-        with zipfile.ZipFile(archive, "w", compression=method, compresslevel=COMPRESS_LEVEL) as zf:
-            zf.writestr(
-                MANIFEST_NAME,
-                json.dumps(manifest.to_dict(), indent=2) + "\n",
-                compress_type=zipfile.ZIP_DEFLATED,
-            )
-            zf.write(copy, CONTENT_NAME)
-        _fsync(archive)
-        _place(archive, out_path, overwrite)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        zf.write(copy, CONTENT_NAME)
+    _fsync(archive)
+    _place(archive, out_path, overwrite)
     return manifest
 
 
 def _check_source(ws_path: Path) -> None:
     if not ws_path.exists():
         raise SnapshotError(f"no workspace at {ws_path}: the file does not exist")
-    if not ws_path.is_file():
-        raise SnapshotError(f"{ws_path} is not a workspace file")
-    if ws_path.stat().st_size == 0:
+    st = ws_path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read
+        raise SnapshotError(f"{ws_path} is a {file_kind(st.st_mode)}, not a workspace file")
+    if st.st_size == 0:
         raise SnapshotError(f"the workspace {ws_path} is empty; there is nothing to snapshot")
     if not looks_like_workspace(ws_path):
         raise SnapshotError(f"{ws_path} is not a segscope workspace")
 
 
 def _check_output(out_path: Path, ws_path: Path, overwrite: bool) -> None:
-    if out_path.is_dir():
-        raise SnapshotError(f"cannot write the snapshot to {out_path}: it is a directory")
+    with contextlib.suppress(OSError):
+        st = out_path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            with contextlib.suppress(OSError):
+                st = out_path.stat()
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+            kind = (
+                "it is a directory"
+                if stat.S_ISDIR(st.st_mode)
+                else (f"it is a {file_kind(st.st_mode)}, not a regular file")
+            )
+            raise SnapshotError(f"cannot write the snapshot to {out_path}: {kind}")
     if not out_path.parent.is_dir():
         raise SnapshotError(
             f"cannot write the snapshot to {out_path}: directory {out_path.parent} does not exist"
@@ -316,15 +346,36 @@ def _copy_database(ws_path: Path, copy: Path, busy_timeout: float) -> None:
                 src.backup(dst)
                 # One self-contained file: no -wal companion to carry.
                 dst.execute("PRAGMA journal_mode = DELETE")
+                # A damaged workspace would give a snapshot nobody can restore.
+                problems = [r[0] for r in dst.execute("PRAGMA quick_check(3)").fetchall()]
             finally:
                 dst.close()
             src.execute("COMMIT")
         except sqlite3.Error as exc:
             if is_busy_error(exc):
                 raise WorkspaceBusyError(ws_path) from None
+            if isinstance(exc, sqlite3.DatabaseError) and _is_corrupt(exc):
+                raise SnapshotError(_damaged_workspace(ws_path, exc)) from None
             raise SnapshotError(f"cannot copy the workspace {ws_path}: {exc}") from None
+        if problems != ["ok"]:
+            raise SnapshotError(_damaged_workspace(ws_path, problems[0]))
     finally:
         src.close()
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return True
+    return "malformed" in str(exc) or "not a database" in str(exc)
+
+
+def _damaged_workspace(ws_path: Path, why: object) -> str:
+    text = str(why).splitlines()[0][:120] if str(why) else type(why).__name__
+    return (
+        f"refusing to snapshot {ws_path}: the workspace is damaged (SQLite's integrity"
+        f" check says: {text}); a snapshot of it could not be restored"
+    )
 
 
 def _user_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
@@ -561,7 +612,12 @@ def _check_database(db: Path, manifest: Manifest, where: Path) -> None:
             raise SnapshotError(
                 f"{where}: its database fails SQLite's integrity check ({problems[0]})"
             )
+        # exactly segscope's schema (no triggers or views), sound JSON and values
+        check_schema(conn, where)
+        check_contents(conn, where)
         counts = _counts(conn)
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         raise SnapshotError(f"{where}: its database cannot be read ({exc})") from None
     finally:
@@ -649,9 +705,21 @@ def _restore(
     busy_timeout: float,
     say: Callable[[str], None],
 ) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.restore-", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tempfiles.sweep_beside(target, "restore")
+    with tempfiles.removed_on_signals():
+        tmp = tempfiles.make_file(target.parent, f".{target.name}.restore", ".tmp")
+        _restore_through(tmp, snapshot, manifest, target, exists, busy_timeout, say)
+
+
+def _restore_through(
+    tmp: Path,
+    snapshot: Path,
+    manifest: Manifest,
+    target: Path,
+    exists: bool,
+    busy_timeout: float,
+    say: Callable[[str], None],
+) -> None:
     try:
         say("extracting and checking integrity and row counts")
         _extract_checked(snapshot, manifest, tmp)
@@ -661,8 +729,12 @@ def _restore(
         # mkstemp makes the file private; give it what a new workspace gets.
         os.chmod(tmp, _mode_for(target) if exists else 0o644 & ~_umask())
         if exists:
+            # the old workspace's companions and cache go with it; a new
+            # target's neighbours were never ours and are left alone
             _release_target(target, busy_timeout)
-        _remove_companions(target)
+            _remove_companions(target)
+        else:
+            _check_no_companions(target)
         _place(tmp, target, overwrite=exists)
     finally:
         _remove_companions(tmp)
@@ -683,27 +755,56 @@ def _mode_for(target: Path) -> int:
 
 
 def _check_target(target: Path, snapshot: Path, force: bool) -> bool:
-    """Whether ``target`` exists (and may be replaced); ``SnapshotError`` if it may not."""
+    """Whether ``target`` exists (and may be replaced); ``SnapshotError`` if it may not.
+
+    Only a regular segscope workspace file is replaced (with ``force``), or a
+    symbolic link to one (the link itself is replaced, never what it points
+    to). Devices, FIFOs, sockets, directories, links to those and foreign
+    files are refused, and so is a new target with a stray -wal/-shm/-journal.
+    """
     parent = target.parent
     if not parent.is_dir():
         raise SnapshotError(f"cannot restore to {target}: directory {parent} does not exist")
     try:
         st = target.lstat()
     except FileNotFoundError:
+        _check_no_companions(target)
         return False
-    if stat.S_ISDIR(st.st_mode):
-        raise SnapshotError(f"cannot restore to {target}: it is a directory")
-    if not force:
-        raise SnapshotError(f"{target} already exists (use --force to replace it)")
-    if stat.S_ISLNK(st.st_mode):
-        return True  # the link itself is replaced; what it points to is not touched
-    if target.samefile(snapshot):
-        raise SnapshotError(f"cannot restore {snapshot} over itself")
-    if not looks_like_workspace(target):
-        raise SnapshotError(
-            f"{target} exists and is not a segscope workspace; refusing to replace it"
-        )
-    return True
+    try:
+        if stat.S_ISLNK(st.st_mode):
+            if not force:
+                raise SnapshotError(f"{target} already exists (use --force to replace it)")
+            try:
+                pointed = target.stat()
+            except OSError:
+                raise SnapshotError(
+                    f"cannot restore to {target}: it is a symbolic link to nothing;"
+                    " refusing to replace it"
+                ) from None
+            if not stat.S_ISREG(pointed.st_mode):
+                raise SnapshotError(
+                    f"cannot restore to {target}: it is a symbolic link to a"
+                    f" {file_kind(pointed.st_mode)}, not a workspace file"
+                )
+            if target.samefile(snapshot):
+                raise SnapshotError(f"cannot restore {snapshot} over itself")
+            if not looks_like_workspace(target):
+                raise SnapshotError(
+                    f"{target} exists and is not a segscope workspace; refusing to replace it"
+                )
+            return True
+        if stat.S_ISREG(st.st_mode) and force and target.samefile(snapshot):
+            raise SnapshotError(f"cannot restore {snapshot} over itself")
+        return check_replaceable(target, force, what="restore to")
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc)) from None
+
+
+def _check_no_companions(target: Path) -> None:
+    try:
+        check_no_stale_companions(target, what="restore to")
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc)) from None
 
 
 def _migrate(db: Path, where: Path) -> None:

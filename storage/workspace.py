@@ -19,6 +19,7 @@ import contextlib
 import os
 import shutil
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from storage.errors import (
     WorkspaceBusyError,
     WorkspaceError,
 )
+from storage.integrity import check_schema
 from storage.loading import LoadingMixin
 from storage.repository import RepositoryMixin
 from storage.schema import APPLICATION_ID, LATEST_VERSION, migrate
@@ -52,6 +54,33 @@ def is_busy_error(exc: BaseException) -> bool:
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+def write_error(path: str | Path, exc: sqlite3.Error) -> WorkspaceError:
+    """One line for a failed write of the workspace at ``path``; nothing was committed.
+
+    The single place where SQLite's write errors (read-only file, full disk,
+    I/O error, damaged file, a constraint or an aborting trigger) become a
+    ``WorkspaceError`` naming the workspace; "busy" stays ``WorkspaceBusyError``.
+    """
+    if is_busy_error(exc):
+        return WorkspaceBusyError(path)
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    if primary == sqlite3.SQLITE_READONLY or "readonly" in text:
+        why = "the file is read-only (check its permissions)"
+    elif primary == sqlite3.SQLITE_FULL or "disk is full" in text:
+        why = "the disk is full; free some space and try again"
+    elif primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text:
+        return damaged(path, exc)
+    elif primary == sqlite3.SQLITE_IOERR or "disk I/O error" in text:
+        why = "an I/O error (disk I/O error)"
+    elif primary == sqlite3.SQLITE_CANTOPEN:
+        why = "the file cannot be opened for writing"
+    else:
+        why = text[:200]
+    return WorkspaceError(f"cannot write to the workspace {path}: {why}; nothing was changed")
 
 
 def cache_dir_for(path: str | Path) -> Path:
@@ -97,19 +126,17 @@ class Workspace(LoadingMixin, RepositoryMixin):
         cache directory), never a directory.
         """
         path = Path(path).expanduser()
-        if path.is_dir():
-            raise WorkspaceError(f"cannot create a workspace at {path}: it is a directory")
-        if path.exists():
-            if not overwrite:
-                raise WorkspaceError(
-                    f"cannot create a workspace at {path}: the file already exists"
-                )
-            remove_workspace_files(path)
+        check_replaceable(path, overwrite, what="create a workspace at")
+        if os.path.lexists(path):
+            remove_workspace_files(path)  # a workspace of ours, with its companions
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():
             raise WorkspaceError(
                 f"cannot create a workspace at {path}: directory {parent} does not exist"
             )
+        # A -wal/-shm/-journal without its database is not ours to delete, and
+        # SQLite would replay it into the new file: refuse.
+        check_no_stale_companions(path, what="create a workspace at")
         try:
             # O_EXCL: two processes creating the same path cannot both win.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -122,15 +149,12 @@ class Workspace(LoadingMixin, RepositoryMixin):
                 f"cannot create a workspace at {path}: {exc.strerror or exc}"
             ) from None
         os.close(fd)
-        # Leftover WAL/SHM files of an earlier file at this path would be
-        # replayed into the new database; nobody can be using them now.
-        for suffix in ("-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(f"{path}{suffix}").unlink()
+        had_cache = os.path.lexists(cache_dir_for(path))
         try:
             return cls.open(path, busy_timeout=busy_timeout, cache=cache)
         except BaseException:
-            remove_workspace_files(path)
+            # only what this call made: the file and the companions SQLite opened for it
+            remove_workspace_files(path, cache=not had_cache)
             raise
 
     @classmethod
@@ -164,8 +188,7 @@ class Workspace(LoadingMixin, RepositoryMixin):
                 f"no workspace at {path}: the file does not exist "
                 f"(create one with 'segscope init {path}')"
             )
-        if path.is_dir():
-            raise NotAWorkspaceError(f"{path} is a directory, not a segscope workspace file")
+        _check_regular(path)
         _check_header(path)
         try:
             conn = sqlite3.connect(
@@ -178,6 +201,7 @@ class Workspace(LoadingMixin, RepositoryMixin):
             raise NotAWorkspaceError(f"cannot open {path} as a workspace: {exc}") from None
         try:
             _check_marker(conn, path)
+            _check_sound(conn, path)
             _configure(conn, path, busy_timeout)
             try:
                 migrate(conn)
@@ -262,10 +286,8 @@ class Workspace(LoadingMixin, RepositoryMixin):
                 return
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if is_busy_error(exc):
-                    raise WorkspaceBusyError(self.path) from None
-                raise
+            except sqlite3.Error as exc:
+                raise write_error(self.path, exc) from None
             self._write_depth = 1
             try:
                 if touches_data:
@@ -274,9 +296,10 @@ class Workspace(LoadingMixin, RepositoryMixin):
                 self.conn.execute("COMMIT")
             except BaseException as exc:
                 if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                if is_busy_error(exc):
-                    raise WorkspaceBusyError(self.path) from None
+                    with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
+                        self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise write_error(self.path, exc) from None
                 raise
             finally:
                 self._write_depth = 0
@@ -316,13 +339,117 @@ def looks_like_workspace(path: str | Path) -> bool:
     return int.from_bytes(header[68:72], "big") == APPLICATION_ID
 
 
-def remove_workspace_files(path: Path | str) -> None:
-    """Delete a workspace file with its WAL/SHM companions and its cache directory."""
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def remove_workspace_files(path: Path | str, *, cache: bool = True) -> None:
+    """Delete a workspace file with its WAL/SHM companions and (``cache``) its cache directory.
+
+    Call only for a file known to be a segscope workspace (``check_replaceable``)
+    or one this process just created.
+    """
     path = Path(path)
-    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+    for companion in (path, *(Path(f"{path}{s}") for s in COMPANION_SUFFIXES)):
         with contextlib.suppress(FileNotFoundError):
             companion.unlink()
-    shutil.rmtree(cache_dir_for(path), ignore_errors=True)
+    if cache:
+        directory = cache_dir_for(path)
+        if directory.is_symlink():
+            directory.unlink()
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def check_replaceable(path: Path, overwrite: bool, *, what: str) -> bool:
+    """Whether ``path`` exists; ``WorkspaceError`` unless it may be replaced by a workspace.
+
+    Only a regular file that is recognisably a segscope workspace (or empty) is
+    ever replaced, and only with ``overwrite``: devices, FIFOs, sockets,
+    directories, symbolic links and foreign files are refused. Uses ``lstat``
+    and reads at most the 100-byte header of a regular file, so it never
+    blocks on a FIFO nor follows a link.
+    """
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise WorkspaceError(f"cannot {what} {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise WorkspaceError(f"cannot {what} {path}: it is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise WorkspaceError(
+            f"cannot {what} {path}: it is a {file_kind(st.st_mode)}, not a workspace file;"
+            " segscope only ever replaces its own workspace files"
+        )
+    if not overwrite:
+        raise WorkspaceError(f"{path} already exists (use --force to replace it)")
+    if not looks_like_workspace(path):
+        raise WorkspaceError(
+            f"{path} exists and is not a segscope workspace; refusing to replace it"
+        )
+    return True
+
+
+def check_no_stale_companions(path: Path, *, what: str) -> None:
+    """Refuse when ``path`` has no database but a -wal/-shm/-journal file of one lies beside it."""
+    for suffix in COMPANION_SUFFIXES:
+        companion = Path(f"{path}{suffix}")
+        if os.path.lexists(companion):
+            raise WorkspaceError(
+                f"cannot {what} {path}: {companion} exists without its database"
+                " (left by another program?); move it away first"
+            )
+
+
+def _check_regular(path: Path) -> None:
+    """Open only a regular file (or a link to one): a FIFO would block, a device is not ours."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise NotAWorkspaceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise NotAWorkspaceError(f"{path} is a directory, not a segscope workspace file")
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAWorkspaceError(
+            f"{path} is a {file_kind(st.st_mode)}, not a segscope workspace file"
+        )
+
+
+def file_kind(mode: int) -> str:
+    """A word for what kind of file ``mode`` (from ``os.stat``) describes."""
+    for test, word in (
+        (stat.S_ISREG, "regular file"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISLNK, "symbolic link"),
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if test(mode):
+            return word
+    return "special file"
+
+
+def _check_sound(conn: sqlite3.Connection, path: Path) -> None:
+    """Exactly segscope's schema: no triggers, views or foreign objects (storage/integrity.py)."""
+    try:
+        check_schema(conn, path)
+    except sqlite3.OperationalError as exc:
+        if is_busy_error(exc):
+            raise WorkspaceBusyError(path) from None
+        raise NotAWorkspaceError(f"cannot open {path} as a workspace: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, exc) from None
+
+
+def damaged(path: str | Path, exc: BaseException) -> WorkspaceError:
+    """The one-line error for SQLite's "database disk image is malformed" and its kin."""
+    return WorkspaceError(
+        f"the workspace {path} is damaged ({str(exc).splitlines()[0] if str(exc) else exc});"
+        " restore it from a snapshot"
+    )
 
 
 def _check_header(path: Path) -> None:
