@@ -83,6 +83,85 @@ def write_error(path: str | Path, exc: sqlite3.Error) -> WorkspaceError:
     return WorkspaceError(f"cannot write to the workspace {path}: {why}; nothing was changed")
 
 
+def is_corrupt_error(exc: BaseException) -> bool:
+    """True for SQLite's "database disk image is malformed" and "file is not a database"."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return "malformed" in str(exc) or "not a database" in str(exc)
+
+
+class WorkspaceCursor(sqlite3.Cursor):
+    """A cursor whose "database disk image is malformed" is a one-line ``WorkspaceError``.
+
+    A damaged page is only found when a statement reads it, which can be any
+    read or write anywhere in storage; translating here, once, covers them all.
+    Other errors pass unchanged (``ws.write()`` translates write errors).
+    Iterating the cursor row by row is left at C speed, untranslated.
+    """
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> WorkspaceError:
+        return damaged(getattr(self.connection, "workspace_path", "?"), exc)
+
+    def execute(self, *args: Any, **kwargs: Any) -> WorkspaceCursor:
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if is_corrupt_error(exc):
+                raise self._damaged(exc) from None
+            raise
+
+    def executemany(self, *args: Any, **kwargs: Any) -> WorkspaceCursor:
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if is_corrupt_error(exc):
+                raise self._damaged(exc) from None
+            raise
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            if is_corrupt_error(exc):
+                raise self._damaged(exc) from None
+            raise
+
+    def fetchmany(self, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            return super().fetchmany(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if is_corrupt_error(exc):
+                raise self._damaged(exc) from None
+            raise
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            if is_corrupt_error(exc):
+                raise self._damaged(exc) from None
+            raise
+
+
+class WorkspaceConnection(sqlite3.Connection):
+    """The workspace's connection: its cursors translate a damaged file (``WorkspaceCursor``)."""
+
+    workspace_path: Path | str = "?"
+
+    def cursor(self, factory: Any = WorkspaceCursor) -> Any:
+        return super().cursor(factory)
+
+    # sqlite3's own execute() makes a plain cursor, whatever cursor() returns
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any:
+        return self.cursor().executemany(sql, parameters)
+
+
 def cache_dir_for(path: str | Path) -> Path:
     """Where derived caches of the workspace at ``path`` live (``<path>.cache/``)."""
     path = Path(path)
@@ -196,7 +275,9 @@ class Workspace(LoadingMixin, RepositoryMixin):
                 timeout=busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
+                factory=WorkspaceConnection,
             )
+            conn.workspace_path = path
         except sqlite3.Error as exc:
             raise NotAWorkspaceError(f"cannot open {path} as a workspace: {exc}") from None
         try:
@@ -249,7 +330,10 @@ class Workspace(LoadingMixin, RepositoryMixin):
         library, which shares file locks between its connections.
         """
         try:
-            conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout)
+            conn = sqlite3.connect(
+                str(self.path), timeout=self.busy_timeout, factory=WorkspaceConnection
+            )
+            conn.workspace_path = self.path
         except sqlite3.Error as exc:
             raise WorkspaceError(f"cannot read the workspace {self.path}: {exc}") from None
         try:
