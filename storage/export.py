@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
 
+from storage import tempfiles
 from storage.errors import ExportError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -79,15 +79,15 @@ def _atomic_target(path: Path):
     if path.is_dir():
         raise ExportError(f"cannot export to {path}: it is a directory")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        tempfiles.sweep_beside(path, "export")  # leftovers of a killed export
+        tmp = tempfiles.make_file(directory, f".{path.name}.export", ".tmp")
     except OSError as exc:
         raise ExportError(f"cannot export to {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
     # mkstemp makes the file private: give it the mode of the file it replaces, else 0644
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     try:
-        yield tmp
+        with tempfiles.removed_on_signals():  # SIGTERM runs the finally below
+            yield tmp
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:

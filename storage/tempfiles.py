@@ -146,6 +146,42 @@ def removed_on_signals() -> Iterator[None]:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@contextlib.contextmanager
+def work_dir(ws_path: str | Path, prefix: str) -> Iterator[Path]:
+    """A private folder for work files of the workspace at ``ws_path``, removed after.
+
+    In ``<workspace>.cache/tmp/`` (the system temp folder only when the
+    workspace's folder is read-only), removed on return, exception, SIGINT and
+    SIGTERM; after SIGKILL the next open of the workspace sweeps it.
+    """
+    ws_path = Path(ws_path)
+    cache = ws_path.with_name(ws_path.name + ".cache")
+    made = [d for d in (cache, cache / "tmp") if not os.path.lexists(d)]
+    with removed_on_signals():
+        path = None
+        for _attempt in range(3):  # another process may remove an empty tmp/ meanwhile
+            try:
+                path = make_dir(workspace_tmp_dir(ws_path), prefix)
+                break
+            except FileNotFoundError:
+                continue
+            except OSError:
+                break
+        if path is None:  # a read-only place: the system's temp folder, still tagged
+            parent = Path(tempfile.gettempdir())
+            sweep(parent, f"{glob_escape(prefix)}-p*")
+            path = make_dir(parent, prefix)
+            made = []
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+            # the folders this call made go too, if nobody else uses them now
+            for directory in reversed(made):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+
+
 def make_dir(directory: Path, prefix: str, suffix: str = "") -> Path:
     """A new private folder in ``directory`` whose name carries this process's pid."""
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{tag()}", suffix=suffix, dir=directory))

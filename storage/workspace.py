@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlite_utils
 
+from storage import tempfiles
 from storage.cache_snapshot import DATA_VERSION_SQL
 from storage.errors import (
     NotAWorkspaceError,
@@ -293,6 +294,7 @@ class Workspace(LoadingMixin, RepositoryMixin):
         except BaseException:
             conn.close()
             raise
+        tempfiles.sweep_workspace(path)  # work files of a process killed earlier
         return cls(path, conn, busy_timeout=busy_timeout, cache=cache)
 
     # -- state ---------------------------------------------------------------
