@@ -156,7 +156,7 @@ def _check_accounts(conn: sqlite3.Connection, version: int, bad) -> None:
             raise bad(f"the attribute column {_printable(str(name))} of accounts has constraints")
 
 
-def _json_depth_ok(value: object, limit: int) -> bool:
+def json_depth_ok(value: object, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -180,7 +180,7 @@ def parse_json(text: object, what: str) -> object:
         value = json.loads(text)
     except (ValueError, RecursionError):
         raise WorkspaceError(f"{what} is not valid JSON") from None
-    if not _json_depth_ok(value, MAX_JSON_DEPTH):
+    if not json_depth_ok(value, MAX_JSON_DEPTH):
         raise WorkspaceError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
 

@@ -44,7 +44,7 @@ from typing import IO, Any
 from core.errors import SegscopeError
 from storage import tempfiles
 from storage.errors import WorkspaceBusyError, WorkspaceError
-from storage.integrity import check_contents, check_schema
+from storage.integrity import check_contents, check_schema, json_depth_ok
 from storage.schema import APPLICATION_ID, LATEST_VERSION
 from storage.workspace import (
     DEFAULT_BUSY_TIMEOUT,
@@ -71,6 +71,20 @@ ZIP_MAGIC = b"PK\x03\x04"
 # workspace for a file only 10 % larger (52 MB vs 47 MB).
 COMPRESS_LEVEL = 1
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+# What zipfile raises for a damaged or crafted archive: besides BadZipFile,
+# NotImplementedError for an unknown compression method or flag (a flipped bit
+# in a header), RuntimeError for an "encrypted" member.
+_ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
+# segscope's manifest nests three levels (manifest > content / tables); a little room.
+MAX_MANIFEST_DEPTH = 8
 
 
 class SnapshotError(SegscopeError):
@@ -139,9 +153,13 @@ class Manifest:
         for key in ("segscope_version", "created", "source"):
             if not isinstance(data.get(key), str):
                 raise bad(f"the manifest has no {key} text")
+            if not _printable(data[key]):
+                raise bad(f"the manifest's {key} holds control characters")
         workspace_id = data.get("workspace_id")
         if workspace_id is not None and not isinstance(workspace_id, str):
             raise bad("the manifest's workspace_id is not text")
+        if workspace_id is not None and not _printable(workspace_id):
+            raise bad("the manifest's workspace_id holds control characters")
         content = data.get("content")
         if not isinstance(content, dict) or content.get("name") != CONTENT_NAME:
             raise bad(f"the manifest does not describe the {CONTENT_NAME} member")
@@ -156,6 +174,8 @@ class Manifest:
             isinstance(k, str) and _is_int(v) and v >= 0 for k, v in tables.items()
         ):
             raise bad("the manifest's tables are not a mapping of table name to row count")
+        if not all(_printable(k) for k in tables):
+            raise bad("the manifest's table names hold control characters")
         known = {
             "format", "format_version", "segscope_version", "schema_version", "created",
             "source", "workspace_id", "content", "tables",
@@ -172,6 +192,11 @@ class Manifest:
             workspace_id=workspace_id,
             extra={k: v for k, v in data.items() if k not in known},
         )
+
+
+def _printable(text: str) -> bool:
+    """No control characters (escape sequences would be printed raw to a terminal)."""
+    return text.isprintable() and len(text) <= 1000
 
 
 def _is_int(value: Any) -> bool:
@@ -471,7 +496,7 @@ def _open_archive(path: Path) -> Iterator[zipfile.ZipFile]:
         raise SnapshotError(f"{path} is not a snapshot file")
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, ValueError):
         with contextlib.suppress(OSError), path.open("rb") as fh:
             head = fh.read(4)
             if head == ZIP_MAGIC:
@@ -515,14 +540,18 @@ def read_manifest(path: str | Path) -> Manifest:
             raise SnapshotError(f"{path} is not a valid segscope snapshot: its manifest is too big")
         try:
             raw = zf.read(info)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except _ZIP_READ_ERRORS as exc:
             raise SnapshotError(f"{path} is damaged: cannot read its manifest ({exc})") from None
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise SnapshotError(
                 f"{path} is not a valid segscope snapshot: the manifest is not JSON"
             ) from None
+        if not json_depth_ok(data, MAX_MANIFEST_DEPTH):
+            raise SnapshotError(
+                f"{path} is not a valid segscope snapshot: the manifest nests too deeply"
+            )
         manifest = Manifest.from_dict(data, str(path))
         if infos[CONTENT_NAME].file_size != manifest.size:
             raise SnapshotError(
@@ -552,7 +581,7 @@ def _stream_content(path: Path, manifest: Manifest, sink: IO[bytes] | None) -> N
             while True:
                 try:
                     chunk = member.read(CHUNK)
-                except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                except _ZIP_READ_ERRORS as exc:
                     raise _damaged(path, exc) from None
                 if not chunk:
                     break
@@ -568,7 +597,7 @@ def _stream_content(path: Path, manifest: Manifest, sink: IO[bytes] | None) -> N
                             f"cannot write {getattr(sink, 'name', 'the copy')}:"
                             f" {exc.strerror or exc}"
                         ) from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except _ZIP_READ_ERRORS as exc:
             raise _damaged(path, exc) from None
         finally:
             if member is not None:

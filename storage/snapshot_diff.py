@@ -251,7 +251,12 @@ def _multiset_counts(conn: sqlite3.Connection, table: str, common: list[str]) ->
 
 
 def _key_text(values: tuple[Any, ...]) -> str:
-    return "/".join("" if v is None else str(v) for v in values)
+    # keys are data: control characters (terminal escapes) are shown escaped, never raw
+    return "/".join("" if v is None else _safe(str(v)) for v in values)
+
+
+def _safe(text: str) -> str:
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _keyed_rows(
