@@ -900,6 +900,8 @@ def _remove_companions(path: Path) -> None:
 def is_snapshot_file(path: str | Path) -> bool:
     """True if ``path`` starts like a zip archive (a snapshot), judged by its first bytes."""
     try:
+        if not stat.S_ISREG(Path(path).stat().st_mode):
+            return False  # never open a FIFO or a device (it would block or be consumed)
         with Path(path).open("rb") as fh:
             return fh.read(4) == ZIP_MAGIC
     except OSError:

@@ -497,3 +497,48 @@ def test_a_read_only_file_is_one_line(ws_path: Path, tmp_path: Path, capsys) -> 
     finally:
         ws_path.chmod(0o644)
     assert dump(ws_path) == before
+
+
+def test_a_fifo_given_to_diff_or_info_is_refused_quickly(
+    ws_path: Path, tmp_path: Path, capsys
+) -> None:
+    fifo = make_fifo(tmp_path / "x.segsnap")
+    for args in (
+        ["snapshot", "diff", str(fifo), str(ws_path)],
+        ["snapshot", "diff", str(ws_path), str(fifo)],
+        ["snapshot", "info", str(fifo)],
+        ["snapshot", "restore", str(fifo), str(tmp_path / "r.segscope")],
+    ):
+        assert quickly(lambda args=args: main(args)) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [
+        ("disk I/O error", "I/O error"),
+        ("attempt to write a readonly database", "read-only"),
+        ("database or disk is full", "disk is full"),
+        ("database disk image is malformed", "is damaged"),
+        ("too many columns on accounts", "too many columns"),
+    ],
+)
+def test_write_errors_are_translated_in_one_place(message: str, words: str) -> None:
+    from storage.workspace import write_error
+
+    exc = write_error(Path("w.segscope"), sqlite3.OperationalError(message))
+    assert isinstance(exc, WorkspaceError)
+    assert words in str(exc) and "w.segscope" in str(exc) and "\n" not in str(exc)
+
+
+def test_an_aborting_trigger_added_while_open_is_one_line(ws_path: Path) -> None:
+    """A trigger cannot pass an open; one added behind segscope's back still gives one line."""
+    with Workspace.open(ws_path) as ws:
+        other = sqlite3.connect(ws_path, isolation_level=None)
+        other.execute(
+            "CREATE TRIGGER no BEFORE INSERT ON settings BEGIN SELECT RAISE(ABORT, 'no way'); END"
+        )
+        other.close()
+        with pytest.raises(WorkspaceError, match=r"cannot write to the workspace .*no way"):
+            ws.set_setting("theme", "dark")
