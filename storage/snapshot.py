@@ -51,6 +51,7 @@ from storage.workspace import (
     SQLITE_HEADER,
     Workspace,
     cache_dir_for,
+    check_name_fits,
     check_no_stale_companions,
     check_replaceable,
     file_kind,
@@ -236,7 +237,12 @@ def export_snapshot(
     ws_path = Path(ws_path).expanduser()
     out_path = Path(out_path).expanduser()
     _check_source(ws_path)
-    _check_output(out_path, ws_path, overwrite)
+    try:
+        _check_output(out_path, ws_path, overwrite)
+    except OSError as exc:  # a name too long, a loop of links, ...
+        raise SnapshotError(
+            f"cannot write the snapshot to {out_path}: {exc.strerror or exc}"
+        ) from None
     try:
         return _export(ws_path, out_path, overwrite, compress, busy_timeout, say)
     except OSError as exc:
@@ -806,7 +812,10 @@ def _check_target(target: Path, snapshot: Path, force: bool) -> bool:
         st = target.lstat()
     except FileNotFoundError:
         _check_no_companions(target)
+        _check_name_length(target)
         return False
+    except OSError as exc:  # a name too long, a loop of links, ...
+        raise SnapshotError(f"cannot restore to {target}: {exc.strerror or exc}") from None
     try:
         if stat.S_ISLNK(st.st_mode):
             if not force:
@@ -835,6 +844,14 @@ def _check_target(target: Path, snapshot: Path, force: bool) -> bool:
         return check_replaceable(target, force, what="restore to")
     except WorkspaceError as exc:
         raise SnapshotError(str(exc)) from None
+
+
+def _check_name_length(target: Path) -> None:
+    """The hidden temporary beside ``target`` needs a longer name than ``target`` itself."""
+    try:
+        check_name_fits(target, len(".") + len(".restore-p4194304-xxxxxxxx.tmp"))
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc).replace("create a workspace at", "restore to")) from None
 
 
 def _check_no_companions(target: Path) -> None:

@@ -217,6 +217,7 @@ class Workspace(LoadingMixin, RepositoryMixin):
         # A -wal/-shm/-journal without its database is not ours to delete, and
         # SQLite would replay it into the new file: refuse.
         check_no_stale_companions(path, what="create a workspace at")
+        check_name_fits(path, len("-journal"))
         try:
             # O_EXCL: two processes creating the same path cannot both win.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -475,6 +476,20 @@ def check_replaceable(path: Path, overwrite: bool, *, what: str) -> bool:
             f"{path} exists and is not a segscope workspace; refusing to replace it"
         )
     return True
+
+
+def check_name_fits(path: Path, extra: int) -> None:
+    """Refuse a name so long that SQLite's ``<name>-journal`` (``extra`` more) would not fit."""
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        limit = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.fsencode(path.name)) + extra > limit:
+        raise WorkspaceError(
+            f"cannot create a workspace at {path}: the file name is too long"
+            f" (at most {limit - extra} bytes, to leave room for the files SQLite adds)"
+        )
 
 
 def check_no_stale_companions(path: Path, *, what: str) -> None:

@@ -542,3 +542,19 @@ def test_an_aborting_trigger_added_while_open_is_one_line(ws_path: Path) -> None
         other.close()
         with pytest.raises(WorkspaceError, match=r"cannot write to the workspace .*no way"):
             ws.set_setting("theme", "dark")
+
+
+@pytest.mark.parametrize("length", [240, 250, 300])
+def test_file_names_too_long_are_one_line(snap: Path, tmp_path: Path, capsys, length: int) -> None:
+    name = str(tmp_path / ("a" * length))
+    for args in (
+        ["init", name],
+        ["snapshot", "restore", str(snap), name + ".segscope"],
+        ["snapshot", "export", str(snap.with_name("w.segscope")), name + "x"],
+    ):
+        code = main(args)
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        if code != 0:
+            assert code == 1 and err.count("\n") == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
