@@ -63,6 +63,10 @@ BOUNDED_COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("transactions", "unit_price", MAX_ABS_UNIT_PRICE),
 )
 
+# Statistics that ANALYZE (or PRAGMA optimize, e.g. from the sqlite3 shell) keeps
+# for the query planner: SQLite's own, never read or run by segscope's code.
+PLANNER_TABLES = frozenset({"sqlite_stat1", "sqlite_stat4"})
+
 EPOCH = date(1970, 1, 1)
 MIN_DAY = (date(1900, 1, 1) - EPOCH).days
 MAX_DAY = (date(2199, 12, 31) - EPOCH).days
@@ -106,7 +110,7 @@ def check_schema(conn: sqlite3.Connection, where: str | Path) -> None:
         return WorkspaceError(f"{where} is not a sound segscope workspace: {what}")
 
     for name, (kind, _tbl, _sql) in sorted(actual.items()):
-        if name not in expected:
+        if name not in expected and name not in PLANNER_TABLES:
             if kind in ("trigger", "view"):
                 raise bad(
                     f"it contains a {kind} ({_printable(name)}), which segscope never creates"
@@ -209,28 +213,39 @@ def check_contents(conn: sqlite3.Connection, where: str | Path) -> None:
         ):
             parse_json(text, f"{where}: {table}.{column} of row {rowid}")
     if "transactions" in tables:
-        for table, column, bound in BOUNDED_COLUMNS:
-            row = conn.execute(
-                f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL AND"
-                f" (typeof({column}) NOT IN ('integer', 'real') OR NOT abs({column}) <= ?)"
-                " LIMIT 1",
-                (bound,),
-            ).fetchone()
-            if row is not None:
-                raise WorkspaceError(
-                    f"{where} is not a sound segscope workspace: {table}.{column} of row {row[0]}"
-                    f" is {row[1]!r}, outside the bound of {bound:,.0f}"
-                )
-        row = conn.execute(
-            "SELECT id, date FROM transactions WHERE typeof(date) != 'integer'"
-            " OR date < ? OR date > ? LIMIT 1",
-            (MIN_DAY, MAX_DAY),
-        ).fetchone()
-        if row is not None:
+        _check_transactions(conn, where)
+
+
+def _out_of_range(column: str) -> str:
+    not_a_number = f"typeof({column}) NOT IN ('integer', 'real')"
+    return f"({column} IS NOT NULL AND ({not_a_number} OR NOT abs({column}) <= ?))"
+
+
+BAD_DATE = "(typeof(date) != 'integer' OR date < ? OR date > ?)"
+
+
+def _check_transactions(conn: sqlite3.Connection, where: str | Path) -> None:
+    """One scan of the (possibly 20M-row) table finds the first bad line; then say what is bad."""
+    conditions = [_out_of_range(column) for _t, column, _b in BOUNDED_COLUMNS] + [BAD_DATE]
+    params = [bound for _t, _c, bound in BOUNDED_COLUMNS] + [MIN_DAY, MAX_DAY]
+    columns = ", ".join(column for _t, column, _b in BOUNDED_COLUMNS)
+    row = conn.execute(
+        f"SELECT id, {columns}, date FROM transactions WHERE {' OR '.join(conditions)} LIMIT 1",
+        params,
+    ).fetchone()
+    if row is None:
+        return
+    line, *values, day = row
+    for (_t, column, bound), value in zip(BOUNDED_COLUMNS, values, strict=True):
+        if value is not None and (not isinstance(value, int | float) or not abs(value) <= bound):
             raise WorkspaceError(
-                f"{where} is not a sound segscope workspace: transactions.date of row {row[0]}"
-                f" is {row[1]!r}, not a day in 1900-2199"
+                f"{where} is not a sound segscope workspace: transactions.{column} of row {line}"
+                f" is {value!r}, outside the bound of {bound:,.0f}"
             )
+    raise WorkspaceError(
+        f"{where} is not a sound segscope workspace: transactions.date of row {line}"
+        f" is {day!r}, not a day in 1900-2199"
+    )
 
 
 def check_workspace_file(path: str | Path, *, contents: bool = True) -> None:

@@ -558,3 +558,11 @@ def test_file_names_too_long_are_one_line(snap: Path, tmp_path: Path, capsys, le
         if code != 0:
             assert code == 1 and err.count("\n") == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_planner_statistics_from_analyze_are_allowed(ws_path: Path) -> None:
+    conn = sqlite3.connect(ws_path, isolation_level=None)
+    conn.execute("ANALYZE")
+    conn.close()
+    with Workspace.open(ws_path) as ws:
+        assert ws.db["transactions"].count > 0
