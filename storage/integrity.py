@@ -246,20 +246,3 @@ def _check_transactions(conn: sqlite3.Connection, where: str | Path) -> None:
         f"{where} is not a sound segscope workspace: transactions.date of row {line}"
         f" is {day!r}, not a day in 1900-2199"
     )
-
-
-def check_workspace_file(path: str | Path, *, contents: bool = True) -> None:
-    """Open ``path`` read-only and run ``check_schema`` (and ``check_contents``)."""
-    uri = Path(path).absolute().as_uri() + "?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise WorkspaceError(f"cannot open {path}: {exc}") from None
-    try:
-        check_schema(conn, path)
-        if contents:
-            check_contents(conn, path)
-    except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(f"{path} cannot be read: {exc}") from None
-    finally:
-        conn.close()

@@ -16,8 +16,11 @@ makes it inconsistent: the copy is the state of one commit.
 Restore validates before it writes anything: the manifest, the checksum of the
 content (one streaming pass that writes nothing), the schema version; then it
 extracts to a temporary file beside the target, checks SQLite's
-``integrity_check`` and the row counts there, migrates an older schema, and
-renames the file into place. Member names are only ever compared with the two
+``integrity_check``, the exact schema (no triggers or views), the JSON columns,
+the value ranges (``storage/integrity.py``) and the row counts there, migrates
+an older schema, and renames the file into place. Only a regular segscope
+workspace file (or a link to one) is ever replaced, and only with ``force``.
+Export refuses a workspace that fails SQLite's ``quick_check``. Member names are only ever compared with the two
 expected names, never used as paths, so a crafted archive cannot write
 elsewhere (no zip-slip).
 """

@@ -32,6 +32,7 @@ PID_RE = re.compile(r"-p(\d+)-")
 # A leftover whose name carries no pid (made before names had one) is swept
 # once it is this old: no segscope operation keeps a temporary file this long.
 UNTAGGED_AGE = 24 * 3600.0
+REUSED_PID_AGE = 7 * 24 * 3600.0
 
 
 def tag() -> str:
@@ -61,13 +62,14 @@ def _alive(pid: int) -> bool:
 
 def is_stale(path: Path, now: float | None = None) -> bool:
     """Whether ``path`` is a leftover: its maker's pid is gone (or, untagged, it is old)."""
-    match = PID_RE.search(path.name)
-    if match:
-        return not _alive(int(match.group(1)))
     try:
         age = (now or time.time()) - path.lstat().st_mtime
     except OSError:
         return False
+    match = PID_RE.search(path.name)
+    if match:
+        # a week-old file is stale even if its pid was reused by another process since
+        return not _alive(int(match.group(1))) or age > REUSED_PID_AGE
     return age > UNTAGGED_AGE
 
 

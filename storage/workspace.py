@@ -7,6 +7,13 @@ commits whole or rolls back, and that raises ``WorkspaceBusyError`` when another
 process holds the write lock longer than the timeout. Readers (other
 connections, other processes) keep reading the last committed state meanwhile.
 
+Opening checks that the file is a regular file carrying the segscope marker
+and exactly the schema the migrations build (no triggers, views or foreign
+objects: ``storage/integrity.py``). SQLite errors of a write (read-only file,
+full disk, I/O error, a damaged file) become one ``WorkspaceError`` naming the
+workspace in ``write_error``; a damaged page met by any read is one too
+(``WorkspaceCursor``).
+
 Data writes (``ws.write()`` with the default ``touches_data=True``) replace the
 ``data_version`` token in ``meta`` in the same transaction, so ``ws.data_version()``
 changes with every committed change of accounts, transactions or contacts and
