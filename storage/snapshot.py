@@ -20,9 +20,9 @@ extracts to a temporary file beside the target, checks SQLite's
 the value ranges (``storage/integrity.py``) and the row counts there, migrates
 an older schema, and renames the file into place. Only a regular segscope
 workspace file (or a link to one) is ever replaced, and only with ``force``.
-Export refuses a workspace that fails SQLite's ``quick_check``. Member names are only ever compared with the two
-expected names, never used as paths, so a crafted archive cannot write
-elsewhere (no zip-slip).
+Export refuses a workspace that fails SQLite's ``quick_check``. Member names
+are only ever compared with the two expected names, never used as paths, so a
+crafted archive cannot write elsewhere (no zip-slip).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import re
 import shutil
 import sqlite3
 import stat
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -700,7 +699,7 @@ def validate_snapshot(path: str | Path) -> Manifest:
     path = Path(path).expanduser()
     manifest = read_manifest(path)
     _check_schema(manifest, path)
-    with tempfile.TemporaryDirectory(prefix="segscope-snapshot-") as tmp:
+    with tempfiles.system_work_dir("segscope-snapshot") as tmp:
         # the extraction checks the size and the SHA-256 as it goes
         _extract_checked(path, manifest, Path(tmp) / CONTENT_NAME)
     return manifest

@@ -184,6 +184,23 @@ def work_dir(ws_path: str | Path, prefix: str) -> Iterator[Path]:
                     directory.rmdir()
 
 
+@contextlib.contextmanager
+def system_work_dir(prefix: str) -> Iterator[Path]:
+    """A private pid-tagged folder in the system temp folder, for work tied to no workspace.
+
+    Removed on return, exception, SIGINT and SIGTERM; leftovers of killed
+    processes with the same prefix are swept first.
+    """
+    parent = Path(tempfile.gettempdir())
+    sweep(parent, f"{glob_escape(prefix)}-p*")
+    with removed_on_signals():
+        path = make_dir(parent, prefix)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def make_dir(directory: Path, prefix: str, suffix: str = "") -> Path:
     """A new private folder in ``directory`` whose name carries this process's pid."""
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{tag()}", suffix=suffix, dir=directory))

@@ -757,7 +757,7 @@ def test_a_full_disk_is_not_called_a_damaged_snapshot(snap: Path) -> None:
 def test_unwritable_places_are_snapshot_errors(
     ws_path: Path, snap: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    import storage.snapshot as module
+    import storage.tempfiles as module  # where the snapshot's temporaries are made
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
