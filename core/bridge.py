@@ -13,9 +13,10 @@ transaction rounded once to integer cents (half away from zero); all bridge
 arithmetic is in integer cents, so the lines reconcile exactly. An account is
 *active* in a period when its net there is > 0. Classes (``bridge_class``):
 
-- ``New``: active in P1, not in P0, and no positive line ever before P1;
-- ``Reactivated``: active in P1, not in P0, some positive line before P1
-  (before P0, or inside P0 but netted away by returns);
+- ``New``: active in P1, not in P0, and no purchase day (a day whose net is
+  > 0) ever before P1;
+- ``Reactivated``: active in P1, not in P0, some purchase day before P1
+  (before P0, or inside P0 but netted away by later returns);
 - ``Expansion`` / ``Contraction`` / ``Retained``: active in both, P1 above / below /
   equal to P0; retained revenue = min(P0, P1), expansion = P1 - P0, contraction = P0 - P1;
 - ``Churned``: active in P0, not in P1 (churn = its P0 revenue);
@@ -148,10 +149,15 @@ def bridge_periods(
 def _account_lines(
     transactions: pl.LazyFrame, p0_start: dt.date, p1_start: dt.date, p1_end: dt.date
 ) -> pl.LazyFrame:
-    """Per account: net cents in P0 and P1 and whether it sold anything before P1."""
+    """Per account: net cents in P0 and P1 and whether it had a purchase day before P1."""
+    # One row per account and day (its net cents): "before P1" asks for a
+    # purchase day (a day whose net is > 0), as first_purchase does, so an order
+    # cancelled the same day is no history.
     tx = (
         transactions.filter(pl.col("date") < p1_end)
         .select(pl.col("account_id").cast(pl.Utf8), pl.col("date"), cents("amount").alias("c"))
+        .group_by("account_id", "date", maintain_order=True)
+        .agg(pl.col("c").sum())
         .collect()
     )
     in_p0 = (pl.col("date") >= p0_start) & (pl.col("date") < p1_start)

@@ -34,6 +34,7 @@ from core.clv_models import (
     gamma_gamma_expected_spend,
 )
 from core.errors import SegscopeError, UsageError
+from core.metrics import cents
 
 DAYS_PER_MONTH = 365.25 / 12
 UNIT_DAYS = {"W": 7.0, "D": 1.0}
@@ -97,7 +98,8 @@ def calibration_summary(
     repeat purchase days, the first purchase excluded, as in the papers."
 
     Transactions dated after ``calibration_end`` (inclusive end; default: the
-    last transaction date) are ignored. Amounts are netted per account and day;
+    last transaction date) are ignored. Amounts are netted per account and day
+    in integer cents (each amount rounded once, as in ``core.metrics``);
     a day whose net amount is <= 0 (returns only) is not a purchase day. With
     ``zero_amount_is_purchase=True`` a day netting exactly 0 counts as a purchase
     (free goods: the CDNOW data has eight $0.00 first orders that the papers
@@ -127,11 +129,14 @@ def _is_purchase(zero_amount_is_purchase: bool) -> pl.Expr:
 def _account_days(transactions: pl.DataFrame, calibration_end: dt.date) -> pl.DataFrame:
     """Net amount (and known margin) per account and day up to the calibration end."""
     has_margin = "margin" in transactions.columns
-    margin_col = pl.col("margin") if has_margin else pl.lit(None, dtype=pl.Float64)
+    # Integer cents, as the metrics and the bridge: a float sum of an order and
+    # its cancellation can leave +1e-14, which would count as a purchase.
+    margin_col = cents("margin") if has_margin else pl.lit(None, dtype=pl.Int64)
     return (
         transactions.lazy()
         .filter(pl.col("date") <= calibration_end)
-        .select("account_id", "date", "amount", margin_col.cast(pl.Float64).alias("margin"))
+        .select("account_id", "date", cents("amount").alias("amount"),
+                margin_col.alias("margin"))
         .group_by("account_id", "date")
         .agg(
             pl.col("amount").sum(),
@@ -139,6 +144,7 @@ def _account_days(transactions: pl.DataFrame, calibration_end: dt.date) -> pl.Da
             pl.col("amount").filter(pl.col("margin").is_not_null()).sum().alias("margin_base"),
             pl.col("margin").is_not_null().any().alias("has_margin"),
         )
+        .with_columns((pl.col(c) / 100).alias(c) for c in ("amount", "margin", "margin_base"))
         .collect()
     )
 
@@ -198,6 +204,7 @@ class ClvResult:
     gamma_gamma: ModelFit | None = None
     retention_monthly: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    zero_amount_is_purchase: bool = False
 
     def describe(self) -> dict[str, object]:
         """A JSON-ready description (parameters, SEs, log-likelihoods, notes)."""
@@ -211,6 +218,7 @@ class ClvResult:
             "bgnbd": self.bgnbd.as_dict() if self.bgnbd else None,
             "gamma_gamma": self.gamma_gamma.as_dict() if self.gamma_gamma else None,
             "retention_monthly": self.retention_monthly,
+            "count_zero_orders": self.zero_amount_is_purchase,
             "accounts": self.frame.height,
             "total_clv": float(self.frame["clv"].sum()),
             "notes": list(self.notes),
@@ -298,12 +306,7 @@ def simple_retention_clv(
     start_last = _year_before(end)
     start_prev = _year_before(start_last)
     positive = pl.col("amount") >= 0 if zero_amount_is_purchase else pl.col("amount") > 0
-    days = (
-        transactions.filter(pl.col("date") <= end)
-        .group_by("account_id", "date")
-        .agg(pl.col("amount").sum())
-        .filter(positive)
-    )
+    days = _account_days(transactions, end).filter(positive)
     prev = set(
         days.filter((pl.col("date") > start_prev) & (pl.col("date") <= start_last))[
             "account_id"
@@ -395,6 +398,7 @@ def customer_lifetime_value(
         "annual_discount_rate": annual_discount_rate,
         "time_unit": time_unit,
         "basis": basis,
+        "zero_amount_is_purchase": zero_amount_is_purchase,
     }
     fallback_reason = None
     if repeat_buyers < min_repeat_buyers:
@@ -458,4 +462,123 @@ def customer_lifetime_value(
         gamma_gamma=gg,
         notes=tuple(notes),
         **common,  # type: ignore[arg-type]
+    )
+
+
+HOLDOUT_TOP_BUCKET = 7  # the papers group calibration repeats as 0, 1, ..., 6, 7+
+
+
+@dataclass(frozen=True)
+class HoldoutComparison:
+    """Expected against actual repeat purchases in a holdout period (the papers'
+    validation: FHL 2005, figures 1-3 and the conditional-expectation table)."""
+
+    calibration_end: dt.date
+    holdout_end: dt.date
+    holdout_length: float
+    time_unit: str
+    customers: int
+    expected_total: float
+    actual_total: int
+    by_repeats: pl.DataFrame  # repeats (label), customers, expected, actual (per customer)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "calibration_end": self.calibration_end.isoformat(),
+            "holdout_end": self.holdout_end.isoformat(),
+            "holdout_length": self.holdout_length,
+            "time_unit": self.time_unit,
+            "customers": self.customers,
+            "expected_total": self.expected_total,
+            "actual_total": self.actual_total,
+            "by_calibration_repeats": self.by_repeats.to_dicts(),
+        }
+
+
+def holdout_comparison(
+    transactions: pl.DataFrame,
+    result: ClvResult,
+    holdout_end: dt.date,
+) -> HoldoutComparison:
+    """Expected vs actual repeat purchases in the holdout (calibration end, holdout end].
+
+    DOMAIN.md: "When a holdout period is given, show expected against actual
+    repeat purchases in the holdout, in total and by number of calibration
+    repeats (the papers' validation)". The customers are those of the
+    calibration summary; actual = their purchase days in the holdout (netted
+    per day in cents, the same purchase rule as the fit, zero-value days
+    included when the fit counted them); expected =
+    E[Y(t) | x, tx, T] with t the holdout length. ``by_repeats`` groups by
+    calibration repeat purchases 0..6 and "7+", with the mean expected and
+    actual per customer, as the papers' conditional-expectation figure.
+    Needs the BG/NBD fit (not the simple-retention fallback).
+    """
+    if result.bgnbd is None:
+        raise SegscopeError(
+            "CLV holdout: the simple retention formula was used (no BG/NBD fit), so there "
+            "are no expected purchases to compare"
+        )
+    cal_end = result.calibration_end
+    if holdout_end <= cal_end:
+        raise UsageError(
+            f"holdout end {holdout_end} must be after the calibration end {cal_end}"
+        )
+    unit = _unit_days(result.time_unit)
+    frame = result.frame
+    in_holdout = transactions.filter(
+        (pl.col("date") > cal_end) & (pl.col("date") <= holdout_end)
+    )
+    days = _account_days(in_holdout, holdout_end).filter(
+        _is_purchase(result.zero_amount_is_purchase)
+    )
+    actual = days.group_by("account_id").agg(pl.len().cast(pl.Int64).alias("actual"))
+    length = (holdout_end - cal_end).days / unit
+    params = tuple(result.bgnbd.params[k] for k in ("r", "alpha", "a", "b"))
+    expected = bgnbd_expected_purchases_of(params, length, frame)
+    per = (
+        frame.select("account_id", "repeat_frequency")
+        .with_columns(pl.Series("expected", expected))
+        .join(actual, on="account_id", how="left", maintain_order="left")
+        .with_columns(pl.col("actual").fill_null(0))
+    )
+    top = HOLDOUT_TOP_BUCKET
+    by = (
+        per.with_columns(pl.col("repeat_frequency").clip(upper_bound=top).alias("_x"))
+        .group_by("_x")
+        .agg(
+            pl.len().cast(pl.Int64).alias("customers"),
+            pl.col("expected").mean(),
+            pl.col("actual").cast(pl.Float64).mean(),
+        )
+        .sort("_x")
+        .with_columns(
+            pl.when(pl.col("_x") >= top).then(pl.lit(f"{top}+"))
+            .otherwise(pl.col("_x").cast(pl.Utf8)).alias("repeats")
+        )
+        .select("repeats", "customers", "expected", "actual")
+    )
+    return HoldoutComparison(
+        calibration_end=cal_end,
+        holdout_end=holdout_end,
+        holdout_length=length,
+        time_unit=result.time_unit,
+        customers=per.height,
+        expected_total=float(per["expected"].sum()),
+        actual_total=int(per["actual"].sum()),
+        by_repeats=by,
+    )
+
+
+def bgnbd_expected_purchases_of(
+    params: tuple[float, ...], t: float, frame: pl.DataFrame
+) -> np.ndarray:
+    """E[Y(t) | x, tx, T] for every row of a CLV frame (repeat_frequency,
+    bgnbd_recency, t_age)."""
+    from core.clv_models import bgnbd_expected_purchases
+
+    return bgnbd_expected_purchases(
+        params, t,
+        frame["repeat_frequency"].to_numpy().astype(float),
+        frame["bgnbd_recency"].to_numpy().astype(float),
+        frame["t_age"].to_numpy().astype(float),
     )

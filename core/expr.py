@@ -32,6 +32,15 @@ condition is NULL for an account does not match it.
 
 Errors are :class:`ExpressionError` with ``.position``, the 0-based character
 offset in the text, and a message that says what was expected there.
+
+Limits (issue 11): an expression has at most ``MAX_LENGTH`` characters,
+``MAX_NESTING`` levels of parentheses, NOT and unary minus, and a tree at most
+``MAX_DEPTH`` operators deep (a chain ``a OR b OR c ...`` counts one level per
+operator); a number has at most ``MAX_NUMBER_DIGITS`` characters and must be
+finite. The parser and the type checker recurse, so these limits keep them far
+from Python's recursion limit, also inside the workbench's worker threads.
+Text that is not valid Unicode (a lone surrogate, as a non-UTF-8 byte on the
+command line becomes) is refused with its position.
 """
 
 from __future__ import annotations
@@ -92,6 +101,16 @@ _DIGITS = frozenset("0123456789")
 _NUMBER_RE = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT64_MAX = 2**63 - 1
+MAX_LENGTH = 10_000
+MAX_NESTING = 50
+MAX_DEPTH = 100
+MAX_NUMBER_DIGITS = 100
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _shown(c: str) -> str:
+    """A character for a message: itself if printable, else its code point."""
+    return c if c.isprintable() and not _SURROGATE_RE.match(c) else f"U+{ord(c):04X}"
 
 
 @dataclass(frozen=True)
@@ -129,19 +148,30 @@ def tokenize(text: str) -> list[Token]:
             assert m is not None
             raw = m.group(0)
             i = m.end()
+            if len(raw) > MAX_NUMBER_DIGITS:
+                raise ExpressionError(
+                    f"at position {start}: number has {len(raw):,} characters; "
+                    f"at most {MAX_NUMBER_DIGITS} are allowed",
+                    start,
+                )
             if i < n and (text[i].isalnum() or text[i] in "_."):
                 end = i
                 while end < n and (text[end].isalnum() or text[end] in "_."):
                     end += 1
-                raise ExpressionError(
-                    f"at position {start}: malformed number '{text[start:end]}'", start
-                )
+                shown = "".join(_shown(ch) for ch in text[start : min(end, start + 40)])
+                raise ExpressionError(f"at position {start}: malformed number '{shown}'", start)
             if m.group(2) is None and "." not in raw:
                 value: Any = int(raw)
                 if value > _INT64_MAX:
                     value = float(raw)
             else:
                 value = float(raw)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ExpressionError(
+                    f"at position {start}: number {raw} is too large "
+                    "(the largest is about 1.8e308)",
+                    start,
+                )
             tokens.append(Token("NUMBER", value, start, raw))
         elif c in "'\"":
             quote, i, parts = c, i + 1, []
@@ -179,7 +209,7 @@ def tokenize(text: str) -> list[Token]:
             m = _IDENT_RE.match(text, i)
             if m is None:  # a non-ASCII letter
                 raise ExpressionError(
-                    f"at position {start}: unexpected character '{c}' "
+                    f"at position {start}: unexpected character '{_shown(c)}' "
                     "(quote column names with `backticks`)",
                     start,
                 )
@@ -200,7 +230,9 @@ def tokenize(text: str) -> list[Token]:
                     tokens.append(Token("OP", c, start, c))
                     i += 1
                 else:
-                    raise ExpressionError(f"at position {start}: unexpected character '{c}'", start)
+                    raise ExpressionError(
+                        f"at position {start}: unexpected character '{_shown(c)}'", start
+                    )
     tokens.append(Token("END", None, n, ""))
     return tokens
 
@@ -322,6 +354,16 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = tokenize(text)
         self.i = 0
+        self.nesting = 0
+
+    def _enter(self, tok: Token) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ExpressionError(
+                f"at position {tok.pos}: the expression nests more than {MAX_NESTING} levels "
+                "deep (parentheses, NOT or '-'); simplify it",
+                tok.pos,
+            )
 
     @property
     def tok(self) -> Token:
@@ -377,7 +419,10 @@ class _Parser:
     def not_expr(self) -> Node:
         if self._is_kw("NOT"):
             op = self._advance()
-            return Not(self.not_expr(), op.pos)
+            self._enter(op)
+            node = Not(self.not_expr(), op.pos)
+            self.nesting -= 1
+            return node
         return self.predicate()
 
     def predicate(self) -> Node:
@@ -465,12 +510,12 @@ class _Parser:
         return node
 
     def unary(self) -> Node:
-        if self._is_op("-"):
+        if self._is_op("-", "+"):
             op = self._advance()
-            return Negate(self.unary(), op.pos)
-        if self._is_op("+"):
-            self._advance()
-            return self.unary()
+            self._enter(op)
+            node = self.unary()
+            self.nesting -= 1
+            return Negate(node, op.pos) if op.value == "-" else node
         return self.primary()
 
     def primary(self) -> Node:
@@ -485,11 +530,12 @@ class _Parser:
             self._advance()
             return Literal(tok.value == "TRUE", tok.pos)
         if self._is_op("("):
-            self._advance()
+            self._enter(self._advance())
             node = self.or_expr()
             if not self._is_op(")"):
                 raise self._fail("')'")
             self._advance()
+            self.nesting -= 1
             return node
         if self._is_kw("NULL"):
             raise ExpressionError(
@@ -499,11 +545,49 @@ class _Parser:
         raise self._fail("a value")
 
 
+def _children(node: Node) -> list[Node]:
+    out = [getattr(node, a, None) for a in ("left", "right", "operand", "low", "high", "pattern")]
+    return [c for c in out if c is not None]
+
+
+def _check_depth(node: Node) -> None:
+    """Refuse a tree deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_DEPTH and not isinstance(current, Literal | Column):  # leaves are free
+            raise ExpressionError(
+                f"at position {current.pos}: the expression is more than {MAX_DEPTH} operators "
+                "deep; split it, or use IN (...) instead of a long chain of OR",
+                current.pos,
+            )
+        stack.extend((child, depth + 1) for child in _children(current))
+
+
 def parse(text: str) -> Node:
-    """Parse ``text`` into an AST, raising :class:`ExpressionError`."""
+    """Parse ``text`` into an AST, raising :class:`ExpressionError`.
+
+    Text longer than ``MAX_LENGTH``, nested deeper than ``MAX_NESTING``, with a
+    tree deeper than ``MAX_DEPTH`` or holding a lone surrogate is refused.
+    """
     if not isinstance(text, str):
         raise ExpressionError("at position 0: the expression must be text", 0)
-    return _Parser(text).parse()
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(
+            f"at position {MAX_LENGTH}: the expression has {len(text):,} characters; "
+            f"at most {MAX_LENGTH:,} are allowed",
+            MAX_LENGTH,
+        )
+    bad = _SURROGATE_RE.search(text)
+    if bad is not None:
+        raise ExpressionError(
+            f"at position {bad.start()}: {_shown(bad.group())} is not valid text "
+            "(a byte that is not UTF-8?); retype the expression",
+            bad.start(),
+        )
+    node = _Parser(text).parse()
+    _check_depth(node)
+    return node
 
 
 # ---------------------------------------------------------------- type checking

@@ -73,6 +73,7 @@ def forward_columns(
     annual_discount_rate: float = 0.10,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    zero_amount_is_purchase: bool = False,
 ) -> ForwardResult:
     """Potential, share of wallet, headroom (DOMAIN.md "Account potential") and
     CLV with P(alive) (DOMAIN.md "Customer lifetime value") for every account of ``frame``.
@@ -83,7 +84,8 @@ def forward_columns(
     one of ``core.forward_dimensions.cached_potential``, so the ``potential``
     dimension and this function fit once per input. ``progress(done, total,
     what)`` after each fit; ``cancelled()`` is checked between fits and raises
-    ``ForwardCancelled``.
+    ``ForwardCancelled``. ``zero_amount_is_purchase`` counts days netting exactly
+    0 as purchases in the CLV fit (the papers' CDNOW convention).
     """
     from core.clv import customer_lifetime_value
     from core.forward_dimensions import cached_potential
@@ -129,6 +131,7 @@ def forward_columns(
         clv = customer_lifetime_value(
             transactions, calibration_end, horizon_months=horizon_months,
             annual_discount_rate=annual_discount_rate,
+            zero_amount_is_purchase=zero_amount_is_purchase,
         )
     except SegscopeError as exc:
         messages.append(f"CLV not estimated: {exc}")

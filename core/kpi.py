@@ -167,7 +167,8 @@ def segment_kpis(
         revenue = numbers("revenue") if "revenue" in frame.columns else np.zeros(n)
         known = ~np.isnan(potential)
         extra["share_of_wallet"] = ratio(
-            per_segment(np.where(known, np.nan_to_num(revenue), 0.0)),
+            # max(revenue, 0): net returns do not make a negative share (DOMAIN.md)
+            per_segment(np.where(known, np.maximum(np.nan_to_num(revenue), 0.0), 0.0)),
             per_segment(np.where(known, potential, 0.0)),
         )
     if "clv" in frame.columns:

@@ -78,6 +78,11 @@ class LookalikeResult:
     n_reasons: int = 0  # best-scored prospects that have nearest ideal customers
     n_reference: int = 0  # ideal customers searched for those neighbours
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    # the fitted classifier, for explanations (core.explain): logit = intercept +
+    # sum(coefficients x design-matrix row), columns named as core.cluster.design_matrix
+    design_columns: tuple[str, ...] = ()
+    coefficients: tuple[float, ...] = ()
+    intercept: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -175,7 +180,8 @@ def score_lookalikes(
             f"other customers to learn from; there are {n_pos} ideal and {n_neg} other"
         )
     prospects = ~customers
-    X = design_matrix(frame, features).X
+    dm = design_matrix(frame, features)
+    X = dm.X
     lap("design_matrix")
     rng = np.random.default_rng(seed)
     notes: list[str] = []
@@ -273,6 +279,9 @@ def score_lookalikes(
         n_reasons=int(n_reasons),
         n_reference=int(ideal_idx.size),
         timings=timings,
+        design_columns=dm.columns,
+        coefficients=tuple(float(c) for c in model.coef_[0]),
+        intercept=float(model.intercept_[0]),
     )
 
 

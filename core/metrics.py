@@ -15,12 +15,14 @@ Conventions this module fixes where DOMAIN.md leaves a choice:
   lines without an ``invoice_id`` form one order per account and day (so they
   count like purchase days).
 - ``revenue`` is net of returns. ``avg_order_value = revenue / orders`` (null
-  without orders); ``margin_pct = margin / revenue`` (null unless revenue > 0).
+  without orders or when revenue <= 0); ``margin_pct = margin / revenue`` (null
+  unless revenue > 0).
 - ``margin``: sum of the known line margins in the window; 0 for an account
   without window lines; null when its window lines carry no margin at all or the
   transactions have no ``margin`` column.
-- ``product_breadth``: distinct non-null ``product_line`` (or ``product`` when
-  there is no ``product_line`` column) over window lines with a positive amount.
+- ``product_breadth``: distinct non-null ``product_line`` over window lines with
+  a positive amount; where the lines carry no product line (no such column, or
+  the column is null on every line) distinct non-null ``product`` instead.
 - ``growth = revenue / revenue_prev - 1``, null when ``revenue_prev <= 0`` (no
   earlier positive revenue to grow from). ``revenue_prev`` is returned too so
   that a segment's growth can be computed from sums.
@@ -78,10 +80,18 @@ def _check_window(window_months: int) -> None:
         raise UsageError(f"window must be a whole number of months >= 1, got {window_months!r}")
 
 
-def _product_column(columns: list[str]) -> str | None:
-    for name in ("product_line", "product"):
-        if name in columns:
-            return name
+def _product_column(transactions: pl.LazyFrame, columns: list[str]) -> str | None:
+    """``product_line`` when the lines carry one (the column exists and is not all
+    null), else ``product``: DOMAIN.md counts distinct products where the lines
+    carry no product line (an Online Retail import has the column, all null)."""
+    if "product_line" in columns:
+        if "product" not in columns:
+            return "product_line"
+        has_line = transactions.select(pl.col("product_line").is_not_null().any()).collect().item()
+        if has_line:
+            return "product_line"
+    if "product" in columns:
+        return "product"
     return None
 
 
@@ -98,9 +108,10 @@ def account_metrics(
     a purchase day is a day on which the account's net amount is > 0;
     recency_days = analysis date minus the last purchase day; frequency =
     distinct purchase days in the window; orders, avg_order_value,
-    product_breadth (distinct product lines); tenure_days = analysis date minus
+    product_breadth (distinct product lines bought, distinct products where the
+    lines carry no product line); tenure_days = analysis date minus
     the first purchase ever; growth = window revenue over the previous window's
-    revenue minus 1 (null when the earlier window is 0). The module docstring
+    revenue minus 1 (null when the earlier window's revenue is <= 0). The module docstring
     lists the choices made where the definition is silent.
     """
     _check_window(window_months)
@@ -142,7 +153,7 @@ def _align(ids: pl.DataFrame, per_account: pl.DataFrame) -> pl.DataFrame:
 
 def _lines(transactions: pl.LazyFrame, columns: list[str], as_of: dt.date) -> pl.LazyFrame:
     """The columns the metrics need, money in cents, transactions before ``as_of``."""
-    product = _product_column(columns)
+    product = _product_column(transactions, columns)
     last = transactions.select(pl.col("date").max()).collect().item()
     if last is not None and last >= as_of:
         transactions = transactions.filter(pl.col("date") < as_of)
@@ -520,7 +531,7 @@ def _finish(joined: pl.LazyFrame, as_of: dt.date, has_margin: bool) -> pl.LazyFr
         (as_of_lit - pl.col("last_purchase")).dt.total_days().cast(pl.Int64).alias("recency_days"),
         pl.col("frequency").fill_null(0),
         orders_n.alias("orders"),
-        pl.when(orders_n > 0).then(revenue / orders_n).alias("avg_order_value"),
+        pl.when((orders_n > 0) & (rev_c > 0)).then(revenue / orders_n).alias("avg_order_value"),
         pl.col("product_breadth").fill_null(0),
         (as_of_lit - pl.col("first_purchase")).dt.total_days().cast(pl.Int64).alias("tenure_days"),
         pl.when(prev_c > 0).then(rev_c / prev_c - 1).alias("growth"),

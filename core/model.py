@@ -772,7 +772,44 @@ def model_from_json(text: str) -> SegmentationModel:
         data = json.loads(text)
     except (json.JSONDecodeError, TypeError) as exc:
         raise ModelError(f"model JSON is not valid: {exc}") from None
+    except RecursionError:
+        raise ModelError("model JSON is nested too deeply to be a model spec") from None
     return model_from_dict(data)
+
+
+def rule_columns(frame_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns a rule condition may read: the account frame's, plus the
+    forward-looking columns (fitted later, so maybe not in the frame yet)."""
+    from core.forward_frame import FORWARD_COLUMNS
+
+    columns = dict(frame_schema)
+    for name in FORWARD_COLUMNS:
+        columns.setdefault(name, pl.Float64)
+    return columns
+
+
+def validate_rules(model: SegmentationModel, columns: Mapping[str, Any] | None) -> None:
+    """Parse and type-check every rule condition of ``model`` against ``columns``
+    (a frame schema, see :func:`rule_columns`); a ModelError names the dimension
+    and the rule. Done when a model is saved, so one bad condition cannot break
+    every later run of the model. With ``columns=None`` (a workspace without
+    accounts yet: its columns are not known) the conditions are only parsed."""
+    from core.expr import ExpressionError, check, parse
+
+    for dim in model.dimensions:
+        if not isinstance(dim, RuleDimension):
+            continue
+        for number, (label, condition) in enumerate(dim.rules, start=1):
+            try:
+                if columns is None:
+                    parse(condition)
+                else:
+                    check(condition, columns)
+            except ExpressionError as exc:
+                raise ModelError(
+                    f"model '{model.name}', dimension '{dim.name}', rule {number}"
+                    f" ('{label}'): {exc}"
+                ) from None
 
 
 def assign_segments(frame: pl.DataFrame, model: SegmentationModel, **kwargs: Any) -> pl.DataFrame:
@@ -782,4 +819,4 @@ def assign_segments(frame: pl.DataFrame, model: SegmentationModel, **kwargs: Any
     return _assign(frame, model, **kwargs)
 
 
-__all__ += ["DimensionError", "RFM_ORDER", "SALES_LOGIC_RULES"]
+__all__ += ["DimensionError", "RFM_ORDER", "SALES_LOGIC_RULES", "rule_columns", "validate_rules"]

@@ -31,6 +31,9 @@ PROFILE_COLUMNS = (
     "segment", "accounts", "account_share", "revenue", "revenue_share", "margin_pct",
     "avg_order_value", "frequency", "recency_days", "growth", "nrr",
 )  # fmt: skip
+# Forward-looking profile columns, present when the frame has the fitted
+# potential (share_of_wallet, headroom, tam) or CLV (clv) columns.
+FORWARD_PROFILE_COLUMNS = ("share_of_wallet", "headroom", "clv", "tam")
 
 # Columns that identify rather than describe an account never make traits.
 _ID_LIKE = re.compile(
@@ -81,7 +84,7 @@ def segment_profiles(
     - ``revenue`` (window revenue, sum), ``revenue_share`` (of total revenue);
     - ``margin_pct`` = sum margin / sum revenue, both over the accounts whose
       margin is known (revenue-weighted; null when none is);
-    - ``avg_order_value`` = sum revenue / sum orders;
+    - ``avg_order_value`` = sum revenue / sum orders (null when either is <= 0);
     - ``frequency`` = mean purchase days per account (accounts with a value);
     - ``recency_days`` = median days since the last purchase (buyers only);
     - ``growth`` = sum revenue / sum ``revenue_prev`` − 1 (null when the
@@ -94,6 +97,16 @@ def segment_profiles(
       .accounts`` (``account_id, p0_revenue, p1_revenue``); this equals the
       bridge's NRR = (P0 − churn − contraction + expansion) / P0 over the P0
       cohort.
+
+    When the frame carries the fitted potential (``potential``, ``headroom``,
+    from ``core.potential``) and CLV (``clv``), also (DOMAIN.md "Segment
+    profile"):
+
+    - ``share_of_wallet`` = sum of max(revenue, 0) / sum of potential over the
+      accounts with a potential (within 0-1);
+    - ``headroom`` = sum of headroom; ``tam`` = sum of potential (accounts and
+      prospects);
+    - ``clv`` = mean CLV over the accounts that have one.
 
     Shares are fractions (0.25 = 25 %). ``total=True`` appends an
     "All accounts" row.
@@ -152,6 +165,20 @@ def segment_profiles(
 
     recency = _group_median(codes, column("recency_days"), k)
 
+    forward: dict[str, np.ndarray | None] = {}
+    potential_values = column("potential")
+    if potential_values is not None:
+        known = ~np.isnan(potential_values)
+        bought = np.maximum(np.nan_to_num(revenue_values), 0.0) if revenue_values is not None \
+            else np.zeros(n_total)
+        forward["_bought"] = group_sum(bought, known)
+        forward["tam"] = group_sum(potential_values)
+        forward["headroom"] = group_sum(column("headroom"))
+    clv_values = column("clv")
+    if clv_values is not None:
+        forward["_clv_sum"] = group_sum(clv_values)
+        forward["_clv_n"] = np.bincount(codes, weights=~np.isnan(clv_values), minlength=k)
+
     def totals(a: np.ndarray | None) -> np.ndarray | None:
         return None if a is None else np.append(a, a.sum())
 
@@ -162,6 +189,7 @@ def segment_profiles(
                                 revenue_prev)
         )  # fmt: skip
         freq_sum, freq_n, p0, p1 = (totals(a) for a in (freq_sum, freq_n, p0, p1))
+        forward = {name: totals(a) for name, a in forward.items()}
         rec = column("recency_days")
         rec_all = None if rec is None else rec[~np.isnan(rec)]
         overall = float(np.median(rec_all)) if rec_all is not None and rec_all.size else np.nan
@@ -185,7 +213,13 @@ def segment_profiles(
                 else [None] * len(labels)
             ),
             "margin_pct": ratio(margin, revenue_with_margin),
-            "avg_order_value": ratio(revenue, orders),
+            # null where the segment's revenue is <= 0 (DOMAIN.md), not a negative value
+            "avg_order_value": [
+                None if v is None or r is None or not r > 0 else v
+                for v, r in zip(ratio(revenue, orders),
+                                revenue if revenue is not None else [None] * len(labels),
+                                strict=True)
+            ],
             "frequency": ratio(freq_sum, freq_n),
             "recency_days": recency if recency is not None else [None] * len(labels),
             "growth": [None if g is None else g - 1 for g in ratio(revenue, revenue_prev)],
@@ -196,6 +230,18 @@ def segment_profiles(
             for c in PROFILE_COLUMNS
         },  # fmt: skip
     )
+    extra: dict[str, list[float | None]] = {}
+    if "tam" in forward:
+        extra["share_of_wallet"] = ratio(forward["_bought"], forward["tam"])
+        extra["headroom"] = list(forward["headroom"]) if forward["headroom"] is not None \
+            else [None] * len(labels)
+    if "_clv_sum" in forward:
+        extra["clv"] = ratio(forward["_clv_sum"], forward["_clv_n"])
+    if "tam" in forward:
+        extra["tam"] = list(forward["tam"])
+    if extra:
+        out = out.with_columns(pl.Series(name, values, dtype=pl.Float64)
+                               for name, values in extra.items())
     present = accounts > 0
     if total:
         present[-1] = True

@@ -42,7 +42,13 @@ import polars as pl
 
 from storage import tempfiles
 from storage.errors import WorkspaceBusyError, WorkspaceError
-from storage.import_writer import AlreadyImported, ImportReport, bulk_pragmas, write_import
+from storage.import_writer import (
+    AlreadyImported,
+    ImportReport,
+    bulk_pragmas,
+    write_failed,
+    write_import,
+)
 
 if TYPE_CHECKING:
     from storage.importer import PreparedImport, Progress
@@ -66,7 +72,12 @@ def worth_a_child(ws: Any, prepared: PreparedImport) -> bool:
 
 
 def commit_in_child(
-    ws: Any, prepared: PreparedImport, report: ImportReport, progress: Progress | None
+    ws: Any,
+    prepared: PreparedImport,
+    report: ImportReport,
+    progress: Progress | None,
+    *,
+    replace: bool = False,
 ) -> None:
     """Write ``prepared`` through the child writer; fill ``report`` with what it did.
 
@@ -82,6 +93,7 @@ def commit_in_child(
             "parent": os.getpid(),
             "prepared": _with_lines_on_disk(prepared, Path(tmp)),
             "report": report,
+            "replace": replace,
         }
         with request.open("wb") as fh:
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -155,9 +167,8 @@ def _converse(
             raise WorkspaceBusyError(ws.path)
     proc.wait()
     if not committed:
-        raise WorkspaceError(
-            f"the import was not written to {ws.path}: {_last_line(errors, proc.returncode)}"
-        )
+        # one line, the same as an in-process write ("the disk is full", ...)
+        raise write_failed(ws.path, RuntimeError(_last_line(errors, proc.returncode)))
 
 
 def _last_line(errors: Path, code: int | None) -> str:
@@ -244,7 +255,13 @@ def main(argv: list[str]) -> int:
 
         db.run(NEW_DATA_VERSION_SQL)
         try:
-            write_import(db, prepared, report, lambda done, _total: _say({"rows": done}))
+            write_import(
+                db,
+                prepared,
+                report,
+                lambda done, _total: _say({"rows": done}),
+                replace=bool(request.get("replace", False)),
+            )
         except AlreadyImported as exc:
             _say({"already": exc.previous})
             return 0
@@ -263,5 +280,8 @@ if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
     except Exception as exc:  # reported to the parent, which raises WorkspaceError
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        # the parent shows the last line: the first of the message (ADBC adds
+        # "query was: ..." lines below it)
+        lines = [s.strip() for s in str(exc).splitlines() if s.strip()]
+        print(f"{type(exc).__name__}: {lines[0] if lines else ''}", file=sys.stderr)
         sys.exit(1)

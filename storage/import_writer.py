@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import polars as pl
 
 from core.errors import SegscopeError
+from storage import limits
 from storage import validation as v
-from storage.readers import ROW
+from storage.errors import WorkspaceError
+from storage.readers import ROW, ImportFileError
 
 if TYPE_CHECKING:
     from storage.importer import PreparedImport, Progress
@@ -92,6 +94,7 @@ class ImportReport:
     invoices_replaced: int = 0
     lines_replaced: int = 0
     new_attributes: list[str] = field(default_factory=list)
+    replaced_imports: list[int] = field(default_factory=list)  # --replace: imports undone
     rejected_at_commit: list[str] = field(default_factory=list)  # "row N: reason" lines
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -149,9 +152,16 @@ def previous_import(db: SqlTarget, kind: str, file_hash: str) -> int | None:
 
 
 def commit_import(
-    ws: Any, prepared: PreparedImport, progress: Progress | None = None
+    ws: Any, prepared: PreparedImport, progress: Progress | None = None, *, replace: bool = False
 ) -> ImportReport:
-    """Write ``prepared`` into the workspace ``ws`` in one transaction (or not at all)."""
+    """Write ``prepared`` into the workspace ``ws`` in one transaction (or not at all).
+
+    ``replace`` (``--replace``): an earlier import of the very same file as
+    the same kind is undone in the same transaction (see ``forget_imports``)
+    and the file is imported again, with this mapping, instead of a no-op.
+    A write that fails (a full disk, a read-only file, ...) raises
+    ``WorkspaceError`` with one line; the workspace is as it was.
+    """
     from storage import bulk_writer
 
     started = time.perf_counter()
@@ -167,28 +177,54 @@ def commit_import(
         notes=list(prepared.notes),
     )
     previous = previous_import(SqliteTarget(ws.conn), prepared.kind, prepared.file_hash)
-    if previous is not None:
+    if previous is not None and not replace:
         return _no_op(report, previous, started)
     try:
         if bulk_writer.worth_a_child(ws, prepared):
-            bulk_writer.commit_in_child(ws, prepared, report, progress)
+            bulk_writer.commit_in_child(ws, prepared, report, progress, replace=replace)
         else:
             conn: sqlite3.Connection = ws.conn
-            with _bulk_settings(conn, prepared.kind), ws.write():
-                write_import(SqliteTarget(conn), prepared, report, progress)
+            with _bulk_settings(conn, prepared.kind), ws.write(what="the import"):
+                write_import(SqliteTarget(conn), prepared, report, progress, replace=replace)
     except AlreadyImported as exc:
         return _no_op(report, exc.previous, started)
+    except sqlite3.DatabaseError as exc:  # busy is raised by ws.write() already
+        raise write_failed(ws.path, exc) from None
+    except OSError as exc:  # the child writer's spilled lines on a full disk
+        raise WorkspaceError(
+            f"the import was not written to {ws.path}: {exc.strerror or exc}; nothing was changed"
+        ) from None
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
+def write_failed(path: Any, exc: BaseException) -> WorkspaceError:
+    """One line for a write SQLite refused; the transaction was rolled back."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lower = text.lower()
+    if "disk is full" in lower or "disk full" in lower:
+        why = "the disk is full"
+    elif "readonly" in lower or "read-only" in lower:
+        why = "the workspace is read-only"
+    elif "too many columns" in lower:
+        why = f"the accounts table would have too many columns ({text})"
+    else:
+        why = text
+    return WorkspaceError(f"the import was not written to {path}: {why}; nothing was changed")
+
+
 def write_import(
-    db: SqlTarget, prepared: PreparedImport, report: ImportReport, progress: Progress | None
+    db: SqlTarget,
+    prepared: PreparedImport,
+    report: ImportReport,
+    progress: Progress | None,
+    *,
+    replace: bool = False,
 ) -> None:
     """Every statement of the import, inside a write transaction the caller holds."""
     # Another process may have imported the same file since the caller's check.
     previous = previous_import(db, prepared.kind, prepared.file_hash)
-    if previous is not None:
+    if previous is not None and not replace:
         raise AlreadyImported(previous)
     mapping_json = json.dumps(
         {
@@ -215,6 +251,8 @@ def write_import(
     )
     import_id = int(_one(db, "SELECT last_insert_rowid()"))
     report.import_id = import_id
+    if previous is not None:  # --replace: after the new record, so that its id is new
+        forget_imports(db, prepared, report, import_id)
     rejected = prepared.rejected
     if prepared.kind == "accounts":
         _commit_accounts(db, prepared, import_id, report, progress)
@@ -240,6 +278,58 @@ def write_import(
         "rejected_rows",
         rejected.select(pl.col(ROW).alias("row_number"), "raw_json", "reason"),
         {"import_id": import_id},
+    )
+
+
+def forget_imports(
+    db: SqlTarget, prepared: PreparedImport, report: ImportReport, new_import_id: int
+) -> None:
+    """Undo the earlier imports of this very file as this kind (``--replace``).
+
+    Removed: their transaction lines and contacts, their import records and
+    rejected rows, and the accounts they wrote last that nothing references
+    any more and that the new import does not bring again (stubs, or ids of
+    a wrong id column). Accounts the file brings again are upserted as
+    usual; attribute columns an earlier mapping added stay (empty for the
+    accounts not in the file).
+    """
+    ids = [
+        int(r[0])
+        for r in db.rows(
+            "SELECT id FROM imports WHERE kind = ? AND file_hash = ? AND id != ? ORDER BY id",
+            (prepared.kind, prepared.file_hash, new_import_id),
+        )
+    ]
+    if not ids:
+        return
+    marks = ", ".join("?" * len(ids))
+    params = tuple(ids)
+    lines = db.run(f"DELETE FROM transactions WHERE import_id IN ({marks})", params)
+    contacts = db.run(f"DELETE FROM contacts WHERE import_id IN ({marks})", params)
+    accounts = 0
+    if prepared.kind in ("accounts", "transactions"):
+        if prepared.kind == "accounts":
+            keep = prepared.accepted.get_column("account_id").unique()
+        else:
+            keep = prepared.account_ids if prepared.account_ids is not None else pl.Series([])
+        db.run("DROP TABLE IF EXISTS temp._keep_ids")
+        db.run("CREATE TEMP TABLE _keep_ids (account_id TEXT PRIMARY KEY)")
+        db.insert("temp._keep_ids", keep.cast(pl.String).to_frame("account_id"))
+        accounts = db.run(
+            f"DELETE FROM accounts WHERE import_id IN ({marks})"
+            " AND account_id NOT IN (SELECT account_id FROM temp._keep_ids)"
+            " AND account_id NOT IN (SELECT account_id FROM transactions)"
+            " AND account_id NOT IN (SELECT account_id FROM contacts)",
+            params,
+        )
+        db.run("DROP TABLE temp._keep_ids")
+    db.run(f"DELETE FROM rejected_rows WHERE import_id IN ({marks})", params)
+    db.run(f"DELETE FROM imports WHERE id IN ({marks})", params)
+    report.replaced_imports = ids
+    listed = ", ".join(f"#{i}" for i in ids)
+    report.notes.append(
+        f"replaces import {listed} of the same file: removed {lines:,} line(s), "
+        f"{contacts:,} contact(s) and {accounts:,} account(s) no longer referenced"
     )
 
 
@@ -349,6 +439,14 @@ def _commit_accounts(
     progress: Progress | None,
 ) -> None:
     existing = _table_columns(db, "accounts")
+    new = [n for n in prepared.attribute_dtypes if n not in existing]
+    if len(existing) + len(new) > limits.SQLITE_MAX_COLUMNS:
+        raise ImportFileError(
+            f"{prepared.path}: its {len(new):,} new account attribute(s) would make the accounts "
+            f"table {len(existing) + len(new):,} columns wide; SQLite allows "
+            f"{limits.SQLITE_MAX_COLUMNS:,} and the workspace has {len(existing):,}. "
+            "Leave columns out with --map 'COLUMN='"
+        )
     for name, dtype in prepared.attribute_dtypes.items():
         if name not in existing:
             db.run(f"ALTER TABLE accounts ADD COLUMN {_q(name)} {dtype}")

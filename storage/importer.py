@@ -204,19 +204,21 @@ def prepare_import(
     overrides: Mapping[str, str | None] | None = None,
     batch_size: int = BATCH_ROWS,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> PreparedImport:
     """Read, map and validate ``path`` as ``kind``; write nothing.
 
     ``mapping`` ({source: target}) replaces the guessed mapping entirely (the
     TUI passes the mapping the analyst confirmed); ``overrides`` (``--map``)
     adjust the guess. ``progress(rows_read, 0)`` is called after each batch
-    of a streamed file (the total is not known before the end). Raises
+    of a streamed file (the total is not known before the end). ``encoding``
+    (``--encoding``) names a CSV file's text encoding. Raises
     ``ImportFileError`` for unreadable files or a missing id column,
     ``UsageError`` for a bad mapping.
     """
     check_kind(kind)
     path = Path(path).expanduser()
-    info = sniff_source(path, sheet)
+    info = sniff_source(path, sheet, encoding)
     file_hash = _hash_in_background(info)
     stream = info.streamable and kind == "transactions"
     frame = None if stream else read_whole(info)
@@ -230,7 +232,7 @@ def prepare_import(
                 f"{path} is a large CSV read in batches"
             )
         if ROW_SOURCE in columns:
-            raise UsageError(f"{path} has a column named '{ROW_SOURCE}' already")
+            raise ImportFileError(f"{path} has a column named '{ROW_SOURCE}' already")
         frame = frame.with_columns(pl.col(ROW).cast(pl.Utf8).alias(ROW_SOURCE))
         columns.append(ROW_SOURCE)
     if stream:
@@ -312,6 +314,12 @@ def prepare_import(
                 spill.append(part)
                 if progress is not None:
                     progress(rows_read, 0)
+        except OSError as exc:  # a full disk under the spilled batches
+            shutil.rmtree(spill_dir, ignore_errors=True)
+            raise ImportFileError(
+                f"cannot set aside the checked rows of {path} in {spill_dir.parent}: "
+                f"{exc.strerror or exc}"
+            ) from None
         except BaseException:
             shutil.rmtree(spill_dir, ignore_errors=True)
             raise
@@ -416,14 +424,16 @@ def import_key(info: SourceInfo) -> str:
     return f"{digest}:{info.sheet}" if info.format == "xlsx" else digest
 
 
-def already_imported(ws: Any, path: str | Path, kind: str, sheet: str | None = None) -> int | None:
+def already_imported(
+    ws: Any, path: str | Path, kind: str, sheet: str | None = None, encoding: str | None = None
+) -> int | None:
     """The id of an earlier import of this very file (same SHA-256, same sheet) as ``kind``.
 
     Costs one hash of the file: callers can skip ``prepare_import`` for a
     no-op. Unreadable files return None (``prepare_import`` explains them).
     """
     try:
-        info = sniff_source(path, sheet)
+        info = sniff_source(path, sheet, encoding)
     except ImportFileError:
         return None
     return previous_import(SqliteTarget(ws.conn), kind, import_key(info))

@@ -53,6 +53,8 @@ JSON_COLUMNS: tuple[tuple[str, str], ...] = (
     ("edits", "key_json"),
     ("edits", "before_json"),
     ("edits", "after_json"),
+    ("fits", "params_json"),
+    ("fits", "report_json"),
 )
 
 # (table, column, bound): finite numbers, |value| <= bound (NULL where the schema allows).

@@ -227,8 +227,27 @@ MIGRATION_3 = [
 # of all its lines (13-16 s for 20M lines) and ~15 % of the file.
 MIGRATION_4 = ["DROP INDEX IF EXISTS transactions_invoice"]
 
+# Migration 5: fitted potential and CLV kept in the workspace (storage.fits),
+# keyed on the data version they were fitted on and their parameters (canonical
+# JSON), so profiles, KPIs, exports and runs use them without a refit. The
+# per-account frame is one Parquet blob: a million accounts load in a fraction of
+# a second, where a million rows of SQL inserts took seconds.
+MIGRATION_5 = [
+    """CREATE TABLE fits (
+    kind TEXT NOT NULL CHECK (kind IN ('potential', 'clv')),
+    data_version TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    report_json TEXT NOT NULL,
+    frame_parquet BLOB NOT NULL,
+    accounts INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (kind, data_version, params_json)
+)""",
+]
+
 # MIGRATIONS[i] brings a workspace from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
+MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4,
+                               MIGRATION_5]
 LATEST_VERSION = len(MIGRATIONS)
 
 

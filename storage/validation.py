@@ -44,9 +44,45 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from storage import limits
 from storage.readers import ROW
 
 NULL_TOKENS = ["", "na", "n/a", "null", "none", "nan", "-", "--", "#n/a", "nil"]
+# Cells that stand for "no value" and are never an account id.
+ID_PLACEHOLDERS = [
+    *NULL_TOKENS,
+    "?",
+    "??",
+    "n.a.",
+    "nv",
+    "_",
+    "—",
+    "–",
+    "unknown",
+    "undefined",
+    "(null)",
+    "<null>",
+    "(blank)",
+    "#null!",
+    "#ref!",
+    "#value!",
+]
+# The spellings looked for (an exact is_in is much cheaper than lower-casing
+# every id of 20 million lines).
+_ID_PLACEHOLDER_SPELLINGS = sorted(
+    {v for t in ID_PLACEHOLDERS for v in (t, t.upper(), t.title(), t.capitalize())}
+)
+# The bound of each number (storage.limits); numbers without one here get
+# MAX_ABS_OTHER_NUMBER.
+NUMBER_BOUNDS = {
+    "amount": limits.MAX_ABS_AMOUNT,
+    "margin": limits.MAX_ABS_AMOUNT,
+    "quantity": limits.MAX_ABS_QUANTITY,
+    "unit_price": limits.MAX_ABS_UNIT_PRICE,
+}
+# Full-width digits and separators (Japanese and Chinese input methods) read as ASCII.
+_FULL_WIDTH = [chr(0xFF10 + i) for i in range(10)] + ["／", "－", "：", "．", "\u3000"]
+_HALF_WIDTH = [str(i) for i in range(10)] + ["/", "-", ":", ".", " "]
 
 # Typed targets per kind.
 INT_TARGETS = {
@@ -77,7 +113,11 @@ _COMMA_ONLY = r"^[+-]?(?:\d*,\d{1,2}|\d*,\d{4,}|\d{4,},\d+|0?,\d+|\d{1,3}(?:\.\d
 _POINT_VALID = r"^[+-]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$"
 _COMMA_VALID = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,?\d*|,\d+)$"
 
-_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm]|Z|[+-]\d{2}(?::?\d{2})?)?)?"
+# Hours 0-23, minutes 0-59, seconds 0-60 (a leap second): 25:61 is not a time.
+_TIME = (
+    r"(?:[T ](?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::(?:[0-5][0-9]|60)(?:[.,][0-9]+)?)?"
+    r"\s*(?:[AaPp][Mm]|Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
 _ISO = rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}$"
 _COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
 _SERIAL = r"^\d{1,5}(?:\.\d+)?$"
@@ -152,7 +192,7 @@ def _ymd_date(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
 
 def _year(ystr: pl.Expr) -> pl.Expr:
     """Integer year; two-digit years pivot like strptime's %y (69-99 -> 19xx, else 20xx)."""
-    y = ystr.cast(pl.Int32)
+    y = ystr.cast(pl.Int32, strict=False)
     two = ystr.str.len_bytes() == 2
     return pl.when(two & (y <= 68)).then(y + 2000).when(two).then(y + 1900).otherwise(y)
 
@@ -161,13 +201,24 @@ def _groups(s: pl.Expr, pattern: str, i: int) -> pl.Expr:
     return s.str.extract(pattern, i)
 
 
+def _int(part: pl.Expr) -> pl.Expr:
+    # ``\d`` in a regex also matches other scripts' digits (Arabic-Indic, ...),
+    # which do not cast: null, so the cell is rejected rather than the import.
+    return part.cast(pl.Int32, strict=False)
+
+
+def date_text(expr: pl.Expr) -> pl.Expr:
+    """The stripped cell with full-width digits and separators as ASCII."""
+    return expr.str.strip_chars().str.replace_many(_FULL_WIDTH, _HALF_WIDTH)
+
+
 def parse_date(expr: pl.Expr, order: str = "dmy") -> pl.Expr:
     """Date of a cell in any supported format; ``order`` reads d/m/Y vs m/d/Y."""
-    s = expr.str.strip_chars()
-    iso = _ymd_date(*(_groups(s, _ISO, i).cast(pl.Int32) for i in (1, 2, 3)))
-    compact = _ymd_date(*(_groups(s, _COMPACT, i).cast(pl.Int32) for i in (1, 2, 3)))
-    a = _groups(s, _DAY_MONTH, 1).cast(pl.Int32)
-    b = _groups(s, _DAY_MONTH, 2).cast(pl.Int32)
+    s = date_text(expr)
+    iso = _ymd_date(*(_int(_groups(s, _ISO, i)) for i in (1, 2, 3)))
+    compact = _ymd_date(*(_int(_groups(s, _COMPACT, i)) for i in (1, 2, 3)))
+    a = _int(_groups(s, _DAY_MONTH, 1))
+    b = _int(_groups(s, _DAY_MONTH, 2))
     y = _year(_groups(s, _DAY_MONTH, 3))
     slash = _ymd_date(y, a, b) if order == "mdy" else _ymd_date(y, b, a)
     mon = (
@@ -175,9 +226,7 @@ def parse_date(expr: pl.Expr, order: str = "dmy") -> pl.Expr:
         .str.to_lowercase()
         .replace_strict(MONTHS, default=None, return_dtype=pl.Int32)
     )
-    named = _ymd_date(
-        _year(_groups(s, _MONTH_NAME, 3)), mon, _groups(s, _MONTH_NAME, 1).cast(pl.Int32)
-    )
+    named = _ymd_date(_year(_groups(s, _MONTH_NAME, 3)), mon, _int(_groups(s, _MONTH_NAME, 1)))
     serial_days = pl.when(s.str.contains(_SERIAL)).then(
         s.cast(pl.Float64, strict=False).floor().cast(pl.Int64)
     )
@@ -225,6 +274,9 @@ def type_column(
     could not read; ``careful`` (the full regex parser) only on what is left.
     ``bad`` marks cells that hold something (not a null token) and could not be read.
     """
+    # One column as its own frame: a select on a frame of many columns costs
+    # time in proportion to its width, and this runs once per column.
+    frame = frame.get_column(src).to_frame()
     raw = frame.get_column(src)
     value = frame.select(steps[0].alias("v")).get_column("v")
     todo = raw.is_not_null() & value.is_null()
@@ -263,10 +315,12 @@ class Evidence:
         attribute_sources: Sequence[str] = (),
     ) -> None:
         """Add the counts of one batch. Cheap casts first; regexes only where needed."""
+        # each column as its own frame (see type_column)
         for src in number_sources:
-            self._add(self.numbers, src, self._number_counts(frame, src, src in attribute_sources))
+            one = frame.get_column(src).to_frame()
+            self._add(self.numbers, src, self._number_counts(one, src, src in attribute_sources))
         for src in date_sources:
-            self._add(self.dates, src, self._date_counts(frame, src))
+            self._add(self.dates, src, self._date_counts(frame.get_column(src).to_frame(), src))
 
     @staticmethod
     def _add(store: dict[str, list[int]], src: str, counts: list[int]) -> None:
@@ -276,8 +330,16 @@ class Evidence:
     def _number_counts(self, frame: pl.DataFrame, src: str, full: bool) -> list[int]:
         c = pl.col(src)
         if full:  # attributes (small files): is every value a number, either way?
-            s = _number_text(c)
             p = present(c)
+            held, digits = frame.select(
+                p.sum().alias("held"), (p & c.str.contains("[0-9]")).sum().alias("digits")
+            ).row(0)
+            if digits != held:
+                # a value without a digit: text, whatever the rest holds (and the
+                # regexes below cost ~30 ms a column to compile: a wide file of
+                # text columns skips them)
+                return [int(held or 0), 0, 0, 0, 0, 0]
+            s = _number_text(c)
             exprs = [
                 p.sum(),
                 (p & s.str.contains(_POINT_ONLY)).sum(),
@@ -337,9 +399,9 @@ class Evidence:
         hard = frame.select(c).filter(c.is_not_null() & iso.is_null())
         if hard.height == 0:
             return [0, 0, 0]
-        s = c.str.strip_chars()
-        a = s.str.extract(_DAY_MONTH, 1).cast(pl.Int32)
-        b = s.str.extract(_DAY_MONTH, 2).cast(pl.Int32)
+        s = date_text(c)
+        a = _int(s.str.extract(_DAY_MONTH, 1))
+        b = _int(s.str.extract(_DAY_MONTH, 2))
         row = hard.select(
             (a > 12).sum().alias("dm"), (b > 12).sum().alias("md"), a.is_not_null().sum().alias("n")
         ).row(0)
@@ -447,6 +509,7 @@ def validate(
     dates, bools = DATE_TARGETS[kind], BOOL_TARGETS[kind]
     checks: list[_Check] = []
     typed: dict[str, pl.Expr | pl.Series] = {}
+    ranged: list[str] = []  # numeric targets whose values must be finite and bounded
     flags: dict[str, pl.Expr | pl.Series] = {}
 
     def t(target: str) -> pl.Expr:
@@ -464,6 +527,7 @@ def validate(
         if target in ints or target in floats or target in rules.numeric_attributes:
             value, bad = type_column(frame, src, [_fast_number(c, style)], parse_number(c, style))
             typed[target] = value
+            ranged.append(target)
             if target in rules.numeric_attributes:
                 continue
             flags[f"__bad_{target}"] = bad
@@ -511,7 +575,26 @@ def validate(
         elif target in ("account_id", "contact_id", "invoice_id"):
             # Keys are compared and joined: surrounding spaces go.
             stripped = c.str.strip_chars()
-            typed[target] = pl.when(stripped.str.len_bytes() > 0).then(stripped)
+            placeholder = stripped.is_in(_ID_PLACEHOLDER_SPELLINGS)
+            if target == "account_id":
+                typed[target] = pl.when(stripped.str.len_bytes() > 0).then(stripped)
+                flags["__placeholder_account_id"] = (
+                    placeholder & (stripped.str.len_bytes() > 0)
+                ).fill_null(False)
+                check(
+                    "__placeholder_account_id",
+                    "account_id is a placeholder",
+                    pl.format(
+                        "account_id '{}' is a placeholder for a missing value, not an id",
+                        _quoted(src),
+                    ),
+                )
+            else:
+                # a contact without an id gets one of its own; a line without an
+                # invoice id is appended
+                typed[target] = pl.when((stripped.str.len_bytes() > 0) & ~placeholder).then(
+                    stripped
+                )
         elif kind == "transactions":
             # Millions of lines: text stays as read (the CSV reader already
             # turns empty cells into null).
@@ -534,6 +617,31 @@ def validate(
         derived["contact_id"] = pl.coalesce(t("contact_id"), own) if "contact_id" in typed else own
     names = [k for k in typed if k not in ("first_name", "last_name")]
     names += [k for k in derived if k not in names]
+
+    # Stage 3b: numbers past their bound (storage.limits), inf and nan: one
+    # such value would break every later sum, so the row is rejected.
+    out_of_range: dict[str, pl.Expr] = {}
+    for target in [*ranged, *(k for k in derived if k in floats and k not in ranged)]:
+        bound = NUMBER_BOUNDS.get(target, limits.MAX_ABS_OTHER_NUMBER)
+        value = t(target)
+        flag = f"__range_{target}"
+        out_of_range[flag] = value.is_not_null() & ~(value.is_finite() & (value.abs() <= bound))
+        checks.append(
+            _Check(
+                flag,
+                f"{target} is out of range",
+                pl.when(value.is_finite())
+                .then(
+                    pl.format(
+                        f"{target} {{}} is beyond the limit of ±{bound:,.0f}",
+                        value.cast(pl.String),
+                    )
+                )
+                .otherwise(
+                    pl.format(f"{target} {{}} is not a finite number", value.cast(pl.String))
+                ),
+            )
+        )
 
     # Stage 4: required values that are missing (not merely unparseable).
     required = ["account_id"] + (["date", "amount"] if kind == "transactions" else [])
@@ -566,6 +674,7 @@ def validate(
             }
         )
         .with_columns(**{f"__t_{k}": v for k, v in derived.items()})
+        .with_columns(**{k: v.fill_null(False) for k, v in out_of_range.items()})
         .with_columns(**{k: v.fill_null(False) for k, v in missing.items()})
     )
     flag_names = [ch.flag for ch in checks]

@@ -64,12 +64,13 @@ def is_busy_error(exc: BaseException) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def write_error(path: str | Path, exc: sqlite3.Error) -> WorkspaceError:
+def write_error(path: str | Path, exc: sqlite3.Error, what: str = "the change") -> WorkspaceError:
     """One line for a failed write of the workspace at ``path``; nothing was committed.
 
     The single place where SQLite's write errors (read-only file, full disk,
     I/O error, damaged file, a constraint or an aborting trigger) become a
     ``WorkspaceError`` naming the workspace; "busy" stays ``WorkspaceBusyError``.
+    ``what`` names what was being written ("the import").
     """
     if is_busy_error(exc):
         return WorkspaceBusyError(path)
@@ -77,18 +78,18 @@ def write_error(path: str | Path, exc: sqlite3.Error) -> WorkspaceError:
     code = getattr(exc, "sqlite_errorcode", None)
     primary = None if code is None else code & 0xFF
     if primary == sqlite3.SQLITE_READONLY or "readonly" in text:
-        why = "the file is read-only (check its permissions)"
+        why = "the workspace is read-only"
     elif primary == sqlite3.SQLITE_FULL or "disk is full" in text:
-        why = "the disk is full; free some space and try again"
+        why = "the disk is full"
     elif primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text:
         return damaged(path, exc)
     elif primary == sqlite3.SQLITE_IOERR or "disk I/O error" in text:
-        why = "an I/O error (disk I/O error)"
+        why = "a disk I/O error"
     elif primary == sqlite3.SQLITE_CANTOPEN:
-        why = "the file cannot be opened for writing"
+        why = "the workspace file cannot be opened for writing"
     else:
         why = text[:200]
-    return WorkspaceError(f"cannot write to the workspace {path}: {why}; nothing was changed")
+    return WorkspaceError(f"{what} was not written to {path}: {why}; nothing was changed")
 
 
 def is_corrupt_error(exc: BaseException) -> bool:
@@ -359,7 +360,9 @@ class Workspace(LoadingMixin, RepositoryMixin):
         return self._write_depth > 0
 
     @contextlib.contextmanager
-    def write(self, *, touches_data: bool = True) -> Iterator[sqlite_utils.Database]:
+    def write(
+        self, *, touches_data: bool = True, what: str = "the change"
+    ) -> Iterator[sqlite_utils.Database]:
         """One write transaction: BEGIN IMMEDIATE, commit on success, roll back on error.
 
         Yields ``ws.db``. Raises ``WorkspaceBusyError`` if the write lock cannot
@@ -381,7 +384,7 @@ class Workspace(LoadingMixin, RepositoryMixin):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise write_error(self.path, exc) from None
+                raise write_error(self.path, exc, what) from None
             self._write_depth = 1
             try:
                 if touches_data:
@@ -393,7 +396,7 @@ class Workspace(LoadingMixin, RepositoryMixin):
                     with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
                         self.conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise write_error(self.path, exc) from None
+                    raise write_error(self.path, exc, what) from None
                 raise
             finally:
                 self._write_depth = 0

@@ -325,7 +325,8 @@ def test_playbook_without_targets_says_so_and_flags_orphans(ws_path: Path, capsy
     plans = {p["segment"]: p for p in json.loads(out)["plans"]}
     assert plans["Vanished"]["orphaned"] is True
     code, _, err = cli(
-        capsys, "playbook", ws_path, "--model", MODEL, "--out", out_md, "--targets-only"
+        capsys, "playbook", ws_path, "--model", MODEL, "--out", out_md, "--targets-only",
+        "--force",
     )
     assert code == 2 and "no segment of model 'Sales logic' is marked as target" in err
     code, _, err = cli(capsys, "playbook", ws_path, "--model", MODEL, "--out", tmp_path / "x.pdf")

@@ -55,6 +55,10 @@ SCREENS: list[tuple[str, str, str, str, str]] = [
     ("personas", "8", "Personas", "tui.screens.personas", "PersonasScreen"),
     ("plans", "9", "Game plans", "tui.screens.plans", "PlansScreen"),
 ]
+# Screens with a key the footer does not list (it shows "123456789 Screens").
+HIDDEN_SCREENS: list[tuple[str, str, str, str, str]] = [
+    ("whitespace", "0", "White space", "tui.screens.whitespace", "WhitespaceScreen"),
+]
 
 
 # In a narrow footer the number keys show together as "123456 Screens".
@@ -120,13 +124,19 @@ class SegscopeApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {_workbench_commands}
     MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {
-        mode: _screen_factory(title, module, cls) for mode, _, title, module, cls in SCREENS
+        mode: _screen_factory(title, module, cls)
+        for mode, _, title, module, cls in SCREENS + HIDDEN_SCREENS
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         *[
             Binding(key, f"switch_mode('{mode}')", title, id=f"screen.{mode}",
                     tooltip=f"Show the {title} screen", group=SCREEN_KEYS)
             for mode, key, title, _, _ in SCREENS
+        ],
+        *[
+            Binding(key, f"switch_mode('{mode}')", title, id=f"screen.{mode}", show=False,
+                    tooltip=f"Show the {title} screen")
+            for mode, key, title, _, _ in HIDDEN_SCREENS
         ],
         Binding("question_mark,f1", "help", "Help", id="app.help",
                 tooltip="Show help: what each screen does and its keys"),

@@ -7,6 +7,11 @@ so adding a command never means editing a shared list.
 
 Exit codes: 0 success, 1 a problem with the input or workspace (message on
 stderr), 2 usage error, 3 workspace busy, 130 interrupted.
+
+While a command runs, its standard output passes through
+``tui.commands._safety.printable``, and so do error messages: control
+characters in data (an account named ``"\x1b]0;pwned\x07"``) are shown as
+visible escapes, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from core.errors import SegscopeError
+from tui.commands._safety import SafeStream, printable
 
 try:
     from importlib.metadata import version as _dist_version
@@ -89,32 +95,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             near = difflib.get_close_matches(argv[0], sorted(commands), n=1)
             hint = f" Did you mean 'segscope {near[0]}'?" if near else ""
             print(
-                f"segscope: '{argv[0]}' is neither a command nor an existing workspace.{hint}\n"
-                f"To create a workspace, give a file name with an extension "
-                f"(e.g. {argv[0]}.segscope); 'segscope --help' lists the commands.",
+                printable(
+                    f"segscope: '{argv[0]}' is neither a command nor an existing workspace."
+                    f"{hint}\nTo create a workspace, give a file name with an extension "
+                    f"(e.g. {argv[0]}.segscope); 'segscope --help' lists the commands."
+                ),
                 file=sys.stderr,
             )
             return 2
         try:
             return _open_tui(argv)
         except SegscopeError as exc:
-            print(f"segscope: {exc}", file=sys.stderr)
+            print(f"segscope: {printable(str(exc))}", file=sys.stderr)
             return exc.exit_code
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:  # a command group such as 'run' given without its subcommand
         parser.parse_args([*argv, "--help"])
         return 2
+    stdout = sys.stdout
+    sys.stdout = SafeStream(stdout)
     try:
         return int(handler(args) or 0)
     except SegscopeError as exc:
-        print(f"segscope {args.command}: {exc}", file=sys.stderr)
+        print(f"segscope {args.command}: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("segscope: interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except UnicodeEncodeError:
+        # only text from argv can hold lone surrogates (bytes that are not UTF-8)
+        bad = [printable(a) for a in argv if any("\ud800" <= c <= "\udfff" for c in a)]
+        if not bad:
+            raise
+        print(
+            f"segscope {args.command}: {bad[0]} holds bytes that are not UTF-8; retype it",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        if isinstance(sys.stdout, SafeStream):  # a test's capture may have replaced it
+            sys.stdout = stdout
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -409,8 +409,11 @@ class WorkbenchState:
 
     def save_model(self, model: SegmentationModel) -> None:
         """Save ``model`` in the workspace; if it is the active model's name, it becomes active."""
-        from core.model import model_to_json
+        from core.model import model_to_json, rule_columns, validate_rules
 
+        # a bad rule condition is refused here, naming the dimension and rule (issue 11)
+        frame = self.frame
+        validate_rules(model, rule_columns(frame.schema) if frame.height else None)
         with self._lock:
             self.workspace.save_model(model.name, model_to_json(model))
             if self.active_model is None or self.active_model.name == model.name:

@@ -71,7 +71,7 @@ def reference_metrics(accounts: pl.DataFrame, tx: pl.DataFrame, as_of: dt.date,
             key = ("day", day) if invoice is None else ("inv", invoice)
             orders[key] = orders.get(key, 0) + c
         row["orders"] = sum(1 for net in orders.values() if net > 0)
-        if row["orders"]:
+        if row["orders"] and rev > 0:  # null where revenue <= 0 (DOMAIN.md)
             row["avg_order_value"] = (rev / 100) / row["orders"]
         row["product_breadth"] = len({r[4] for r in win if r[1] > 0 and r[4] is not None})
         if prev_rev > 0:

@@ -336,8 +336,11 @@ def test_clv_on_margin_when_margin_is_known() -> None:
     rev = customer_lifetime_value(tr, end)
     mar = customer_lifetime_value(tr.with_columns((pl.col("amount") * 0.3).alias("margin")), end)
     assert mar.basis == "margin" and any("margin" in n for n in mar.notes)
-    # rtol: the two fits see sums of the same floats in a different order
-    np.testing.assert_allclose(mar.frame["clv"].to_numpy(), 0.3 * rev.frame["clv"].to_numpy(),
+    # margins are rounded to cents line by line, so each account's ratio is 0.3
+    # to within a cent per line, and the CLV is the revenue CLV times that ratio
+    ratio = mar.frame["margin_ratio"].to_numpy()
+    np.testing.assert_allclose(ratio, 0.3, rtol=1e-3)
+    np.testing.assert_allclose(mar.frame["clv"].to_numpy(), ratio * rev.frame["clv"].to_numpy(),
                                rtol=1e-6)
 
 

@@ -288,7 +288,7 @@ def test_forward_columns_say_when_the_data_cannot_support_a_fit() -> None:
     tx = pl.DataFrame({"account_id": ["a"], "date": [dt.date(2025, 3, 1)], "amount": [10.0],
                        "margin": [None]}, schema_overrides={"margin": pl.Float64})
     res = forward_columns(frame, tx, as_of=dt.date(2026, 1, 1))
-    assert res.messages[0].startswith("potential not estimated: potential needs at least 50 "
+    assert res.messages[0].startswith("potential not estimated: potential needs at least 10 "
                                       "customers")
     assert res.frame["potential"].null_count() == 2
     # one customer: CLV falls back to the labelled simple formula and says so

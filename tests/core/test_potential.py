@@ -99,8 +99,8 @@ def test_progress_is_reported() -> None:
 
 
 def test_clear_errors() -> None:
-    frame = planted(n=40, prospects=5)
-    with pytest.raises(SegscopeError, match="at least 50 customers.*there are 40"):
+    frame = planted(n=8, prospects=5)
+    with pytest.raises(SegscopeError, match="at least 10 customers.*there are 8"):
         fit_potential(frame)
     bare = planted(n=100).select("account_id", "revenue")
     assert default_features(bare) == []
@@ -122,3 +122,48 @@ def test_tam_by_segment_by_hand() -> None:
     seg = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "segment": ["X", "X", "Y", "Y"]})
     got = tam_by_segment(potential, seg)
     assert got.rows() == [("X", 2, 10.0, 60.0, 50.0, 10 / 60), ("Y", 2, 35.0, 40.0, 5.0, 35 / 40)]
+
+
+def test_small_data_falls_back_to_a_linear_quantile_model() -> None:
+    """40 customers: no tree can split a 32-row fold; the linear quantile model on
+    log employees and industry recovers the planted effects (issue 13 item 4)."""
+    frame = planted(n=40, prospects=20, seed=3).drop("region")
+    res = fit_potential(frame, quantile=0.8, seed=0)
+    rep = res.report
+    assert rep.model == "linear-quantile" and not rep.flat
+    assert "employees" in rep.features and set(rep.features) <= set(rep.candidate_features)
+    assert any("linear quantile regression" in n for n in rep.notes)
+    out = res.frame.with_columns(frame["employees"], frame["industry"])
+    prospects = out.filter(~pl.col("out_of_fold"))
+    # prospects of different size get different potentials, larger for larger ones
+    assert prospects["predicted"].n_unique() == prospects.height
+    retail = prospects.filter(pl.col("industry") == "retail").sort("employees")
+    assert retail["predicted"].is_sorted()
+    assert out["share_of_wallet"].is_between(0.0, 1.0).all()
+
+
+def test_no_feature_with_weight_is_said_plainly() -> None:
+    """A feature unrelated to revenue gets no weight: the report says the potential
+    is a flat peer quantile and names no feature."""
+    rng = np.random.default_rng(1)
+    n = 60
+    frame = pl.DataFrame({
+        "account_id": [f"a{i}" for i in range(n)],
+        "founded_year": np.full(n, 1990),
+        "revenue": np.exp(rng.normal(8, 0.5, n)),
+    })
+    rep = fit_potential(frame).report
+    assert rep.flat and rep.features == ()
+    assert any("no feature carries weight" in n and "flat" in n for n in rep.notes)
+    assert rep.as_dict()["flat"] is True
+
+
+def test_share_of_wallet_is_zero_for_net_returns() -> None:
+    """DOMAIN.md: share_of_wallet = max(revenue, 0) / potential, within 0-1."""
+    frame = planted(n=200, prospects=10).with_columns(
+        pl.when(pl.col("account_id") == "a00000").then(-500.0).otherwise(pl.col("revenue"))
+        .alias("revenue"))
+    out = fit_potential(frame).frame
+    row = out.filter(pl.col("account_id") == "a00000").row(0, named=True)
+    assert row["share_of_wallet"] == 0.0 and row["headroom"] == row["potential"] + 500.0
+    assert out["share_of_wallet"].is_between(0.0, 1.0).all()

@@ -140,7 +140,7 @@ def test_a_failed_export_keeps_the_previous_file(tmp_path: Path) -> None:
     path.write_text("previous\n")
     nested = pl.DataFrame({"tags": [["a", "b"]]})
     with pytest.raises(ExportError, match="tags"):
-        write_frame(nested, path)
+        write_frame(nested, path, force=True)
     assert path.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
@@ -156,3 +156,165 @@ def test_exports_are_readable_by_others_like_any_new_file(tmp_path) -> None:
     assert csv.stat().st_mode & 0o777 == 0o644
     assert md.stat().st_mode & 0o777 == 0o644
     assert md.read_text() == "# playbook\n"
+
+
+# ---------------------------------------------------------------- issue 11: targets
+
+
+def _workspace_file(path: Path) -> Path:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    return path
+
+
+def test_an_existing_file_needs_force(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    path.write_text("previous\n")
+    with pytest.raises(ExportError, match="exists; use --force"):
+        write_frame(pl.DataFrame({"a": [1]}), path)
+    assert path.read_text() == "previous\n"
+    write_frame(pl.DataFrame({"a": [1]}), path, force=True)
+    assert path.read_text() == "a\n1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_a_dangling_symlink_counts_as_existing(tmp_path: Path) -> None:
+    link = tmp_path / "out.csv"
+    link.symlink_to(tmp_path / "nowhere.csv")
+    with pytest.raises(ExportError, match="exists"):
+        write_frame(pl.DataFrame({"a": [1]}), link)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_the_workspace_is_never_an_export_target(tmp_path: Path, force: bool) -> None:
+    ws = _workspace_file(tmp_path / "ws.parquet")
+    before = ws.read_bytes()
+    (tmp_path / "ws.parquet-wal").write_bytes(b"")
+    (tmp_path / "link.parquet").symlink_to(ws)
+    import os
+
+    os.link(ws, tmp_path / "hard.parquet")
+    frame = pl.DataFrame({"a": [1]})
+    for target in ("ws.parquet", "link.parquet", "hard.parquet", "ws.parquet-wal"):
+        with pytest.raises(ExportError, match="workspace|SQLite"):
+            write_frame(frame, tmp_path / target, force=force, protect=[ws])
+    # the sub-directory spelling of the same path
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ExportError, match="workspace"):
+        write_frame(frame, tmp_path / "sub" / ".." / "ws.parquet", force=force, protect=[ws])
+    # without being told which file is the workspace, a SQLite file is still never replaced
+    with pytest.raises(ExportError, match="SQLite"):
+        write_frame(frame, tmp_path / "hard.parquet", force=True)
+    assert ws.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def _special_files(tmp_path: Path) -> dict[str, Path]:
+    import os
+    import socket
+
+    out = {}
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    out["FIFO"] = fifo
+    sock_path = tmp_path / "sock.csv"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(sock_path))
+    sock.close()
+    out["socket"] = sock_path
+    if os.geteuid() == 0:
+        dev = tmp_path / "null.csv"
+        os.mknod(dev, 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+        out["device"] = dev
+    (tmp_path / "folder.csv").mkdir()
+    out["directory"] = tmp_path / "folder.csv"
+    return out
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_non_regular_targets_are_refused_up_front(tmp_path: Path, force: bool) -> None:
+    import stat as st
+
+    from storage.export import check_target, write_text_atomic
+
+    specials = _special_files(tmp_path)
+    kinds = {p: p.lstat().st_mode for p in specials.values()}
+    for kind, path in specials.items():
+        with pytest.raises(ExportError, match=kind):
+            check_target(path, force=force)
+        with pytest.raises(ExportError, match=kind):
+            write_frame(pl.DataFrame({"a": [1]}), path, force=force)
+        with pytest.raises(ExportError, match=kind):
+            write_text_atomic(path, "x", force=force)
+    for path, mode in kinds.items():  # each is still what it was
+        assert st.S_IFMT(path.lstat().st_mode) == st.S_IFMT(mode)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------- issue 11: write errors
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_a_full_disk_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    import errno
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", full)
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    monkeypatch.setattr(pl.DataFrame, "write_excel", full)
+    with pytest.raises(ExportError, match="disk is full") as info:
+        write_frame(pl.DataFrame({"a": [1]}), tmp_path / f"out{suffix}")
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_polars_and_xlsxwriter_wrapped_disk_errors_are_recognised() -> None:
+    from storage.export import _why
+
+    wrapped = pl.exceptions.ComputeError(
+        "parquet: File out of specification: underlying IO error: No space left on device"
+        " (os error 28)"
+    )
+    assert _why(wrapped).startswith("the disk is full")
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError as exc:
+            raise FileCreateError(exc) from None
+    except FileCreateError as exc:
+        assert _why(exc).startswith("the disk is full")
+
+
+def test_a_name_too_long_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="too long"):
+        write_frame(pl.DataFrame({"a": [1]}), tmp_path / ("x" * 300 + ".csv"))
+    with pytest.raises(ExportError, match="too long"):
+        write_frame(pl.DataFrame({"a": [1]}), tmp_path / ("y" * 250 + ".xlsx"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_xlsx_over_the_sheet_limit_is_refused_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.export as export
+
+    monkeypatch.setattr(export, "XLSX_MAX_ROWS", 5)
+    with pytest.raises(ExportError, match=r"at most 5 rows.*\.csv or \.parquet"):
+        write_frame(pl.DataFrame({"a": range(6)}), tmp_path / "big.xlsx")
+    assert list(tmp_path.iterdir()) == []
+    write_frame(pl.DataFrame({"a": range(5)}), tmp_path / "ok.xlsx")
+
+
+def test_the_real_xlsx_limit_is_the_sheet_size() -> None:
+    from storage.export import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS
+
+    assert XLSX_MAX_ROWS == 1_048_576 - 1 and XLSX_MAX_COLUMNS == 16_384

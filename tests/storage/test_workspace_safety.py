@@ -540,7 +540,7 @@ def test_an_aborting_trigger_added_while_open_is_one_line(ws_path: Path) -> None
             "CREATE TRIGGER no BEFORE INSERT ON settings BEGIN SELECT RAISE(ABORT, 'no way'); END"
         )
         other.close()
-        with pytest.raises(WorkspaceError, match=r"cannot write to the workspace .*no way"):
+        with pytest.raises(WorkspaceError, match=r"was not written to .*no way"):
             ws.set_setting("theme", "dark")
 
 

@@ -53,10 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _segments(ws, accounts: pl.DataFrame, transactions: pl.DataFrame, as_of, name: str
               ) -> pl.DataFrame:
+    from core.errors import SegscopeError
     from core.frame import account_frame
-    from core.model import assign_segments, model_from_json
+    from core.model import ModelError, assign_segments, model_from_json
 
-    model = model_from_json(ws.get_model(name))
+    try:
+        model = model_from_json(ws.get_model(name))
+    except ModelError as exc:  # a damaged stored spec is a workspace problem: exit 1
+        raise SegscopeError(f"model {name!r} stored in {ws.path} is damaged: {exc}") from None
     frame = account_frame(accounts, transactions, as_of=as_of)
     return assign_segments(frame, model).select("account_id", "segment")
 

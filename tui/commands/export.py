@@ -6,6 +6,7 @@ import argparse
 
 import polars as pl
 
+from tui.commands._safety import add_force, check_out, out_options
 from tui.commands.segment import (
     build_frame,
     load_model,
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, metavar="NAME", help="the model to apply")
     parser.add_argument("--out", required=True, metavar="FILE", help="output .csv/.xlsx/.parquet")
     parser.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD")
+    add_force(parser)
     parser.set_defaults(handler=run)
 
 
@@ -63,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
     from storage.export import write_frame
 
     as_of = parse_date(args.as_of)
+    check_out(args, args.out)
     if args.what == "assignments":
         with open_workspace(args.workspace) as ws:
             model, _ = load_model(ws, args.model)
             frame, transactions, as_of = build_frame(ws, as_of)
-            frame = with_forward_columns(frame, transactions, as_of, model)
+            frame = with_forward_columns(frame, transactions, as_of, model, ws)
         table = assignments_table(frame, assign_segments(frame, model))
     else:
         from core.profile import segment_traits
@@ -80,6 +83,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             own = {c for d in result["model"].dimensions for c in d.columns()}
             table = segment_traits(result["frame"], result["assignments"], exclude=own, limit=10)
-    path = write_frame(table, args.out)
+    path = write_frame(table, args.out, **out_options(args))
     print(path)
     return 0

@@ -27,7 +27,8 @@ recognised (Salesforce, HubSpot, invoice lines); --map fixes the rest.
 
 The whole file is committed in one transaction or not at all. Rows that fail
 validation are stored with their reason and reported; good rows are kept.
-Re-importing an identical file does nothing; an updated accounts file updates
+Re-importing an identical file does nothing (--replace imports it again, with
+a new --map, in place of the earlier import); an updated accounts file updates
 accounts by id; a transactions file replaces the stored lines of the invoices
 it contains.
 """
@@ -38,6 +39,8 @@ examples:
   segscope import ws.segscope lines.csv.gz --kind transactions --map "Kunde=account_id"
   segscope import ws.segscope export.xlsx --kind contacts --sheet Contacts --json
   segscope import ws.segscope accounts.csv --kind accounts --map "Notes=" --dry-run
+  segscope import ws.segscope accounts.csv --kind accounts --map "Org=name" --replace
+  segscope import ws.segscope kunden.csv --kind accounts --encoding shift_jis
 """
 
 SHOW_REJECTED = 10
@@ -62,6 +65,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="map column SOURCE to TARGET (repeatable); 'SOURCE=' ignores the column",
     )
     parser.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of a CSV file (default: UTF-8, else detected: cp1252, latin-1, "
+        "Shift-JIS), e.g. cp1252, shift_jis, gbk",
+    )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="import a file imported before again (e.g. with another --map), in place of the "
+        "earlier import, in one transaction",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -130,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.map)
     show = not args.quiet and sys.stderr.isatty()
     with Workspace.open(args.workspace) as ws:
-        previous = already_imported(ws, args.file, args.kind, args.sheet)
-        if previous is not None:
+        previous = already_imported(ws, args.file, args.kind, args.sheet, args.encoding)
+        if previous is not None and not args.replace:
             # Same bytes, same kind: nothing to read or validate.
             summary = {
                 "file": args.file,
@@ -144,15 +159,17 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(summary, indent=2))
             else:
-                print(
-                    f"Nothing to do: {args.file} was already imported as {args.kind} "
-                    f"(import #{previous})"
-                )
+                print(_nothing_to_do(args.file, args.kind, previous))
             return 0
         checking = _Progress(show, "reading and checking rows")
         try:
             prepared = prepare_import(
-                args.file, args.kind, sheet=args.sheet, overrides=overrides, progress=checking
+                args.file,
+                args.kind,
+                sheet=args.sheet,
+                overrides=overrides,
+                progress=checking,
+                encoding=args.encoding,
             )
         finally:
             checking.close()
@@ -169,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         )
         progress = _Progress(show, f"writing {prepared.kind}", finishing)
         try:
-            report = commit_import(ws, prepared, progress=progress)
+            report = commit_import(ws, prepared, progress=progress, replace=args.replace)
         finally:
             progress.close()
     summary = {**prepared.report(), **report.to_dict()}
@@ -181,6 +198,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nothing_to_do(name: str, kind: str, previous: int) -> str:
+    return (
+        f"Nothing to do: {name} was already imported as {kind} (import #{previous}); "
+        "to import it again with another mapping, add --replace"
+    )
+
+
 def _emit(args: argparse.Namespace, summary: dict[str, Any], *, dry_run: bool) -> None:
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
@@ -190,10 +214,7 @@ def _emit(args: argparse.Namespace, summary: dict[str, Any], *, dry_run: bool) -
     if dry_run:
         out.append(f"Dry run: {kind} from {name} (nothing written)")
     elif summary.get("no_op"):
-        out.append(
-            f"Nothing to do: {name} was already imported as {kind} "
-            f"(import #{summary['previous_import_id']})"
-        )
+        out.append(_nothing_to_do(name, kind, summary["previous_import_id"]))
         print("\n".join(out))
         return
     else:
@@ -216,6 +237,9 @@ def _emit(args: argparse.Namespace, summary: dict[str, Any], *, dry_run: bool) -
         ):
             if summary.get(key):
                 out.append(f"  {label}: {summary[key]:,}")
+        if summary.get("replaced_imports"):
+            listed = ", ".join(f"#{i}" for i in summary["replaced_imports"])
+            out.append(f"  replaces   import {listed}")
         if summary.get("new_attributes"):
             out.append(f"  new account attributes: {', '.join(summary['new_attributes'])}")
     mapped = ", ".join(f"{s} -> {t}" for s, t in summary["mapping"].items())

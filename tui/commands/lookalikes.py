@@ -7,6 +7,7 @@ import json
 import sys
 
 from core.errors import SegscopeError, UsageError
+from tui.commands._safety import TOP_MAX, add_force, check_out, out_options
 
 DESCRIPTION = """\
 The ideal customers are the customers for which the expression is true (the
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", metavar="FILE",
                         help="write the scored prospects (.csv, .xlsx or .parquet)")
+    add_force(parser)
     parser.set_defaults(handler=run)
 
 
@@ -53,10 +55,16 @@ def run(args: argparse.Namespace) -> int:
     from storage.export import write_frame
     from tui.commands.segment import build_frame, open_workspace, parse_date, rows_as_json
 
-    if args.top < 0:
-        raise UsageError(f"--top must be 0 or more, got {args.top}")
+    if not 0 <= args.top <= TOP_MAX:
+        raise UsageError(f"--top must be from 0 to {TOP_MAX:,}, got {args.top}")
+    check_out(args, args.out)
     with open_workspace(args.workspace) as ws:
         frame, _, as_of = build_frame(ws, parse_date(args.as_of))
+        kept = None
+        if args.potential:
+            from storage.fits import load_fit
+
+            kept = load_fit(ws, "potential", where={"as_of": as_of})
     if "is_customer" not in frame.columns or frame["is_customer"].null_count():
         known = frame["first_purchase"].is_not_null() if "first_purchase" in frame.columns \
             else None
@@ -75,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     res = score_lookalikes(frame, ideal)
     out = res.frame
     if args.potential:
-        pot = fit_potential(frame).frame.select("account_id", "potential", "headroom")
+        # the potential kept by 'segscope potential' for this data and date, else a fit
+        pot = (kept.frame if kept is not None else fit_potential(frame).frame).select(
+            "account_id", "potential", "headroom")
         out = out.join(pot, on="account_id", how="left", maintain_order="left")
     if args.json:
         print(json.dumps({"as_of": as_of.isoformat(), "ideal": args.ideal, **res.as_dict(),
@@ -87,16 +97,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"cross-validated ROC AUC: {res.cv_auc:.3f} (folds {folds})")
         for note in res.notes:
             print(f"note: {note}")
-        name = "name" if "name" in out.columns else "account_id"
         for row in out.head(args.top).iter_rows(named=True):
             reasons = ", ".join(
                 f"{row.get(f'nearest_{i}_name') or row[f'nearest_{i}_id']} "
                 f"({row[f'nearest_{i}_distance']:.2f})"
                 for i in (1, 2, 3) if row.get(f"nearest_{i}_id") is not None
             )
-            print(f"{row['lookalike_rank']:>4}. {row[name]}  score {row['lookalike_score']:.3f}"
-                  f"  like: {reasons}")
+            # a prospect without a name shows its id, never "None"
+            label = row.get("name") or row["account_id"]
+            potential = (f"  potential {row['potential']:,.0f} (headroom {row['headroom']:,.0f})"
+                         if row.get("potential") is not None else "")
+            print(f"{row['lookalike_rank']:>4}. {label}  score {row['lookalike_score']:.3f}"
+                  f"{potential}  like: {reasons}")
     if args.out:
-        path = write_frame(out, args.out)
+        path = write_frame(out, args.out, **out_options(args))
         print(f"{out.height:,} prospects written to {path}", file=sys.stderr)
     return 0

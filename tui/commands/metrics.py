@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 import sys
 
-from core.errors import UsageError
+from tui.commands._safety import MONTHS_MAX, add_force, check_out, int_in, out_options
 
 DESCRIPTION = """\
 Compute the per-account metric frame and write it to FILE (CSV, XLSX or Parquet,
@@ -24,15 +24,20 @@ f_score, m_score and rfm_segment.
 The analysis date defaults to the day after the last transaction; the window
 is the N calendar months before it (default 12). Transactions on or after the
 analysis date are ignored.
+
+growth = revenue / revenue_prev - 1 is empty (null) when the earlier window's
+revenue is <= 0, also when returns exceed purchases there: there is nothing to
+grow from. avg_order_value is empty where revenue is <= 0. product_breadth
+counts distinct product lines bought, or distinct products where the lines
+carry no product line.
 """
 
 
 def parse_date(text: str, flag: str = "--as-of") -> dt.date:
     """An ISO date (YYYY-MM-DD) from a flag, or a UsageError saying which flag."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag} {text!r} is not a date: use YYYY-MM-DD") from None
+    from tui.commands._safety import bounded_date
+
+    return bounded_date(text, flag)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,10 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("workspace", metavar="WORKSPACE", help="the workspace file (.segscope)")
     parser.add_argument("--as-of", metavar="DATE",
                         help="analysis date YYYY-MM-DD (default: day after the last transaction)")
-    parser.add_argument("--window-months", metavar="N", type=int, default=12,
-                        help="window length in calendar months (default 12)")
+    parser.add_argument("--window-months", metavar="N", type=int_in(1, MONTHS_MAX), default=12,
+                        help=f"window length in calendar months, 1 to {MONTHS_MAX} (default 12)")
     parser.add_argument("--out", metavar="FILE", required=True,
                         help="output file: .csv, .xlsx or .parquet")
+    add_force(parser)
     parser.set_defaults(handler=run)
 
 
@@ -61,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from storage.workspace import Workspace
 
     as_of = parse_date(args.as_of) if args.as_of else None
-    if args.window_months < 1:
-        raise UsageError(f"--window-months must be >= 1, got {args.window_months}")
+    check_out(args, args.out)
     with Workspace.open(args.workspace) as ws:
         accounts = ws.load_accounts()
         transactions = ws.load_transactions()
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     out = metrics.join(abc, on="account_id", how="left", maintain_order="left").join(
         rfm, on="account_id", how="left", maintain_order="left"
     )
-    path = write_frame(out, args.out)
+    path = write_frame(out, args.out, **out_options(args))
     print(f"{out.height:,} accounts as of {as_of.isoformat()} "
           f"({args.window_months}-month window) written to {path}", file=sys.stderr)
     return 0

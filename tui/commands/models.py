@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from core.errors import UsageError
-from core.model import ModelError, model_from_json, model_to_json
+from core.errors import SegscopeError, UsageError
+from core.model import ModelError, model_from_json, model_to_json, rule_columns, validate_rules
 from tui.commands.segment import open_workspace, render_table, seed_starter_models
 
 
@@ -50,7 +51,23 @@ def _read_spec(source: str) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--save: cannot read {path}: {exc}") from None
+        # the file is there but its bytes are bad or unreadable: a data problem, exit 1
+        raise SegscopeError(f"--save: cannot read {path}: {exc}") from None
+
+
+def _known_columns(ws: Any) -> dict[str, Any] | None:
+    """The columns of the workspace's per-account frame (computed on no rows: instant),
+    or None while the workspace has no accounts (its columns are not known yet)."""
+    import datetime as dt
+
+    from core.frame import account_frame
+
+    accounts = ws.load_accounts()
+    if accounts.is_empty():
+        return None
+    empty = account_frame(accounts.head(0), ws.load_transactions().head(0),
+                          as_of=dt.date.today())
+    return rule_columns(empty.schema)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         seeded = seed_starter_models(ws)
         if saved is not None:
+            validate_rules(model, _known_columns(ws))  # names the dimension and rule at fault
             ws.save_model(saved, model_to_json(model))
         entries = []
         for name, updated_at in ws.list_models():

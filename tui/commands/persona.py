@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from core.errors import UsageError
+from tui.commands._safety import ID_MAX, int_in
 from tui.commands.segment import open_workspace, parse_date
 
 EPILOG = """examples:
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("show", help="show one persona (drafted fields are marked)")
     p.add_argument("workspace", metavar="WORKSPACE")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=int_in(1, ID_MAX))
     p.add_argument(
         "--drift",
         action="store_true",
@@ -75,14 +76,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("set", help="edit one field (list fields: values separated by ';')")
     p.add_argument("workspace", metavar="WORKSPACE")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=int_in(1, ID_MAX))
     p.add_argument("field", help="name, business.<field> or people.<field>")
     p.add_argument("value")
     p.set_defaults(handler=run_set)
 
     p = sub.add_parser("delete", help="delete a persona")
     p.add_argument("workspace", metavar="WORKSPACE")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=int_in(1, ID_MAX))
     p.set_defaults(handler=run_delete)
 
 

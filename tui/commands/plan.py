@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import polars as pl
 
 from core.errors import UsageError
 from core.model import SegmentationModel
+from tui.commands._safety import ID_MAX, add_force, bounded_date, check_out, int_in, out_options
 from tui.commands.segment import (
     build_frame,
     load_model,
@@ -55,10 +57,12 @@ def segment_context(ws: Any, model_name: str, as_of: dt.date | None) -> SegmentC
     """Assign the model's segments on the current data; flags orphaned plans."""
     from core.segment import assign_segments, segment_order
     from storage.plans import flag_orphans
-    from tui.commands.segment import bridge_accounts
+    from tui.commands.segment import bridge_accounts, with_forward_columns
 
     model, _ = load_model(ws, model_name)
     frame, transactions, as_of = build_frame(ws, as_of)
+    # kept potential / CLV fits: the share-of-wallet and average-CLV KPIs
+    frame = with_forward_columns(frame, transactions, as_of, model, ws)
     assignments = assign_segments(frame, model)
     segments = segment_order(assignments)
     flag_orphans(ws, model.name, segments)
@@ -124,11 +128,11 @@ def kpi_trend_for(ws: Any, ctx: SegmentContext, segment: str | None = None) -> p
 def today_arg(text: str | None) -> dt.date:
     if text is None:
         return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--today {text!r} is not a date; write it as YYYY-MM-DD") from None
+    return bounded_date(text, "--today")
 
+
+# Far above any revenue target, and still exact in a float.
+KPI_TARGET_MAX = 1e15
 
 # ---------------------------------------------------------------- parser
 
@@ -220,7 +224,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("kpi-delete", help="delete a KPI by id")
     _common(p, model=False, as_of=False)
-    p.add_argument("id", type=int, help="the KPI id ('plan kpis' lists them)")
+    p.add_argument("id", type=int_in(1, ID_MAX), help="the KPI id ('plan kpis' lists them)")
     p.set_defaults(handler=run_kpi_delete)
 
     p = sub.add_parser(
@@ -242,6 +246,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=".xlsx (one sheet per table), "
         ".csv or .parquet (one file per table: FILE-personas.csv, ...)",
     )
+    add_force(p)
     p.add_argument("--model", metavar="NAME", help="only this model")
     p.set_defaults(handler=run_export)
 
@@ -340,6 +345,11 @@ def run_kpi_add(args: argparse.Namespace) -> int:
     from storage.plans import add_kpi
 
     check_metric(args.metric)
+    if not math.isfinite(args.target) or abs(args.target) > KPI_TARGET_MAX:
+        raise UsageError(
+            f"--target {args.target!r} is out of range; use a finite number from"
+            f" {-KPI_TARGET_MAX:g} to {KPI_TARGET_MAX:g}"
+        )
     deadline = parse_deadline(args.deadline)
     with open_workspace(args.workspace) as ws:
         ctx = segment_context(ws, args.model, parse_date(args.as_of))
@@ -371,10 +381,7 @@ def run_kpi_add(args: argparse.Namespace) -> int:
 def parse_deadline(text: str | None) -> dt.date | None:
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--deadline {text!r} is not a date; write it as YYYY-MM-DD") from None
+    return bounded_date(text, "--deadline")
 
 
 def run_kpi_delete(args: argparse.Namespace) -> int:
@@ -437,6 +444,10 @@ def run_export(args: argparse.Namespace) -> int:
     from storage.plans import list_kpis, list_plans, personas_frame
 
     out = Path(args.out).expanduser()
+    targets = [out] if out.suffix.lower() == ".xlsx" else [
+        out.with_name(f"{out.stem}-{name}{out.suffix}") for name in ("personas", "plans", "kpis")
+    ]
+    check_out(args, *targets)
     with open_workspace(args.workspace) as ws:
         tables = {
             "personas": personas_frame(ws, args.model),
@@ -444,11 +455,11 @@ def run_export(args: argparse.Namespace) -> int:
             "kpis": list_kpis(ws, args.model),
         }
     if out.suffix.lower() == ".xlsx":
-        write_frames(tables, out)
+        write_frames(tables, out, **out_options(args))
         written = [out]
     else:
         written = [
-            write_frame(df, out.with_name(f"{out.stem}-{name}{out.suffix}"))
+            write_frame(df, out.with_name(f"{out.stem}-{name}{out.suffix}"), **out_options(args))
             for name, df in tables.items()
         ]
     for path in written:

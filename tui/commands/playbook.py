@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from core.errors import UsageError
+from tui.commands._safety import add_force, check_out, out_options
 from tui.commands.segment import open_workspace, parse_date
 
 EPILOG = """examples:
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("workspace", metavar="WORKSPACE", help="the workspace file")
     parser.add_argument("--model", required=True, metavar="NAME", help="the segmentation model")
     parser.add_argument("--out", required=True, metavar="FILE", help="FILE.md or FILE.html")
+    add_force(parser)
     parser.add_argument(
         "--targets-only",
         action="store_true",
@@ -204,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise UsageError(f"--out {args.out!r} is a directory; give a file name")
     today = today_arg(args.today)
+    check_out(args, out)
     with open_workspace(args.workspace) as ws:
         inp = build_playbook(ws, args.model, parse_date(args.as_of), today, args.targets_only)
     text = playbook_markdown(inp)
@@ -211,6 +214,6 @@ def run(args: argparse.Namespace) -> int:
         text = markdown_to_html(text, f"Playbook: {inp.model}")
     from storage.export import write_text_atomic
 
-    write_text_atomic(out, text)
+    write_text_atomic(out, text, **out_options(args))
     print(f"wrote {out} ({len(inp.sections)} segment(s), model {inp.model!r})")
     return 0

@@ -7,6 +7,7 @@ import json
 
 import polars as pl
 
+from tui.commands._safety import ID_MAX, int_in
 from tui.commands.segment import (
     build_frame,
     fmt_money,
@@ -77,8 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     cmp_.add_argument("workspace", metavar="WORKSPACE", help=ws_help)
-    cmp_.add_argument("run_a", metavar="RUN_A", type=int, help="earlier run id")
-    cmp_.add_argument("run_b", metavar="RUN_B", type=int, help="later run id")
+    cmp_.add_argument("run_a", metavar="RUN_A", type=int_in(1, ID_MAX), help="earlier run id")
+    cmp_.add_argument("run_b", metavar="RUN_B", type=int_in(1, ID_MAX), help="later run id")
     cmp_.add_argument("--by", choices=("accounts", "revenue"), default="accounts",
                       help="what the table counts (default accounts)")  # fmt: skip
     cmp_.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -90,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "models and data are untouched).",
     )
     delete.add_argument("workspace", metavar="WORKSPACE", help=ws_help)
-    delete.add_argument("run_id", metavar="RUN", type=int,
+    delete.add_argument("run_id", metavar="RUN", type=int_in(1, ID_MAX),
                         help="the run id ('run list' shows them)")
     delete.set_defaults(handler=run_delete)
 
@@ -102,7 +103,7 @@ def run_save(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace) as ws:
         model, spec = load_model(ws, args.model)
         frame, transactions, as_of = build_frame(ws, as_of)
-        frame = with_forward_columns(frame, transactions, as_of, model)
+        frame = with_forward_columns(frame, transactions, as_of, model, ws)
         assignments = assign_segments(frame, model)
         rows = assignments.select("account_id", "segment").with_columns(
             frame.get_column("revenue") if "revenue" in frame.columns else pl.lit(None)

@@ -47,18 +47,23 @@ def seed_starter_models(ws: Any) -> list[str]:
 
 def load_model(ws: Any, name: str) -> tuple[SegmentationModel, str]:
     """The model ``name`` and its spec JSON (starter models seeded if none exist)."""
+    from core.model import ModelError
+
     seed_starter_models(ws)
     spec = ws.get_model(name)
-    return model_from_json(spec), spec
+    try:
+        return model_from_json(spec), spec
+    except ModelError as exc:
+        # the stored spec is damaged: a workspace problem (exit 1), not a usage error
+        raise SegscopeError(f"model {name!r} stored in {ws.path} is damaged: {exc}") from None
 
 
 def parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD") from None
+    from tui.commands._safety import bounded_date
+
+    return bounded_date(text, "--as-of")
 
 
 def resolve_as_of(transactions: pl.DataFrame, as_of: dt.date | None) -> dt.date:
@@ -131,6 +136,11 @@ def rows_as_json(df: pl.DataFrame) -> list[dict[str, Any]]:
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     """A plain fixed-width text table (first column left-aligned)."""
+    from tui.commands._safety import printable
+
+    # escape control characters first, so the columns line up with what is shown
+    headers = [printable(h) for h in headers]
+    rows = [[printable(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
@@ -168,8 +178,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Assign every account of WORKSPACE to a segment of model NAME and print one\n"
             "row per segment: accounts, revenue, margin %, average order value, mean\n"
-            "frequency, median recency, growth and NRR. 'segscope models WORKSPACE' lists\n"
-            "the models."
+            "frequency, median recency, growth and NRR; with the potential and CLV kept\n"
+            "by 'segscope potential' / 'segscope clv' also share of wallet, headroom,\n"
+            "average CLV and TAM. 'segscope models WORKSPACE' lists the models."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -189,21 +200,97 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def potential_fit_params(as_of: dt.date, quantile: float = 0.8) -> dict[str, Any]:
+    """The parameters a potential fit is kept under (``storage.fits``)."""
+    return {"as_of": as_of, "quantile": quantile}
+
+
+def clv_fit_params(
+    calibration_end: dt.date, horizon_months: int = 24, annual_discount_rate: float = 0.10,
+    count_zero_orders: bool = False,
+) -> dict[str, Any]:
+    """The parameters a CLV fit is kept under (``storage.fits``)."""
+    return {"calibration_end": calibration_end, "horizon_months": horizon_months,
+            "annual_discount_rate": annual_discount_rate,
+            "count_zero_orders": count_zero_orders}  # fmt: skip
+
+
+def keep_potential(ws: Any, res: Any, as_of: dt.date, quantile: float,
+                   data_version: str | None = None) -> None:
+    """Keep a ``core.potential`` result in the workspace for the data it was
+    fitted on (``data_version``, default the current one) and its as-of date."""
+    from storage.fits import save_fit
+
+    save_fit(ws, "potential", potential_fit_params(as_of, quantile), res.report.as_dict(),
+             res.frame.select(pl.col("account_id").cast(pl.Utf8), "potential",
+                              "share_of_wallet", "headroom"),
+             data_version=data_version)
+
+
+def keep_clv(ws: Any, res: Any, data_version: str | None = None) -> None:
+    """Keep a ``core.clv`` result in the workspace for the data it was fitted on
+    and its parameters."""
+    from storage.fits import save_fit
+
+    params = clv_fit_params(res.calibration_end, res.horizon_months, res.annual_discount_rate,
+                            res.zero_amount_is_purchase)
+    save_fit(ws, "clv", params, res.describe(),
+             res.frame.select(pl.col("account_id").cast(pl.Utf8), "clv", "p_alive"),
+             data_version=data_version)
+
+
+def with_kept_fits(ws: Any, frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """``frame`` with the potential (share of wallet, headroom) and CLV columns of
+    the fits kept in the workspace for the current data: the potential fitted at
+    ``as_of``, the CLV calibrated to the day before it (the newest of each), so
+    profiles, KPIs, exports and runs use them without a refit."""
+    from core.forward_frame import FORWARD_COLUMNS, add_forward_columns
+    from storage.fits import load_fit
+
+    if ws is None:
+        return frame
+    pot = load_fit(ws, "potential", where={"as_of": as_of})
+    clv = load_fit(ws, "clv", where={"calibration_end": as_of - dt.timedelta(days=1)})
+    if pot is None and clv is None:
+        return frame
+    fwd = frame.select(pl.col("account_id").cast(pl.Utf8))
+    for fit in (pot, clv):
+        if fit is not None:
+            fwd = fwd.join(fit.frame, on="account_id", how="left", maintain_order="left")
+    keep = [c for c in FORWARD_COLUMNS if c in fwd.columns]
+    # columns already on the frame (a fit of this run) win over kept ones
+    have = [c for c in keep if c in frame.columns]
+    merged = add_forward_columns(frame, fwd.select("account_id", *keep))
+    if have:
+        merged = merged.with_columns(frame.select(have))
+    return merged
+
+
 def with_forward_columns(
-    frame: pl.DataFrame, transactions: pl.DataFrame, as_of: dt.date, model: SegmentationModel
+    frame: pl.DataFrame, transactions: pl.DataFrame, as_of: dt.date, model: SegmentationModel,
+    ws: Any = None,
 ) -> pl.DataFrame:
-    """``frame`` with CLV (and potential) when a dimension of ``model`` bins CLV.
+    """``frame`` with the potential and CLV columns kept in the workspace (``ws``,
+    see ``with_kept_fits``), and with CLV (and potential) fitted here when a
+    dimension of ``model`` bins CLV and no fit is kept (then kept for next time).
 
     The per-account frame has no CLV column; the workbench fits it on screen 7,
     the command line fits it here (seconds on a few thousand customers).
     """
     from core.forward_dimensions import ClvDimension
 
+    frame = with_kept_fits(ws, frame, as_of)
     if "clv" in frame.columns or not any(isinstance(d, ClvDimension) for d in model.dimensions):
         return frame
     from core.forward_frame import add_forward_columns, forward_columns
 
-    return add_forward_columns(frame, forward_columns(frame, transactions, as_of=as_of))
+    forward = forward_columns(frame, transactions, as_of=as_of)
+    if ws is not None:
+        if forward.potential is not None:
+            keep_potential(ws, forward.potential, as_of, forward.potential.report.quantile)
+        if forward.clv is not None:
+            keep_clv(ws, forward.clv)
+    return add_forward_columns(frame, forward)
 
 
 def compute_profiles(ws: Any, model_name: str, as_of: dt.date | None) -> dict[str, Any]:
@@ -212,7 +299,7 @@ def compute_profiles(ws: Any, model_name: str, as_of: dt.date | None) -> dict[st
 
     model, _ = load_model(ws, model_name)
     frame, transactions, as_of = build_frame(ws, as_of)
-    frame = with_forward_columns(frame, transactions, as_of, model)
+    frame = with_forward_columns(frame, transactions, as_of, model, ws)
     assignments = assign_segments(frame, model)
     profiles = segment_profiles(
         frame, assignments, bridge_accounts=bridge_accounts(transactions, as_of), total=True
@@ -242,14 +329,45 @@ def traits_by_segment(result: dict[str, Any], limit: int) -> dict[str, list[str]
     return out
 
 
+def cluster_reports(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """For each cluster dimension of the model: the chosen k, how it was chosen,
+    the silhouette per k and each cluster's name, size and traits (the fit is
+    the one ``assign_segments`` just made, from ``core.cluster``'s cache)."""
+    from core.forward_dimensions import ClusterDimension
+
+    out = []
+    for dim in result["model"].dimensions:
+        if isinstance(dim, ClusterDimension):
+            fit = dim.fit(result["frame"])
+            out.append({"dimension": dim.name,
+                        "chosen_by": "given" if dim.k is not None else "silhouette",
+                        **fit.as_dict()})  # fmt: skip
+    return out
+
+
+def cluster_lines(reports: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for rep in reports:
+        how = ("k given" if rep["chosen_by"] == "given"
+               else "k with the best silhouette")  # fmt: skip
+        sil = ", ".join(f"k={k}: {v:.3f}" for k, v in rep["silhouette"].items())
+        lines.append(f"cluster dimension {rep['dimension']!r}: k = {rep['k']} ({how}); "
+                     f"silhouette {sil}")
+        for c in rep["clusters"]:
+            traits = "; ".join(c["traits"]) or "(none stand out)"
+            lines.append(f"  {c['name']} ({c['size']:,}): {traits}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.traits < 0:
-        raise UsageError(f"--traits must be 0 or more, got {args.traits}")
+    if not 0 <= args.traits <= 1_000:
+        raise UsageError(f"--traits must be from 0 to 1,000, got {args.traits}")
     as_of = parse_date(args.as_of)
     with open_workspace(args.workspace) as ws:
         result = compute_profiles(ws, args.model, as_of)
     profiles: pl.DataFrame = result["profiles"]
     traits = traits_by_segment(result, args.traits)
+    clusters = cluster_reports(result)
     if args.json:
         payload = {
             "model": result["model"].name,
@@ -260,6 +378,8 @@ def run(args: argparse.Namespace) -> int:
             "total": rows_as_json(profiles.filter(pl.col("segment") == "All accounts"))[0],
             "notes": result["notes"],
         }
+        if clusters:
+            payload["clusters"] = clusters
         if args.traits:
             for row in payload["segments"]:
                 row["traits"] = traits.get(row["segment"], [])
@@ -283,10 +403,22 @@ def run(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         for r in profiles.to_dicts()
     ]
+    # the kept (or just fitted) potential and CLV: share of wallet, headroom, CLV, TAM
+    forward = [(c, h, f) for c, h, f in (
+        ("share_of_wallet", "SoW", fmt_pct), ("headroom", "Headroom", fmt_money),
+        ("clv", "Avg CLV", fmt_money), ("tam", "TAM", fmt_money),
+    ) if c in profiles.columns]  # fmt: skip
+    if forward:
+        headers += [h for _, h, _ in forward]
+        for row, r in zip(rows, profiles.to_dicts(), strict=True):
+            row += [f(r[c]) for c, _, f in forward]
     print(f"model {result['model'].name!r}, as of {result['as_of'].isoformat()}")
     print(render_table(headers, rows, right=set(range(1, len(headers)))))
     for note in result["notes"]:
         print(f"note: {note}")
+    if clusters:
+        print()
+        print("\n".join(cluster_lines(clusters)))
     if traits:
         print("\ndistinguishing traits (strongest first):")
         for seg, phrases in traits.items():

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from core.errors import UsageError
+from tui.commands._safety import add_force, check_out, out_options
 
 DESCRIPTION = """\
 Rank the segments of a model by attractiveness: a weighted sum of criteria
@@ -51,7 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--out", metavar="FILE",
                         help="write the target accounts with priority (.csv, .xlsx, .parquet)")
+    add_force(parser)
     parser.set_defaults(handler=run)
+
+
+WEIGHT_MAX = 1000.0
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -69,6 +74,11 @@ def parse_weights(text: str) -> dict[str, float]:
             out[name] = float(value)
         except ValueError:
             raise UsageError(f"--weights: {value!r} is not a number (in {part!r})") from None
+        if not 0 <= out[name] <= WEIGHT_MAX:  # also refuses nan and inf
+            raise UsageError(
+                f"--weights: {part!r} is out of range; a weight is a number from 0"
+                f" to {WEIGHT_MAX:g}"
+            )
     return out
 
 
@@ -102,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
         rows_as_json,
     )
 
+    if args.weights:
+        parse_weights(args.weights)  # a bad flag is refused before any work
+    check_out(args, args.out)
     with open_workspace(args.workspace) as ws:
         saved = ws.get_setting(weights_key(args.model))
         weights = dict(DEFAULT_WEIGHTS, **(saved or {}))
@@ -165,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
                            maintain_order="left")
         front = ["priority_rank", "account_id"] + (["name"] if "name" in out.columns else [])
         out = out.select(front + [c for c in out.columns if c not in front])
-        path = write_frame(out, args.out)
+        path = write_frame(out, args.out, **out_options(args))
         print(f"{out.height:,} accounts of {targets.height} target segments written to {path}",
               file=sys.stderr)
     return 0

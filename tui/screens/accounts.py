@@ -229,6 +229,9 @@ class AccountsScreen(WorkbenchScreen):
                 tooltip="Copy the current row as TSV (with the header)"),
         Binding("d", "toggle_detail", "Detail", id="accounts.detail",
                 tooltip="Show or hide the detail pane"),
+        Binding("w", "why", "Why?", id="accounts.why", show=False,
+                tooltip="Why the current account is in its segment: per dimension the level "
+                        "and the value or rule behind it"),
         Binding("n", "search_next", "Next match", id="accounts.search_next", show=False,
                 tooltip="Next search match"),
         Binding("N", "search_prev", "Previous match", id="accounts.search_prev", show=False,
@@ -652,6 +655,20 @@ class AccountsScreen(WorkbenchScreen):
         target = Path(path).expanduser()
         write_frame(view, target)
         self.app.call_from_thread(self.notify, f"exported {view.height:,} rows to {target}")
+
+    def action_why(self) -> None:
+        """Open the "Why?" dialog on the current account (tui.widgets.why_dialog)."""
+        from tui.widgets.why_dialog import WhyDialog
+
+        account_id, model = self._current_account_id(), self.state.active_model
+        if account_id is None or model is None:
+            self.notify("Select an account (and a model) first.", severity="warning")
+            return
+        frame = self.state.frame
+        hit = frame.filter(pl.col("account_id") == account_id)
+        name = hit["name"][0] if "name" in frame.columns and hit.height else None
+        title = f"{name} ({account_id})" if name else account_id
+        self.app.push_screen(WhyDialog(frame, model, self.state.assignments, account_id, title))
 
     # -- detail pane ---------------------------------------------------------
 

@@ -446,6 +446,8 @@ class ModelEditorScreen(WorkbenchScreen):
             text = f"{result.accounts:,} accounts · {result.segments.height} segments"
             if self.SHOW_TIMING:
                 text += f" · {result.elapsed_ms:.0f} ms"
+            for cluster in result.cluster_notes:
+                text += f"\n{cluster}"
         if note:
             text = f"{text}\n{note}" if text else note
         label.set_class(bool(note), "-stale")

@@ -69,6 +69,51 @@ def short_money(value: Any) -> str:
     return f"{v:.0f}"
 
 
+def _kept_forward(state: Any, frame: pl.DataFrame, count_zero: bool) -> Any:
+    """The potential and CLV kept in the workspace for this data, analysis date and
+    CLV switch (``segscope potential`` / ``segscope clv`` or an earlier fit here),
+    as a forward result; None unless both are kept."""
+    import datetime as dt
+
+    from core.forward_frame import ForwardResult
+    from storage.fits import load_fit
+    from tui.commands.segment import clv_fit_params, potential_fit_params
+
+    as_of = state.as_of
+    if as_of is None or state.workspace is None:
+        return None
+    try:
+        pot = load_fit(state.workspace, "potential", potential_fit_params(as_of))
+        clv = load_fit(state.workspace, "clv", clv_fit_params(
+            as_of - dt.timedelta(days=1), count_zero_orders=count_zero))
+    except Exception:  # an older workspace without the fits table: fit instead
+        return None
+    if pot is None or clv is None:
+        return None
+    fwd = (frame.select(pl.col("account_id").cast(pl.Utf8))
+           .join(pot.frame, on="account_id", how="left", maintain_order="left")
+           .join(clv.frame, on="account_id", how="left", maintain_order="left"))
+    return ForwardResult(frame=fwd)
+
+
+def _keep_forward(state: Any, result: Any, data_version: str | None) -> None:
+    """Keep the fits in the workspace (for the data version they were fitted on)
+    so the command line and the next session use them."""
+    from tui.commands.segment import keep_clv, keep_potential
+
+    ws, as_of = state.workspace, state.as_of
+    if ws is None or as_of is None:
+        return
+    try:
+        if result.potential is not None:
+            keep_potential(ws, result.potential, as_of, result.potential.report.quantile,
+                           data_version)
+        if result.clv is not None:
+            keep_clv(ws, result.clv, data_version)
+    except SegscopeError:  # a busy or read-only workspace: the fit is still shown
+        pass
+
+
 def _file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
@@ -93,6 +138,14 @@ class TargetingScreen(WorkbenchScreen):
                 tooltip="Compute potential and CLV again"),
         Binding("c", "cancel_fit", "Cancel fit", id="targeting.cancel_fit",
                 tooltip="Stop computing potential and CLV"),
+        Binding("z", "toggle_zero_orders", "$0 orders", id="targeting.count_zero_orders",
+                show=False,
+                tooltip="CLV: count days netting exactly 0 (free samples, $0 orders) as "
+                        "purchases, as the BG/NBD papers do on CDNOW; refits"),
+        Binding("v", "clv_validation", "CLV check", id="targeting.clv_validation",
+                show=False,
+                tooltip="CLV holdout check: expected vs actual repeat purchases by number "
+                        "of calibration repeats"),
     ]
 
     class ForwardProgress(Message):
@@ -115,6 +168,7 @@ class TargetingScreen(WorkbenchScreen):
         self._ranking: pl.DataFrame | None = None
         self._ranking_ids: list[str] = []
         self._forward_key: object = None  # frame key whose forward fit ran or is running
+        self._count_zero = False  # CLV: a day netting exactly 0 is a purchase
         self._forward_state = "idle"  # idle / running / done / cancelled / failed
         self._forward_messages: tuple[str, ...] = ()
         self._ideal: str | None = td.ABC_A
@@ -209,7 +263,7 @@ class TargetingScreen(WorkbenchScreen):
         if not force and key == self._forward_key:
             return
         self._forward_key = key
-        cached = _FORWARD_RESULTS.get(key)
+        cached = _FORWARD_RESULTS.get((key, self._count_zero))
         if cached is not None and not force:
             self._forward_done(key, cached)
             return
@@ -218,11 +272,12 @@ class TargetingScreen(WorkbenchScreen):
         bar = self.query_one("#forward-progress", ProgressBar)
         bar.update(total=7, progress=0)
         bar.display = True
-        self._compute_forward(key)
+        self._compute_forward(key, self._count_zero, not force)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="forward",
           name="forward_columns")
-    def _compute_forward(self, key: object) -> tuple[object, Any] | None:
+    def _compute_forward(self, key: object, count_zero: bool = False,
+                         use_kept: bool = True) -> tuple[object, Any] | None:
         from core.forward_frame import ForwardCancelled, forward_columns
 
         worker = get_current_worker()
@@ -230,16 +285,21 @@ class TargetingScreen(WorkbenchScreen):
         frame, transactions = state.frame, state.transactions
         if frame is None or transactions is None:
             return None
+        result = _kept_forward(state, frame, count_zero) if use_kept else None
+        if result is None:
 
-        def progress(done: int, total: int, what: str) -> None:
-            self.post_message(self.ForwardProgress(done, total, what))
+            def progress(done: int, total: int, what: str) -> None:
+                self.post_message(self.ForwardProgress(done, total, what))
 
-        try:
-            result = forward_columns(frame, transactions, as_of=state.as_of, progress=progress,
-                                     cancelled=lambda: worker.is_cancelled)
-        except ForwardCancelled:
-            return None
-        _FORWARD_RESULTS[key] = result
+            try:
+                result = forward_columns(frame, transactions, as_of=state.as_of,
+                                         progress=progress,
+                                         cancelled=lambda: worker.is_cancelled,
+                                         zero_amount_is_purchase=count_zero)
+            except ForwardCancelled:
+                return None
+            _keep_forward(state, result, key[0] if isinstance(key, tuple) else None)
+        _FORWARD_RESULTS[(key, count_zero)] = result
         # the join happens here, off the UI thread (the state lock may be held by a recompute)
         state.attach_forward(result, key)
         return key, result
@@ -280,7 +340,8 @@ class TargetingScreen(WorkbenchScreen):
         elif self._forward_messages:
             label.update(" · ".join(self._forward_messages))
         else:
-            label.update("Potential, share of wallet, headroom and CLV are up to date.")
+            zero = " (CLV counts $0 days as purchases; z toggles)" if self._count_zero else ""
+            label.update(f"Potential, share of wallet, headroom and CLV are up to date.{zero}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)
@@ -440,8 +501,23 @@ class TargetingScreen(WorkbenchScreen):
         self.state.workspace.set_segment_annotation(model, segment, scores=scores)
 
     def action_refit(self) -> None:
-        _FORWARD_RESULTS.pop(self.state.frame_key, None)
+        _FORWARD_RESULTS.pop((self.state.frame_key, self._count_zero), None)
         self._ensure_forward(force=True)
+
+    def action_toggle_zero_orders(self) -> None:
+        self._count_zero = not self._count_zero
+        self.notify("CLV counts days netting $0 as purchases" if self._count_zero else
+                    "CLV: a day netting $0 is no purchase (default)")
+        self._ensure_forward(force=True)
+
+    def action_clv_validation(self) -> None:
+        from tui.screens.clv_validation import ClvValidationScreen
+
+        transactions = self.state.transactions
+        if transactions is None or transactions.is_empty():
+            self.notify("No transactions: nothing to validate", severity="warning")
+            return
+        self.app.push_screen(ClvValidationScreen(transactions, count_zero=self._count_zero))
 
     def action_cancel_fit(self) -> None:
         if self._forward_state == "running":
