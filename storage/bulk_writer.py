@@ -35,12 +35,12 @@ import pickle
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from storage import tempfiles
 from storage.errors import WorkspaceBusyError, WorkspaceError
 from storage.import_writer import (
     AlreadyImported,
@@ -85,7 +85,7 @@ def commit_in_child(
     ``WorkspaceBusyError`` or ``WorkspaceError``; on any of these, and on an
     interrupt, nothing was written.
     """
-    with tempfile.TemporaryDirectory(prefix="segscope-write-") as tmp:
+    with tempfiles.work_dir(ws.path, "segscope-write") as tmp:
         request = Path(tmp) / "request.pickle"
         payload = {
             "path": str(ws.path),

@@ -28,12 +28,12 @@ import errno
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
 
+from storage import tempfiles
 from storage.errors import ExportError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -228,15 +228,15 @@ def _atomic_target(path: Path, *, force: bool = False, protect: Iterable[str | P
         raise ExportError(f"cannot export to {path}: directory {directory} does not exist")
     check_target(path, force=force, protect=protect)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        tempfiles.sweep_beside(path, "export")  # leftovers of a killed export
+        tmp = tempfiles.make_file(directory, f".{path.name}.export", ".tmp")
     except OSError as exc:
         raise ExportError(f"cannot export to {path}: {_why(exc)}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
     # mkstemp makes the file private: give it the mode of the file it replaces, else 0644
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     try:
-        yield tmp
+        with tempfiles.removed_on_signals():  # SIGTERM runs the finally below
+            yield tmp
         os.chmod(tmp, mode)
         check_target(path, force=force, protect=protect)  # unchanged while we wrote?
         _place(tmp, path, force)

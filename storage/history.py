@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.errors import WorkspaceError
+from storage.integrity import parse_json
 
 if TYPE_CHECKING:
     from storage.workspace import Workspace
@@ -247,11 +248,36 @@ def _describe(key: Any, before: list[list[dict]], after: list[list[dict]]) -> di
     return {}
 
 
-def _edit_from_row(row: tuple) -> Edit:
+def _damaged_edit(where: object, edit_id: object) -> WorkspaceError:
+    return WorkspaceError(
+        f"edit {edit_id} in {where} is damaged (its recorded JSON cannot be read);"
+        " it cannot be undone or redone"
+    )
+
+
+def _edit_json(text: object, where: object, edit_id: object) -> Any:
+    """A JSON column of an edits row, or ``WorkspaceError`` naming the edit (never a traceback)."""
+    try:
+        return parse_json(text, f"edit {edit_id}")
+    except WorkspaceError:
+        raise _damaged_edit(where, edit_id) from None
+
+
+def _edit_from_row(row: tuple, where: object = "the workspace") -> Edit:
     edit_id, entity, key_json, created_at, undone = row
-    data = json.loads(key_json)
-    return Edit(int(edit_id), entity, data.get("key"), created_at, bool(undone),
-                data.get("action", "changed"), data.get("about") or {})  # fmt: skip
+    data = _edit_json(key_json, where, edit_id)
+    if not isinstance(data, dict):
+        raise _damaged_edit(where, edit_id)
+    about = data.get("about") or {}
+    return Edit(
+        int(edit_id),
+        str(entity),
+        data.get("key"),
+        str(created_at),
+        bool(undone),
+        str(data.get("action", "changed")),
+        about if isinstance(about, dict) else {},
+    )
 
 
 def _step(ws: Workspace, *, redo: bool) -> Edit | None:
@@ -268,11 +294,17 @@ def _step(ws: Workspace, *, redo: bool) -> Edit | None:
             ).fetchone()
         if row is None:
             return None
-        parts = [(t, w) for t, w in json.loads(row[2])["parts"]]
-        state = json.loads(row[6] if redo else row[5])
-        _apply(ws, parts, state)
+        key = _edit_json(row[2], ws.path, row[0])
+        state = _edit_json(row[6] if redo else row[5], ws.path, row[0])
+        try:
+            parts = [(str(t), dict(w)) for t, w in key["parts"]]
+            if not isinstance(state, list) or len(state) != len(parts):
+                raise ValueError("parts and states differ")
+            _apply(ws, parts, state)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise _damaged_edit(ws.path, row[0]) from None
         ws.conn.execute("UPDATE edits SET undone = ? WHERE id = ?", (0 if redo else 1, row[0]))
-    return dataclasses.replace(_edit_from_row(row[:5]), undone=not redo)
+    return dataclasses.replace(_edit_from_row(row[:5], ws.path), undone=not redo)
 
 
 def undo(ws: Workspace) -> Edit | None:
@@ -299,4 +331,4 @@ def list_edits(ws: Workspace, limit: int = 50) -> list[Edit]:
         "SELECT id, entity, key_json, created_at, undone FROM edits ORDER BY id DESC LIMIT ?",
         (limit,),
     ).fetchall()
-    return [_edit_from_row(r) for r in rows]
+    return [_edit_from_row(r, ws.path) for r in rows]

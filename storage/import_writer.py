@@ -184,7 +184,7 @@ def commit_import(
             bulk_writer.commit_in_child(ws, prepared, report, progress, replace=replace)
         else:
             conn: sqlite3.Connection = ws.conn
-            with _bulk_settings(conn, prepared.kind), ws.write():
+            with _bulk_settings(conn, prepared.kind), ws.write(what="the import"):
                 write_import(SqliteTarget(conn), prepared, report, progress, replace=replace)
     except AlreadyImported as exc:
         return _no_op(report, exc.previous, started)

@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from storage import tempfiles
 from storage.errors import WorkspaceError
 from storage.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, TRANSACTION_COLUMNS
 
@@ -171,7 +171,7 @@ class LoadingMixin:
         with contextlib.ExitStack() as stack:
             keep = out_dir is not None
             if out_dir is None:
-                out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="segscope-")))
+                out_dir = stack.enter_context(tempfiles.work_dir(self.path, "segscope-load"))
             tag = f"{os.getpid()}.{id(self)}"
             jobs = self._plan(kinds)
             results = run_snapshot_children(self.path, jobs, out_dir, tag)
@@ -311,8 +311,8 @@ def run_snapshot_child(path: Path, kinds: list[str], files: dict[str, str]) -> d
 def load_run_frame(ws: Workspace, run_id: int) -> pl.DataFrame:
     """``account_id, segment, revenue`` of run ``run_id`` (not cached: ids can be reused)."""
     kind = f"run:{int(run_id)}"
-    with tempfile.TemporaryDirectory(prefix="segscope-") as tmp:
-        file = str(Path(tmp) / "run.arrow")
+    with tempfiles.work_dir(ws.path, "segscope-run") as tmp:
+        file = str(tmp / "run.arrow")
         run_snapshot_child(ws.path, [kind], {kind: file})
         frame = _read_ipc(Path(file), "run")
     if frame is None:

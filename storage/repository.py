@@ -17,6 +17,7 @@ import polars as pl
 
 from storage.errors import WorkspaceError
 from storage.history import recorded
+from storage.integrity import parse_json
 
 if TYPE_CHECKING:
     from storage.workspace import Workspace
@@ -44,6 +45,9 @@ def _check_json(text: str, what: str) -> str:
         json.loads(text)
     except ValueError as exc:
         raise WorkspaceError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise WorkspaceError(f"{what} nests too deeply") from None
+    parse_json(text, what)  # and no deeper than segscope ever nests
     return text
 
 
@@ -82,6 +86,12 @@ class RepositoryMixin:
         row = self.conn.execute("SELECT spec_json FROM models WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise self._no_model(name)
+        try:
+            parse_json(row[0], "its spec")  # a damaged row: one line, not a traceback later
+        except WorkspaceError as exc:
+            raise WorkspaceError(
+                f"the model {name!r} in {self.path} is damaged ({exc}); save it again or delete it"
+            ) from None
         return row[0]
 
     def rename_model(self: Workspace, old: str, new: str) -> None:
@@ -314,7 +324,9 @@ class RepositoryMixin:
     def get_setting(self: Workspace, key: str, default: Any = None) -> Any:
         """The JSON-decoded value stored under ``key``, or ``default``."""
         row = self.conn.execute("SELECT value_json FROM settings WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        if row is None:
+            return default
+        return parse_json(row[0], f"the setting {key!r} in {self.path}")
 
     def set_setting(self: Workspace, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` under ``key``."""

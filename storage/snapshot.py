@@ -16,10 +16,13 @@ makes it inconsistent: the copy is the state of one commit.
 Restore validates before it writes anything: the manifest, the checksum of the
 content (one streaming pass that writes nothing), the schema version; then it
 extracts to a temporary file beside the target, checks SQLite's
-``integrity_check`` and the row counts there, migrates an older schema, and
-renames the file into place. Member names are only ever compared with the two
-expected names, never used as paths, so a crafted archive cannot write
-elsewhere (no zip-slip).
+``integrity_check``, the exact schema (no triggers or views), the JSON columns,
+the value ranges (``storage/integrity.py``) and the row counts there, migrates
+an older schema, and renames the file into place. Only a regular segscope
+workspace file (or a link to one) is ever replaced, and only with ``force``.
+Export refuses a workspace that fails SQLite's ``quick_check``. Member names
+are only ever compared with the two expected names, never used as paths, so a
+crafted archive cannot write elsewhere (no zip-slip).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import re
 import shutil
 import sqlite3
 import stat
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -42,13 +44,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.errors import SegscopeError
-from storage.errors import WorkspaceBusyError
+from storage import tempfiles
+from storage.errors import WorkspaceBusyError, WorkspaceError
+from storage.integrity import check_contents, check_schema, json_depth_ok
 from storage.schema import APPLICATION_ID, LATEST_VERSION
 from storage.workspace import (
     DEFAULT_BUSY_TIMEOUT,
     SQLITE_HEADER,
     Workspace,
     cache_dir_for,
+    check_name_fits,
+    check_no_stale_companions,
+    check_replaceable,
+    file_kind,
     is_busy_error,
     looks_like_workspace,
 )
@@ -66,6 +74,20 @@ ZIP_MAGIC = b"PK\x03\x04"
 # workspace for a file only 10 % larger (52 MB vs 47 MB).
 COMPRESS_LEVEL = 1
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+# What zipfile raises for a damaged or crafted archive: besides BadZipFile,
+# NotImplementedError for an unknown compression method or flag (a flipped bit
+# in a header), RuntimeError for an "encrypted" member.
+_ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
+# segscope's manifest nests three levels (manifest > content / tables); a little room.
+MAX_MANIFEST_DEPTH = 8
 
 
 class SnapshotError(SegscopeError):
@@ -134,9 +156,13 @@ class Manifest:
         for key in ("segscope_version", "created", "source"):
             if not isinstance(data.get(key), str):
                 raise bad(f"the manifest has no {key} text")
+            if not _printable(data[key]):
+                raise bad(f"the manifest's {key} holds control characters")
         workspace_id = data.get("workspace_id")
         if workspace_id is not None and not isinstance(workspace_id, str):
             raise bad("the manifest's workspace_id is not text")
+        if workspace_id is not None and not _printable(workspace_id):
+            raise bad("the manifest's workspace_id holds control characters")
         content = data.get("content")
         if not isinstance(content, dict) or content.get("name") != CONTENT_NAME:
             raise bad(f"the manifest does not describe the {CONTENT_NAME} member")
@@ -151,6 +177,8 @@ class Manifest:
             isinstance(k, str) and _is_int(v) and v >= 0 for k, v in tables.items()
         ):
             raise bad("the manifest's tables are not a mapping of table name to row count")
+        if not all(_printable(k) for k in tables):
+            raise bad("the manifest's table names hold control characters")
         known = {
             "format", "format_version", "segscope_version", "schema_version", "created",
             "source", "workspace_id", "content", "tables",
@@ -167,6 +195,11 @@ class Manifest:
             workspace_id=workspace_id,
             extra={k: v for k, v in data.items() if k not in known},
         )
+
+
+def _printable(text: str) -> bool:
+    """No control characters (escape sequences would be printed raw to a terminal)."""
+    return text.isprintable() and len(text) <= 1000
 
 
 def _is_int(value: Any) -> bool:
@@ -206,7 +239,12 @@ def export_snapshot(
     ws_path = Path(ws_path).expanduser()
     out_path = Path(out_path).expanduser()
     _check_source(ws_path)
-    _check_output(out_path, ws_path, overwrite)
+    try:
+        _check_output(out_path, ws_path, overwrite)
+    except OSError as exc:  # a name too long, a loop of links, ...
+        raise SnapshotError(
+            f"cannot write the snapshot to {out_path}: {exc.strerror or exc}"
+        ) from None
     try:
         return _export(ws_path, out_path, overwrite, compress, busy_timeout, say)
     except OSError as exc:
@@ -223,56 +261,81 @@ def _export(
     busy_timeout: float,
     say: Callable[[str], None],
 ) -> Manifest:
-    work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent))
-    try:
-        copy = work / CONTENT_NAME
-        say(f"copying {ws_path}")
-        _copy_database(ws_path, copy, busy_timeout)
-        say("counting rows and computing the checksum")
-        schema, tables, workspace_id = _describe(copy, ws_path)
-        sha, size = _hash_file(copy)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            segscope_version=segscope_version(),
-            schema_version=schema,
-            created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            source=ws_path.name,
-            tables=tables,
-            sha256=sha,
-            size=size,
-            workspace_id=workspace_id,
+    tempfiles.sweep_beside(out_path, "snapshot")
+    with tempfiles.removed_on_signals():
+        work = tempfiles.make_dir(out_path.parent, f".{out_path.name}.snapshot", ".tmp")
+        try:
+            return _export_in(work, ws_path, out_path, overwrite, compress, busy_timeout, say)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _export_in(
+    work: Path,
+    ws_path: Path,
+    out_path: Path,
+    overwrite: bool,
+    compress: bool,
+    busy_timeout: float,
+    say: Callable[[str], None],
+) -> Manifest:
+    copy = work / CONTENT_NAME
+    say(f"copying {ws_path}")
+    _copy_database(ws_path, copy, busy_timeout)
+    say("counting rows and computing the checksum")
+    schema, tables, workspace_id = _describe(copy, ws_path)
+    sha, size = _hash_file(copy)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        segscope_version=segscope_version(),
+        schema_version=schema,
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source=ws_path.name,
+        tables=tables,
+        sha256=sha,
+        size=size,
+        workspace_id=workspace_id,
+    )
+    archive = work / "snapshot.zip"
+    say(f"writing {out_path}")
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(archive, "w", compression=method, compresslevel=COMPRESS_LEVEL) as zf:
+        zf.writestr(
+            MANIFEST_NAME,
+            json.dumps(manifest.to_dict(), indent=2) + "\n",
+            compress_type=zipfile.ZIP_DEFLATED,
         )
-        archive = work / "snapshot.zip"
-        say(f"writing {out_path}")
-        method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-        with zipfile.ZipFile(archive, "w", compression=method, compresslevel=COMPRESS_LEVEL) as zf:
-            zf.writestr(
-                MANIFEST_NAME,
-                json.dumps(manifest.to_dict(), indent=2) + "\n",
-                compress_type=zipfile.ZIP_DEFLATED,
-            )
-            zf.write(copy, CONTENT_NAME)
-        _fsync(archive)
-        _place(archive, out_path, overwrite)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        zf.write(copy, CONTENT_NAME)
+    _fsync(archive)
+    _place(archive, out_path, overwrite)
     return manifest
 
 
 def _check_source(ws_path: Path) -> None:
     if not ws_path.exists():
         raise SnapshotError(f"no workspace at {ws_path}: the file does not exist")
-    if not ws_path.is_file():
-        raise SnapshotError(f"{ws_path} is not a workspace file")
-    if ws_path.stat().st_size == 0:
+    st = ws_path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read
+        raise SnapshotError(f"{ws_path} is a {file_kind(st.st_mode)}, not a workspace file")
+    if st.st_size == 0:
         raise SnapshotError(f"the workspace {ws_path} is empty; there is nothing to snapshot")
     if not looks_like_workspace(ws_path):
         raise SnapshotError(f"{ws_path} is not a segscope workspace")
 
 
 def _check_output(out_path: Path, ws_path: Path, overwrite: bool) -> None:
-    if out_path.is_dir():
-        raise SnapshotError(f"cannot write the snapshot to {out_path}: it is a directory")
+    with contextlib.suppress(OSError):
+        st = out_path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            with contextlib.suppress(OSError):
+                st = out_path.stat()
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+            kind = (
+                "it is a directory"
+                if stat.S_ISDIR(st.st_mode)
+                else (f"it is a {file_kind(st.st_mode)}, not a regular file")
+            )
+            raise SnapshotError(f"cannot write the snapshot to {out_path}: {kind}")
     if not out_path.parent.is_dir():
         raise SnapshotError(
             f"cannot write the snapshot to {out_path}: directory {out_path.parent} does not exist"
@@ -316,15 +379,40 @@ def _copy_database(ws_path: Path, copy: Path, busy_timeout: float) -> None:
                 src.backup(dst)
                 # One self-contained file: no -wal companion to carry.
                 dst.execute("PRAGMA journal_mode = DELETE")
+                # A damaged workspace would give a snapshot nobody can restore.
+                problems = [
+                    r[0]
+                    for r in dst.execute("PRAGMA quick_check(3)").fetchall()
+                    if not str(r[0]).startswith("*** in database")  # a header line
+                ] or ["ok"]
             finally:
                 dst.close()
             src.execute("COMMIT")
         except sqlite3.Error as exc:
             if is_busy_error(exc):
                 raise WorkspaceBusyError(ws_path) from None
+            if isinstance(exc, sqlite3.DatabaseError) and _is_corrupt(exc):
+                raise SnapshotError(_damaged_workspace(ws_path, exc)) from None
             raise SnapshotError(f"cannot copy the workspace {ws_path}: {exc}") from None
+        if problems != ["ok"]:
+            raise SnapshotError(_damaged_workspace(ws_path, problems[0]))
     finally:
         src.close()
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return True
+    return "malformed" in str(exc) or "not a database" in str(exc)
+
+
+def _damaged_workspace(ws_path: Path, why: object) -> str:
+    text = str(why).splitlines()[0][:120] if str(why) else type(why).__name__
+    return (
+        f"refusing to snapshot {ws_path}: the workspace is damaged (SQLite's integrity"
+        f" check says: {text}); a snapshot of it could not be restored"
+    )
 
 
 def _user_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
@@ -416,7 +504,7 @@ def _open_archive(path: Path) -> Iterator[zipfile.ZipFile]:
         raise SnapshotError(f"{path} is not a snapshot file")
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, ValueError):
         with contextlib.suppress(OSError), path.open("rb") as fh:
             head = fh.read(4)
             if head == ZIP_MAGIC:
@@ -460,14 +548,18 @@ def read_manifest(path: str | Path) -> Manifest:
             raise SnapshotError(f"{path} is not a valid segscope snapshot: its manifest is too big")
         try:
             raw = zf.read(info)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except _ZIP_READ_ERRORS as exc:
             raise SnapshotError(f"{path} is damaged: cannot read its manifest ({exc})") from None
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise SnapshotError(
                 f"{path} is not a valid segscope snapshot: the manifest is not JSON"
             ) from None
+        if not json_depth_ok(data, MAX_MANIFEST_DEPTH):
+            raise SnapshotError(
+                f"{path} is not a valid segscope snapshot: the manifest nests too deeply"
+            )
         manifest = Manifest.from_dict(data, str(path))
         if infos[CONTENT_NAME].file_size != manifest.size:
             raise SnapshotError(
@@ -497,7 +589,7 @@ def _stream_content(path: Path, manifest: Manifest, sink: IO[bytes] | None) -> N
             while True:
                 try:
                     chunk = member.read(CHUNK)
-                except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                except _ZIP_READ_ERRORS as exc:
                     raise _damaged(path, exc) from None
                 if not chunk:
                     break
@@ -513,7 +605,7 @@ def _stream_content(path: Path, manifest: Manifest, sink: IO[bytes] | None) -> N
                             f"cannot write {getattr(sink, 'name', 'the copy')}:"
                             f" {exc.strerror or exc}"
                         ) from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except _ZIP_READ_ERRORS as exc:
             raise _damaged(path, exc) from None
         finally:
             if member is not None:
@@ -556,12 +648,21 @@ def _check_database(db: Path, manifest: Manifest, where: Path) -> None:
                 f"{where}: its database has schema version {version},"
                 f" the manifest says {manifest.schema_version}"
             )
-        problems = [r[0] for r in conn.execute("PRAGMA integrity_check(5)").fetchall()]
+        problems = [
+            r[0]
+            for r in conn.execute("PRAGMA integrity_check(5)").fetchall()
+            if not str(r[0]).startswith("*** in database")  # a header line
+        ] or ["ok"]
         if problems != ["ok"]:
             raise SnapshotError(
                 f"{where}: its database fails SQLite's integrity check ({problems[0]})"
             )
+        # exactly segscope's schema (no triggers or views), sound JSON and values
+        check_schema(conn, where)
+        check_contents(conn, where)
         counts = _counts(conn)
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         raise SnapshotError(f"{where}: its database cannot be read ({exc})") from None
     finally:
@@ -598,7 +699,7 @@ def validate_snapshot(path: str | Path) -> Manifest:
     path = Path(path).expanduser()
     manifest = read_manifest(path)
     _check_schema(manifest, path)
-    with tempfile.TemporaryDirectory(prefix="segscope-snapshot-") as tmp:
+    with tempfiles.system_work_dir("segscope-snapshot") as tmp:
         # the extraction checks the size and the SHA-256 as it goes
         _extract_checked(path, manifest, Path(tmp) / CONTENT_NAME)
     return manifest
@@ -649,9 +750,21 @@ def _restore(
     busy_timeout: float,
     say: Callable[[str], None],
 ) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.restore-", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tempfiles.sweep_beside(target, "restore")
+    with tempfiles.removed_on_signals():
+        tmp = tempfiles.make_file(target.parent, f".{target.name}.restore", ".tmp")
+        _restore_through(tmp, snapshot, manifest, target, exists, busy_timeout, say)
+
+
+def _restore_through(
+    tmp: Path,
+    snapshot: Path,
+    manifest: Manifest,
+    target: Path,
+    exists: bool,
+    busy_timeout: float,
+    say: Callable[[str], None],
+) -> None:
     try:
         say("extracting and checking integrity and row counts")
         _extract_checked(snapshot, manifest, tmp)
@@ -661,8 +774,12 @@ def _restore(
         # mkstemp makes the file private; give it what a new workspace gets.
         os.chmod(tmp, _mode_for(target) if exists else 0o644 & ~_umask())
         if exists:
+            # the old workspace's companions and cache go with it; a new
+            # target's neighbours were never ours and are left alone
             _release_target(target, busy_timeout)
-        _remove_companions(target)
+            _remove_companions(target)
+        else:
+            _check_no_companions(target)
         _place(tmp, target, overwrite=exists)
     finally:
         _remove_companions(tmp)
@@ -683,27 +800,67 @@ def _mode_for(target: Path) -> int:
 
 
 def _check_target(target: Path, snapshot: Path, force: bool) -> bool:
-    """Whether ``target`` exists (and may be replaced); ``SnapshotError`` if it may not."""
+    """Whether ``target`` exists (and may be replaced); ``SnapshotError`` if it may not.
+
+    Only a regular segscope workspace file is replaced (with ``force``), or a
+    symbolic link to one (the link itself is replaced, never what it points
+    to). Devices, FIFOs, sockets, directories, links to those and foreign
+    files are refused, and so is a new target with a stray -wal/-shm/-journal.
+    """
     parent = target.parent
     if not parent.is_dir():
         raise SnapshotError(f"cannot restore to {target}: directory {parent} does not exist")
     try:
         st = target.lstat()
     except FileNotFoundError:
+        _check_no_companions(target)
+        _check_name_length(target)
         return False
-    if stat.S_ISDIR(st.st_mode):
-        raise SnapshotError(f"cannot restore to {target}: it is a directory")
-    if not force:
-        raise SnapshotError(f"{target} already exists (use --force to replace it)")
-    if stat.S_ISLNK(st.st_mode):
-        return True  # the link itself is replaced; what it points to is not touched
-    if target.samefile(snapshot):
-        raise SnapshotError(f"cannot restore {snapshot} over itself")
-    if not looks_like_workspace(target):
-        raise SnapshotError(
-            f"{target} exists and is not a segscope workspace; refusing to replace it"
-        )
-    return True
+    except OSError as exc:  # a name too long, a loop of links, ...
+        raise SnapshotError(f"cannot restore to {target}: {exc.strerror or exc}") from None
+    try:
+        if stat.S_ISLNK(st.st_mode):
+            if not force:
+                raise SnapshotError(f"{target} already exists (use --force to replace it)")
+            try:
+                pointed = target.stat()
+            except OSError:
+                raise SnapshotError(
+                    f"cannot restore to {target}: it is a symbolic link to nothing;"
+                    " refusing to replace it"
+                ) from None
+            if not stat.S_ISREG(pointed.st_mode):
+                raise SnapshotError(
+                    f"cannot restore to {target}: it is a symbolic link to a"
+                    f" {file_kind(pointed.st_mode)}, not a workspace file"
+                )
+            if target.samefile(snapshot):
+                raise SnapshotError(f"cannot restore {snapshot} over itself")
+            if not looks_like_workspace(target):
+                raise SnapshotError(
+                    f"{target} exists and is not a segscope workspace; refusing to replace it"
+                )
+            return True
+        if stat.S_ISREG(st.st_mode) and force and target.samefile(snapshot):
+            raise SnapshotError(f"cannot restore {snapshot} over itself")
+        return check_replaceable(target, force, what="restore to")
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc)) from None
+
+
+def _check_name_length(target: Path) -> None:
+    """The hidden temporary beside ``target`` needs a longer name than ``target`` itself."""
+    try:
+        check_name_fits(target, len(".") + len(".restore-p4194304-xxxxxxxx.tmp"))
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc).replace("create a workspace at", "restore to")) from None
+
+
+def _check_no_companions(target: Path) -> None:
+    try:
+        check_no_stale_companions(target, what="restore to")
+    except WorkspaceError as exc:
+        raise SnapshotError(str(exc)) from None
 
 
 def _migrate(db: Path, where: Path) -> None:
@@ -762,6 +919,8 @@ def _remove_companions(path: Path) -> None:
 def is_snapshot_file(path: str | Path) -> bool:
     """True if ``path`` starts like a zip archive (a snapshot), judged by its first bytes."""
     try:
+        if not stat.S_ISREG(Path(path).stat().st_mode):
+            return False  # never open a FIFO or a device (it would block or be consumed)
         with Path(path).open("rb") as fh:
             return fh.read(4) == ZIP_MAGIC
     except OSError:

@@ -18,11 +18,11 @@ columns. ``created_at``/``updated_at`` alone never make a row "changed".
 from __future__ import annotations
 
 import sqlite3
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storage import tempfiles
 from storage.snapshot import (
     SnapshotError,
     _migrate,
@@ -146,7 +146,7 @@ def diff_snapshots(
 ) -> SnapshotDiff:
     """Compare two snapshots (or workspaces, or one of each): what B has that A had not."""
     a, b = Path(a).expanduser(), Path(b).expanduser()
-    with tempfile.TemporaryDirectory(prefix="segscope-diff-") as tmp:
+    with tempfiles.system_work_dir("segscope-diff") as tmp:
         db_a, db_b = Path(tmp) / "a.sqlite", Path(tmp) / "b.sqlite"
         info_a = {"path": str(a), **materialize(a, db_a, busy_timeout)}
         info_b = {"path": str(b), **materialize(b, db_b, busy_timeout)}
@@ -251,7 +251,12 @@ def _multiset_counts(conn: sqlite3.Connection, table: str, common: list[str]) ->
 
 
 def _key_text(values: tuple[Any, ...]) -> str:
-    return "/".join("" if v is None else str(v) for v in values)
+    # keys are data: control characters (terminal escapes) are shown escaped, never raw
+    return "/".join("" if v is None else _safe(str(v)) for v in values)
+
+
+def _safe(text: str) -> str:
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _keyed_rows(

@@ -188,15 +188,17 @@ def _umask() -> int:
     return mask
 
 
-def test_new_tables_are_carried(ws_path: Path, tmp_path: Path) -> None:
-    """A table the snapshot code does not know (a later migration) is exported and restored."""
-    with Workspace.open(ws_path) as ws, ws.write(touches_data=False) as db:
-        db.execute("CREATE TABLE later_feature(id INTEGER PRIMARY KEY, segment TEXT, quote TEXT)")
-        db.execute("INSERT INTO later_feature(segment, quote) VALUES ('A', 'on time, every time')")
+def test_a_table_no_migration_creates_is_refused(ws_path: Path, tmp_path: Path) -> None:
+    """Tables come from the migrations only (issue 11): a foreign one is refused on restore."""
+    conn = sqlite3.connect(ws_path, isolation_level=None)
+    conn.execute("CREATE TABLE later_feature(id INTEGER PRIMARY KEY, segment TEXT, quote TEXT)")
+    conn.execute("INSERT INTO later_feature(segment, quote) VALUES ('A', 'on time, every time')")
+    conn.close()
     out = tmp_path / "s.segsnap"
     assert export_snapshot(ws_path, out).tables["later_feature"] == 1
-    restore_snapshot(out, tmp_path / "r.segscope")
-    assert tables(tmp_path / "r.segscope")["later_feature"] == [(1, "A", "on time, every time")]
+    with pytest.raises(SnapshotError, match="unknown table"):
+        restore_snapshot(out, tmp_path / "r.segscope")
+    assert not (tmp_path / "r.segscope").exists()
 
 
 def test_export_reads_and_never_changes_the_workspace(tmp_path: Path) -> None:
@@ -429,9 +431,11 @@ def test_altered_content_with_a_matching_checksum_is_rejected(snap: Path, tmp_pa
     grown = tmp_path / "grown.sqlite"
     grown.write_bytes(db)
     conn = sqlite3.connect(grown)
-    conn.execute("CREATE TABLE filler(id INTEGER PRIMARY KEY, x TEXT)")
-    conn.execute("CREATE INDEX filler_x ON filler(x)")
-    conn.executemany("INSERT INTO filler(x) VALUES (?)", [(f"v{i:05d}",) for i in range(3000)])
+    # rows (and their primary-key index) in a table of segscope's own
+    conn.executemany(
+        "INSERT INTO settings(key, value_json) VALUES (?, '1')",
+        [(f"v{i:05d}",) for i in range(3000)],
+    )
     conn.commit()
     conn.close()
     good = grown.read_bytes()
@@ -646,13 +650,31 @@ def test_force_replaces_a_symlink_not_what_it_points_to(snap: Path, tmp_path: Pa
     assert not (elsewhere / "missing.segscope").exists()
 
 
-def test_stale_wal_beside_a_new_target_is_not_replayed(snap: Path, tmp_path: Path) -> None:
+def test_stale_wal_beside_a_new_target_is_refused_and_kept(snap: Path, tmp_path: Path) -> None:
+    """Issue 11 (3): a -wal/-shm/-journal without its database is not ours to delete or replay."""
     target = tmp_path / "t.segscope"
-    Path(f"{target}-wal").write_bytes(b"\x37\x7f\x06\x82" + b"\x00" * 60)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = Path(f"{target}{suffix}")
+        companion.write_bytes(b"\x37\x7f\x06\x82" + b"\x00" * 60)
+        with pytest.raises(SnapshotError, match=f"t.segscope{suffix} exists without its database"):
+            restore_snapshot(snap, target)
+        assert not target.exists()
+        assert companion.read_bytes().startswith(b"\x37\x7f")
+        companion.unlink()
     restore_snapshot(snap, target)
-    assert not Path(f"{target}-wal").exists()
     with Workspace.open(target) as ws:
         assert ws.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_restore_to_a_new_path_keeps_a_cache_folder_it_never_made(
+    snap: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "t.segscope"
+    cache = tmp_path / "t.segscope.cache"
+    cache.mkdir()
+    (cache / "mine.txt").write_text("not segscope's")
+    restore_snapshot(snap, target)
+    assert (cache / "mine.txt").read_text() == "not segscope's"
 
 
 # -- zip-slip ------------------------------------------------------------------------
@@ -739,7 +761,7 @@ def test_a_full_disk_is_not_called_a_damaged_snapshot(snap: Path) -> None:
 def test_unwritable_places_are_snapshot_errors(
     ws_path: Path, snap: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    import storage.snapshot as module
+    import storage.tempfiles as module  # where the snapshot's temporaries are made
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

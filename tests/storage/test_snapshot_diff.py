@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from core.errors import SegscopeError
 from storage.schema import migrate
 from storage.snapshot import SnapshotError, export_snapshot
 from storage.snapshot_diff import MAX_KEYS, diff_snapshots, format_diff
@@ -62,6 +62,7 @@ def change(path: Path) -> None:
             db.conn.execute("DELETE FROM transactions WHERE id IN (1, 2, 3)")
             db.conn.execute("UPDATE transactions SET amount = -1 WHERE id = 10")
             db.conn.execute("ALTER TABLE accounts ADD COLUMN tier TEXT")
+            db.conn.execute("INSERT INTO account_attributes(name, dtype) VALUES ('tier', 'TEXT')")
         ws.save_model("abc", json.dumps({"k": 1, "changed": True}))
         ws.save_model("rfm", json.dumps({"k": 2}))  # same spec, new updated_at: not a change
         ws.delete_model("gone")
@@ -183,26 +184,24 @@ def test_snapshot_against_a_workspace_and_identical_sides(pair) -> None:
     assert reverse.table("accounts").columns_removed == ("tier",)
 
 
-def test_tables_on_one_side_only_and_tables_without_a_key(tmp_path: Path) -> None:
+def test_a_side_with_foreign_tables_or_triggers_is_refused(tmp_path: Path) -> None:
+    """Issue 11: a trigger-poisoned side must not compare as "No differences"."""
     a = build(tmp_path / "a.segscope")
     b = build(tmp_path / "b.segscope")
-    rows_a = [(1, "x"), (1, "x"), (2, None), (3, "y")]
-    rows_b = [(1, "x"), (2, None), (2, None), (4, "z"), (4, "z")]
-    for path, rows in ((a, rows_a), (b, rows_b)):
-        with Workspace.open(path) as ws, ws.write(touches_data=False) as db:
-            db.execute("CREATE TABLE log(n INTEGER, s TEXT)")
-            db.conn.executemany("INSERT INTO log VALUES (?, ?)", rows)
-    with Workspace.open(b) as ws, ws.write(touches_data=False) as db:
-        db.execute("CREATE TABLE later_plans(segment TEXT PRIMARY KEY, objective TEXT)")
-        db.execute("INSERT INTO later_plans VALUES ('A', 'grow'), ('B', 'retain')")
-    diff = diff_snapshots(a, b)
-    log = diff.table("log")
-    ca, cb = Counter(rows_a), Counter(rows_b)
-    assert log.key is None
-    assert (log.added, log.removed) == (sum((cb - ca).values()), sum((ca - cb).values())) == (3, 2)
-    plans = diff.table("later_plans")
-    assert (plans.rows_a, plans.rows_b, plans.added) == (None, 2, 2)
-    assert "later_plans: only in B" in format_diff(diff)
+    conn = sqlite3.connect(b, isolation_level=None)
+    conn.execute(
+        "CREATE TRIGGER x AFTER INSERT ON transactions BEGIN"
+        " UPDATE transactions SET amount = amount * 100 WHERE id = new.id; END"
+    )
+    conn.close()
+    with pytest.raises(SegscopeError, match="trigger"):
+        diff_snapshots(a, b)
+    conn = sqlite3.connect(b, isolation_level=None)
+    conn.execute("DROP TRIGGER x")
+    conn.execute("CREATE TABLE log(n INTEGER, s TEXT)")
+    conn.close()
+    with pytest.raises(SegscopeError, match="unknown table"):
+        diff_snapshots(a, b)
 
 
 def test_older_schema_side_is_upgraded_before_comparing(tmp_path: Path) -> None:

@@ -173,7 +173,7 @@ def test_nested_write_joins_the_outer_transaction(ws: Workspace) -> None:
 
 
 def test_foreign_keys_are_enforced(ws: Workspace) -> None:
-    with pytest.raises(sqlite3.IntegrityError), ws.write() as db:
+    with pytest.raises(WorkspaceError, match="FOREIGN KEY"), ws.write() as db:
         db.execute("INSERT INTO transactions(account_id, date, amount) VALUES ('nobody', 1, 2.0)")
     assert ws.db["transactions"].count == 0
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from storage.errors import WorkspaceError
-from storage.workspace import Workspace, looks_like_workspace
+from storage.workspace import Workspace, check_replaceable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,14 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.path).expanduser()
-    if path.is_file():
-        if not args.force:
-            raise WorkspaceError(f"{path} already exists (use --force to replace it)")
-        # --force replaces workspaces only, so a typo cannot wipe a data file
-        if not looks_like_workspace(path):
-            raise WorkspaceError(
-                f"{path} exists and is not a segscope workspace; refusing to replace it"
-            )
+    # --force replaces segscope workspaces only (regular files with the marker),
+    # so a typo cannot wipe a data file, a device or a FIFO
+    check_replaceable(path, args.force, what="create a workspace at")
     from tui.commands.segment import seed_starter_models
 
     with Workspace.create(path, overwrite=args.force) as ws:
