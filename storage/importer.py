@@ -45,6 +45,7 @@ from typing import Any
 import polars as pl
 
 from core.errors import SegscopeError, UsageError
+from storage import tempfiles
 from storage import validation as v
 from storage.import_writer import (
     ImportReport,
@@ -301,7 +302,10 @@ def prepare_import(
             f"a large file: streamed in batches of {batch_size:,} rows; decimal separators "
             "decided on the first batch"
         )
-        spill_dir = Path(tempfile.mkdtemp(prefix="segscope-import-"))
+        # pid-tagged, so a later import sweeps what a killed one left (issue 11)
+        spill_parent = Path(tempfile.gettempdir())
+        tempfiles.sweep(spill_parent, "segscope-import-*")
+        spill_dir = tempfiles.make_dir(spill_parent, "segscope-import")
         try:
             for i, batch in enumerate(itertools.chain([first], batches)):
                 result = v.validate(batch, kind, final, rules, columns)

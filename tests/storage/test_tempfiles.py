@@ -60,6 +60,17 @@ import storage.snapshot as sn
 sn._hash_file = stop_here
 sn.export_snapshot(sys.argv[1], sys.argv[5])
 """,
+    # a large transactions file read in batches: its checked batches spilled to
+    # segscope-import-p<pid>-* in the system temp folder, through the real CLI
+    "import-spill": """
+import storage.importer as im
+import storage.readers as rd
+from tui.cli import main
+rd.STREAM_THRESHOLD_BYTES = 0
+im.prepare_import.__kwdefaults__["batch_size"] = 2
+im.commit_import = stop_here
+sys.exit(main(["import", sys.argv[1], sys.argv[7], "--kind", "transactions", "--quiet"]))
+""",
     # data export: the hidden .<out>.export-*.tmp file
     "data-export": """
 import polars as pl
@@ -93,6 +104,10 @@ def setup(tmp_path: Path) -> tuple[list[str], Path]:
         commit_import(w, prepare_import(DATA / "accounts_hubspot_bom.csv", "accounts"))
     snap = tmp_path / "w.segsnap"
     export_snapshot(ws, snap)
+    lines = tmp_path / "lines.csv"
+    lines.write_text(
+        "account_id,date,amount\n" + "".join(f"A{i},2024-01-0{i % 9 + 1},{i}.5\n" for i in range(9))
+    )
     args = [
         str(ws),
         str(DATA / "transactions_tab_mdy.tsv"),
@@ -100,6 +115,7 @@ def setup(tmp_path: Path) -> tuple[list[str], Path]:
         str(tmp_path / "r.segscope"),
         str(tmp_path / "out.segsnap"),
         str(tmp_path / "out.csv"),
+        str(lines),
     ]
     return args, ws
 
@@ -152,6 +168,16 @@ def test_after_sigkill_the_next_start_sweeps(setup, tmp_path: Path, scenario: st
         restore_snapshot(Path(args[2]), Path(args[3]))
     elif scenario == "snapshot-export":
         export_snapshot(ws, Path(args[4]))
+    elif scenario == "import-spill":
+        threshold = __import__("storage.readers").readers.STREAM_THRESHOLD_BYTES
+        import storage.readers
+        from storage.importer import prepare_import
+
+        storage.readers.STREAM_THRESHOLD_BYTES = 0
+        try:
+            prepare_import(Path(args[6]), "transactions", batch_size=2)
+        finally:
+            storage.readers.STREAM_THRESHOLD_BYTES = threshold
     else:
         import polars as pl
 

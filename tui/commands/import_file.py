@@ -161,6 +161,14 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from storage import tempfiles
+
+    # SIGTERM unwinds like ^C, so the spilled batches of a large file are removed
+    with tempfiles.removed_on_signals():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from storage.importer import already_imported, commit_import, prepare_import
     from storage.sources import needs_source_path
     from storage.workspace import Workspace
