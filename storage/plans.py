@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ _CHOICES = {
     "sales_logic": SALES_LOGICS,
     "offer": OFFERS,
 }
+KPI_VALUE_MAX = 1e15  # the same bound as the command line's --target
 KPI_FIELDS = ("metric", "target", "deadline", "direction", "baseline", "segment")
 
 
@@ -314,6 +316,11 @@ def _check_kpi(fields: dict[str, Any]) -> dict[str, Any]:
                 value = float(value)
             except (TypeError, ValueError):
                 raise WorkspaceError(f"KPI {name} {value!r} is not a number") from None
+            if not math.isfinite(value) or abs(value) > KPI_VALUE_MAX:
+                # nan/inf or a value past any KPI would break progress and the playbook
+                raise WorkspaceError(
+                    f"KPI {name} {value!r} is not a finite number within ±{KPI_VALUE_MAX:,.0f}"
+                )
         if name in ("metric", "segment") and (not isinstance(value, str) or not value):
             raise WorkspaceError(f"a KPI needs a {name}")
         out[name] = value

@@ -109,6 +109,17 @@ def test_kpis_add_update_list_delete(ws: Workspace) -> None:
         plans.update_kpi(ws, 42, target=1)
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", 1e300])
+def test_kpi_targets_and_baselines_are_finite_and_bounded(ws: Workspace, value) -> None:
+    # the workbench's KPI form reaches storage directly, without the CLI's flag check
+    with pytest.raises(WorkspaceError, match="not a finite number"):
+        plans.add_kpi(ws, "m", "A", "revenue", value)
+    k = plans.add_kpi(ws, "m", "A", "revenue", 1)
+    with pytest.raises(WorkspaceError, match="not a finite number"):
+        plans.update_kpi(ws, k, baseline=value)
+    assert plans.list_kpis(ws, "m", "A")["target"].to_list() == [1.0]
+
+
 def test_renaming_a_model_carries_its_personas_plans_and_kpis(ws: Workspace) -> None:
     ws.save_model("m", "{}")
     plans.set_plan(ws, "m", "A", objective="grow")
