@@ -55,22 +55,22 @@ class TestProfiles:
             screen = await open_segments(app, pilot)
             expected = abc_counts_by_reference(app.state.frame)
             table = screen.query_one("#profile-table", DataTable)
-            shown = {str(table.get_row_at(i)[0]): int(str(table.get_row_at(i)[3]))
+            shown = {str(table.get_row_at(i)[0]): int(str(table.get_row_at(i)[4]))
                      for i in range(table.row_count)}
             assert shown == expected
             assert sum(shown.values()) == 36
             # sort by the accounts column, descending, with ]
             table.focus()
-            table.move_cursor(row=0, column=3)
+            table.move_cursor(row=0, column=4)
             await pilot.press("right_square_bracket")
             await settle_app(pilot, app)
-            counts = [int(str(table.get_row_at(i)[3])) for i in range(table.row_count)]
+            counts = [int(str(table.get_row_at(i)[4])) for i in range(table.row_count)]
             assert counts == sorted(expected.values(), reverse=True)
             await pilot.press("left_square_bracket")
             await settle_app(pilot, app)
-            counts = [int(str(table.get_row_at(i)[3])) for i in range(table.row_count)]
+            counts = [int(str(table.get_row_at(i)[4])) for i in range(table.row_count)]
             assert counts == sorted(expected.values())
-            assert str(list(table.columns.values())[3].label) == "accounts ▲"
+            assert str(list(table.columns.values())[4].label) == "accounts ▲"
 
             # traits follow the highlighted segment
             table.move_cursor(row=[str(table.get_row_at(i)[0]) for i in range(3)].index("A"))
@@ -115,7 +115,7 @@ class TestAnnotations:
             stored = app.state.workspace.get_segment_annotations(app.state.active_model.name)
             assert stored.select("segment", "status").rows() == [("A", "target")]
             assert str(table.get_row_at(0)[1]) == "target"
-            await pilot.press("down", "l")
+            await pilot.press("down", "L")
             await settle_app(pilot, app)
             await pilot.press("up", "t")  # again on A: clears the flag
             await settle_app(pilot, app)

@@ -316,3 +316,85 @@ class TestSnapshot:
 
         assert snap_compare(app_factory(), terminal_size=(120, 40),
                             run_before=ready(open7, lambda p: None))
+
+
+# -- caveats where the data are thin (issue 12, item 4) ------------------------------------
+
+
+def test_caveat_text_names_what_is_thin() -> None:
+    from tui.widgets.targeting_data import caveat_text
+
+    assert caveat_text(None, False, 120) == ""
+    assert caveat_text("growth, profitability", True, 786) == \
+        "prospects only; no growth/profitability: scored on the rest"
+    assert caveat_text(None, False, 6) == "only 6 accts"
+
+
+def test_comparison_coverage_by_hand() -> None:
+    from datetime import date
+
+    from tui.widgets.targeting_data import comparison_coverage, skipped_criteria
+
+    tx = pl.DataFrame({"date": [date(2010, 12, 1), date(2011, 12, 9)]})
+    # as of 2011-12-10 the previous year is 2009-12-10 .. 2010-12-09 (365 days);
+    # the data start 2010-12-01: 9 days of it are covered (Online Retail's 2 %)
+    assert comparison_coverage(tx, date(2011, 12, 10)) == pytest.approx(9 / 365)
+    assert comparison_coverage(tx, date(2013, 1, 1)) == 1.0
+    assert skipped_criteria("note", 9 / 365) == {"growth": "note"}
+    assert skipped_criteria("note", 0.9) == {}  # shown as a caveat, still scored
+    assert skipped_criteria(None, 0.0) == {}
+
+
+def test_rfm_prospects_do_not_rank_first_and_say_so(targeting_template) -> None:
+    """The generated workspace's RFM model has a "No purchases" segment of prospects
+    (the demo's 786-account segment that ranked first): scored on size and headroom
+    only, marked, and not first with the default weights."""
+    from core.forward_frame import add_forward_columns, forward_columns
+    from core.frame import account_frame
+    from core.profile import segment_profiles
+    from core.segment import assign_segments
+    from core.starter_models import STARTER_MODELS
+    from storage.workspace import Workspace
+    from tui.widgets import targeting_data as td
+
+    rfm = next(m for m in STARTER_MODELS if m.name == "RFM")
+    with Workspace.open(targeting_template) as ws:
+        accounts, tx = ws.load_accounts(), ws.load_transactions()
+    frame = account_frame(accounts, tx, as_of=AS_OF)
+    frame = add_forward_columns(frame, forward_columns(frame, tx, as_of=AS_OF))
+    assignments = assign_segments(frame, rfm)
+    profiles = segment_profiles(frame, assignments, total=True)
+    inputs = td.segment_inputs(profiles, assignments, frame)
+    ranking = td.rank_segments(inputs, dict(td.DEFAULT_WEIGHTS), {}, {})
+    prospects = ranking.filter(pl.col("segment") == "No purchases").row(0, named=True)
+    assert prospects["prospects_only"] and prospects["missing"] == "growth, profitability"
+    assert prospects["caveat"].startswith("prospects only; no growth/profitability")
+    assert ranking["segment"][0] != "No purchases"
+
+
+async def test_thin_comparison_window_leaves_growth_out(targeting_template, tmp_path,
+                                                       settle) -> None:
+    """Analysis date one month after the data begin: the previous year is ~8 % covered,
+    so growth is left out of the scores and the screen says why."""
+    from datetime import date
+
+    from storage.workspace import Workspace, cache_dir_for
+    from tui.app import SegscopeApp
+    from tui.state import WorkbenchState
+
+    target = tmp_path / "gen.segscope"
+    shutil.copyfile(targeting_template, target)
+    shutil.copytree(cache_dir_for(targeting_template), cache_dir_for(target))
+    ws = Workspace.open(target)
+    app = SegscopeApp(WorkbenchState(ws, as_of=date(2024, 2, 1)), persist_theme=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_targeting(app, pilot, settle)
+            caveat = str(screen.query_one("#ranking-caveat").render())
+            assert caveat.startswith("⚠ Growth left out of the scores: the data starts")
+            assert "covered" in caveat and screen.query_one("#ranking-caveat").display
+            assert "score_growth" not in screen._ranking.columns
+            table = screen.query_one("#ranking", DataTable)
+            assert "caveat" in [str(c.value) for c in table.columns]
+    finally:
+        ws.close()
