@@ -162,3 +162,25 @@ class TestSnapshot:
             await settle_app(pilot, pilot.app)
 
         assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)
+
+
+class TestCaveats:
+    async def test_partial_window_and_tiny_segments_are_marked(self, make_app):
+        """The tiny workspace's data start 2024-01-04: the previous year (2023-12-31 ..
+        2024-12-30) is not wholly covered, as ``segscope segment`` says; its ABC
+        classes have fewer than 10 accounts each except C."""
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_segments(app, pilot)
+            caveat = screen.query_one("#profiles-caveat")
+            text = str(caveat.render())
+            assert caveat.display
+            assert "⚠ growth and NRR: the data starts 2024-01-04" in text
+            assert "covered" in text
+            counts = abc_counts_by_reference(app.state.frame)
+            tiny = sorted(s for s, n in counts.items() if n < 10)
+            table = screen.query_one("#profile-table", DataTable)
+            marked = sorted(str(table.get_row_at(i)[0]) for i in range(table.row_count)
+                            if str(table.get_row_at(i)[3]) == "⚠")
+            assert marked == tiny and tiny
+            assert f"{len(tiny)} segment" in text
