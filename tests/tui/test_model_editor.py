@@ -6,6 +6,7 @@ with test_segments.py and test_runs.py.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +34,12 @@ from tui.app import SegscopeApp
 from tui.config import UserConfig
 from tui.screens.model_editor import ModelEditorScreen
 from tui.state import WorkbenchState
-from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
+from tui.widgets.model_dialogs import (
+    ChoiceDialog,
+    ConfirmDialog,
+    PromptDialog,
+    UnsavedDialog,
+)
 from tui.widgets.model_forms import (
     KIND_CHOICES,
     DimensionForm,
@@ -510,6 +516,101 @@ class TestModelActions:
             assert [d.name for d in screen.draft.dimensions] == ["Size", "ABC"]
             assert isinstance(screen.draft.dimensions[0], BinsDimension)
             assert screen.last_result.segments["segment"][0].startswith(("Small", "Mid", "Large"))
+
+
+class TestWorkNotLost:
+    """Issue 12 item 5: a new model with dimensions was gone after ctrl+q, with no
+    prompt; Enter on a model saved and activated it."""
+
+    async def _new_model_with_a_dimension(self, pilot, app, screen) -> None:
+        screen.query_one("#model-list", OptionList).focus()
+        await pilot.press("n")
+        await settle_app(pilot, app)
+        await pilot.press(*list("Mine"), "enter")
+        await settle_app(pilot, app)
+        screen.query_one("#dimension-list", OptionList).focus()
+        await pilot.press("a")
+        await settle_app(pilot, app)
+        app.screen.query_one(OptionList).highlighted = 4  # category
+        await pilot.press("enter")
+        await settle_app(pilot, app)
+        assert screen.unsaved_models() == ["Mine"]
+
+    async def test_quit_asks_and_cancel_keeps_the_work(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await self._new_model_with_a_dimension(pilot, app, screen)
+            await pilot.press("ctrl+q")
+            await settle_app(pilot, app)
+            assert isinstance(app.screen, UnsavedDialog)
+            assert "Mine" in app.screen.question
+            await pilot.press("escape")
+            await settle_app(pilot, app)
+            assert app.screen is screen and app.is_running
+            assert [d.kind for d in screen.draft.dimensions] == ["abc", "category"]
+
+    async def test_quit_save_writes_the_model_then_quits(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await self._new_model_with_a_dimension(pilot, app, screen)
+            await pilot.press("ctrl+q")
+            await settle_app(pilot, app)
+            await pilot.press("s")
+            await pilot.pause()
+            saved = model_from_json(app.state.workspace.get_model("Mine"))
+            assert [d.kind for d in saved.dimensions] == ["abc", "category"]
+        assert app.return_code == 0
+
+    async def test_quit_discard_quits_without_saving(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await self._new_model_with_a_dimension(pilot, app, screen)
+            await pilot.press("ctrl+q")
+            await settle_app(pilot, app)
+            await pilot.press("d")
+            await pilot.pause()
+            assert [n for n, _ in app.state.workspace.list_models()] == ["ABC x Size"]
+
+    async def test_quit_without_changes_does_not_ask(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_editor(pilot, app)
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert not isinstance(app.screen, UnsavedDialog)
+        assert app.return_code == 0
+
+    async def test_enter_opens_a_model_and_does_not_activate_it(self, tmp_path):
+        other = SegmentationModel("Other", (BinsDimension("Size", "employees", (10.0, 100.0)),))
+        app = make_tiny_app(tmp_path, [other])
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.state.set_active_model("ABC x Size")
+            screen = await open_editor(pilot, app)
+            models = screen.query_one("#model-list", OptionList)
+            models.focus()
+            models.highlighted = screen._names.index("Other")
+            await settle_app(pilot, app)
+            # an unsaved edit on "Other" must not be saved by Enter
+            screen._set_draft(dataclasses.replace(screen.draft, min_segment_size=3))
+            await settle_app(pilot, app)
+            await pilot.press("enter")
+            await settle_app(pilot, app)
+            assert app.state.active_model.name == "ABC x Size"
+            assert model_from_json(app.state.workspace.get_model("Other")).min_segment_size == 0
+            assert screen._current == "Other"
+            assert screen.focused is screen.query_one("#dimension-list", OptionList)
+            # u asks, and "Save and use" saves and activates
+            models.focus()
+            await pilot.press("u")
+            await settle_app(pilot, app)
+            assert isinstance(app.screen, UnsavedDialog)
+            await pilot.press("s")
+            await settle_app(pilot, app)
+            assert app.state.active_model.name == "Other"
+            assert model_from_json(app.state.workspace.get_model("Other")).min_segment_size == 3
 
 
 class TestSnapshot:

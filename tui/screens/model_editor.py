@@ -34,7 +34,7 @@ from core.cache import LruCache
 from core.errors import SegscopeError
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.formatting import short_number
-from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
+from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog, UnsavedDialog
 from tui.widgets.model_forms import (
     KIND_CHOICES,
     DimensionForm,
@@ -80,7 +80,7 @@ class ModelEditorScreen(WorkbenchScreen):
                 tooltip="Duplicate the open model under a new name"),
         Binding("d", "delete_model", "Delete", id="model.delete",
                 tooltip="Delete the open model (asks first)"),
-        Binding("u", "use_model", "Use", id="model.use",
+        Binding("u", "use_model", "Use (activate)", id="model.use",
                 tooltip="Make the open model the active one (Overview, Segments, Runs)"),
         Binding("a", "add_dimension", "Add dim", id="model.add_dimension",
                 tooltip="Add a dimension to the model"),
@@ -300,7 +300,17 @@ class ModelEditorScreen(WorkbenchScreen):
 
     @on(OptionList.OptionSelected, "#model-list")
     def _model_selected(self, event: OptionList.OptionSelected) -> None:
-        self.action_use_model()
+        # Enter opens the model in the editor (its dimensions); u makes it the active one
+        name = event.option.id
+        if name is not None and name != self._current:
+            self._current = name
+            self._dim_index = 0
+            self._open_current()
+        model = self.draft
+        if model is not None and model.dimensions:
+            self.query_one("#dimension-list", OptionList).focus()
+        else:
+            self.notify(f"{name}: press a to add a dimension, u to make it the active model.")
 
     @on(OptionList.OptionHighlighted, "#dimension-list")
     def _dimension_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -606,12 +616,74 @@ class ModelEditorScreen(WorkbenchScreen):
         name = self._current
         if name is None:
             return
-        if self.is_dirty(name) or name not in self._stored_names():
-            # the active model is read from the workspace: save first
-            self._storage("save", name, self._drafts[name], activate=True)
-        else:
-            self.workbench.activate_model(name)
-            self.notify(f"{name} is now the active model.")
+        stored = name in self._stored_names()
+        if not self.is_dirty(name):
+            if stored:
+                self.workbench.activate_model(name)
+                self.notify(f"{name} is now the active model.")
+            else:  # an untouched starter model: the active model is read from the workspace
+                self._storage("save", name, self._drafts[name], activate=True)
+            return
+        # changes not in the workspace: save or drop them first
+
+        def done(choice: str | None) -> None:
+            if choice == "save":
+                self._storage("save", name, self._drafts[name], activate=True)
+            elif choice == "discard" and self._saved.get(name) is not None:
+                self._drafts[name] = self._saved[name]
+                self._open_current()
+                self._refresh_model_prompt()
+                if stored:
+                    self.workbench.activate_model(name)
+                    self.notify(f"Changes dropped; {name} is now the active model.")
+                else:
+                    self._storage("save", name, self._drafts[name], activate=True)
+            elif choice == "discard":
+                self.notify(f"{name} was never saved: there is nothing to use.",
+                            severity="warning")
+
+        self.app.push_screen(UnsavedDialog(
+            f"Model {name} has unsaved changes. Save them and make it the active model?",
+            save_label="Save and use"), done)
+
+    def unsaved_models(self) -> list[str]:
+        """Models with changes not in the workspace (new ones included), list order."""
+        return [n for n in self._names if self.is_dirty(n)]
+
+    def ask_before_quit(self, then: Any) -> bool:
+        """ctrl+q with unsaved models: Save / Discard / Cancel. True when the dialog
+        took over (``then()`` runs once it is fine to quit), False when nothing is unsaved."""
+        unsaved = self.unsaved_models()
+        if not unsaved:
+            return False
+
+        def done(choice: str | None) -> None:
+            if choice == "discard":
+                then()
+            elif choice == "save":
+                errors = self.save_all(unsaved)
+                if errors:
+                    self.notify("; ".join(errors), title="Not saved: not quitting",
+                                severity="error")
+                else:
+                    then()
+
+        names = ", ".join(unsaved)
+        self.app.push_screen(UnsavedDialog(
+            f"Unsaved model changes: {names}. Save before quitting?",
+            save_label="Save and quit"), done)
+        return True
+
+    def save_all(self, names: list[str]) -> list[str]:
+        """Save ``names`` now, on this thread (the app is about to quit); the errors."""
+        errors = []
+        for name in names:
+            try:
+                self.state.save_model(self._drafts[name])
+                self._saved[name] = self._drafts[name]
+            except SegscopeError as exc:
+                errors.append(f"{name}: {exc}")
+        return errors
 
     @work(thread=True, group="model-storage", exit_on_error=False)
     def _storage(self, what: str, name: str, arg: Any, *, activate: bool = False) -> None:
