@@ -613,6 +613,48 @@ class TestWorkNotLost:
             assert model_from_json(app.state.workspace.get_model("Other")).min_segment_size == 3
 
 
+class TestLayout:
+    """Issue 12 item 8: at 80x24 the results were squeezed into ~22 columns (and could
+    get zero height); at 200x50 the form kept ~118 columns while the results stayed ~48."""
+
+    async def test_80x24_results_below_the_form_with_both_tables_shown(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_editor(pilot, app)
+            levels = screen.query_one("#level-table", DataTable)
+            segments = screen.query_one("#segment-table", DataTable)
+            assert levels.region.height >= 3 and segments.region.height >= 3
+            assert segments.region.width >= 50
+            form = screen.query_one("#form-pane")
+            assert form.region.bottom <= screen.query_one("#result-pane").region.y
+
+    async def test_200x50_gives_the_width_to_the_results(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(200, 50)) as pilot:
+            screen = await open_editor(pilot, app)
+            form = screen.query_one("#form-pane").region
+            results = screen.query_one("#result-pane").region
+            assert form.width <= 64
+            assert results.width > form.width
+
+    @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+    def test_model_editor_snapshot_sizes(self, snap_compare, make_app, monkeypatch, size):
+        monkeypatch.setattr(ModelEditorScreen, "SHOW_TIMING", False)
+        monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")
+        import core.starter_models as starters
+
+        kept = [m for m in starters.STARTER_MODELS
+                if m.name in ("ABC by revenue", "RFM", "Industry x Size")]
+        monkeypatch.setattr(starters, "STARTER_MODELS", kept)
+
+        async def run_before(pilot):
+            await settle_app(pilot, pilot.app)
+            await pilot.press("4")
+            await settle_app(pilot, pilot.app)
+
+        assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
 class TestSnapshot:
     def test_model_editor_snapshot(self, snap_compare, make_app, monkeypatch):
         """The editor on the shell's tiny workspace (tests/tui/conftest.py)."""
