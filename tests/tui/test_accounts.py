@@ -347,6 +347,37 @@ def go(key: str):
     return lambda pilot: pilot.press(key)
 
 
+class TestLayoutIssue12:
+    """Issue 12: at 80x24 with the detail pane open the table showed two columns;
+    scrolling right hid the account id and name."""
+
+    async def test_80x24_detail_goes_below_and_the_table_keeps_its_width(self, make_app,
+                                                                         settle):
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            await pilot.press("d")
+            await settle(app, pilot)
+            table = screen.query_one("#accounts-table")
+            detail = screen.query_one("#accounts-detail")
+            assert detail.display and screen.has_class("-detail-below")
+            assert table.region.width >= 76
+            assert detail.region.y >= table.region.bottom
+            assert table.region.height >= 5
+
+    async def test_key_columns_are_pinned(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            table = screen.query_one("#accounts-table")
+            names = [str(c.label) for c in table.ordered_columns[:2]]
+            assert names == ["account_id", "name"]
+            assert table.fixed_columns == 2
+            screen.apply_filter("revenue > 0")
+            await settle(app, pilot)
+            assert table.fixed_columns == 2  # the swapped-in view keeps them pinned
+
+
 class TestAccountsSnapshots:
     def test_accounts_120x40(self, make_app, snap_compare, ready):
         async def select(pilot):
@@ -359,6 +390,18 @@ class TestAccountsSnapshots:
 
     def test_accounts_80x24(self, make_app, snap_compare, ready):
         assert snap_compare(make_app(), terminal_size=(80, 24), run_before=ready(go("2")))
+
+    def test_accounts_80x24_with_detail(self, make_app, snap_compare, ready):
+        async def detail(pilot):
+            await pilot.press("d")
+            await pilot.pause()
+            pilot.app.screen._load_detail()
+
+        assert snap_compare(make_app(), terminal_size=(80, 24),
+                            run_before=ready(go("2"), detail))
+
+    def test_accounts_200x50(self, make_app, snap_compare, ready):
+        assert snap_compare(make_app(), terminal_size=(200, 50), run_before=ready(go("2")))
 
     def test_accounts_filter_error_120x40(self, make_app, snap_compare, ready):
         def bad_filter(pilot):

@@ -115,6 +115,20 @@ def search_matches(df: pl.DataFrame, column: str, needle: str) -> list[int]:
     return hits["i"].to_list()
 
 
+KEY_COLUMNS = ("account_id", "name")
+
+
+def key_column_count(columns: Sequence[str]) -> int:
+    """How many leading columns are key columns (account id, name), pinned when
+    the table scrolls right so a row never loses who it is."""
+    count = 0
+    for name in columns[: len(KEY_COLUMNS)]:
+        if name not in KEY_COLUMNS:
+            break
+        count += 1
+    return count
+
+
 class AccountsTable(DataTable):
     """The fast table; the VisiData keys are the screen's bindings so they are remappable."""
 
@@ -216,6 +230,8 @@ class DetailData:
 class AccountsScreen(WorkbenchScreen):
     """All accounts: filter, sort, search, copy, and the detail of the selected one."""
 
+    CSS_PATH = "accounts.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "focus_filter", "Filter", id="accounts.filter",
                 tooltip="Type a filter expression, e.g. revenue > 10000"),
@@ -315,6 +331,8 @@ class AccountsScreen(WorkbenchScreen):
         wide = self.app.size.width >= 110
         show = self._detail_forced if self._detail_forced is not None else wide
         self.set_class(not show, "-hide-detail")
+        # beside a 46-column pane an 80-column table showed two columns: below it instead
+        self.set_class(show and not wide, "-detail-below")
 
     # -- data ----------------------------------------------------------------
 
@@ -373,11 +391,13 @@ class AccountsScreen(WorkbenchScreen):
         self._rows, self._view_frame = rows, None
         self._view_height = base.height if rows is None else len(rows)
         backend = IndexedArrowBackend(shown, self._widths, rows)
+        pinned = key_column_count(shown.column_names)
         if old_table is not None:
             # one table for the screen's life: its data is swapped, not remounted
             # (a remount costs ~0.7 s; focus and scroll position stay as they are)
             table = old_table
             swap_backend(table, backend)
+            table.fixed_columns = pinned
         else:
             table = AccountsTable(
                 backend=backend,
@@ -386,6 +406,7 @@ class AccountsScreen(WorkbenchScreen):
                 null_rep="·",
                 render_markup=False,
                 zebra_stripes=True,
+                fixed_columns=pinned,
             )
             await self.query_one("#accounts-table-holder").mount(table)
         self._update_count(total)
