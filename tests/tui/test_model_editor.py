@@ -613,6 +613,60 @@ class TestWorkNotLost:
             assert model_from_json(app.state.workspace.get_model("Other")).min_segment_size == 3
 
 
+class TestSlowCompute:
+    """Issue 12 item 6: a 16 s compute showed the old counts with no sign of work."""
+
+    async def test_spinner_stale_counts_and_escape_cancels(self, tmp_path, monkeypatch):
+        import threading
+
+        import tui.screens.model_editor as editor
+
+        release = threading.Event()
+        real = editor.live_result
+
+        def slow(*args, **kwargs):
+            release.wait(10)
+            return real(*args, **kwargs)
+
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            before = screen.last_result
+            monkeypatch.setattr(editor, "live_result", slow)
+            min_size = screen.query_one("#min-size", Input)
+            min_size.focus()
+            await pilot.press("backspace", "4")
+            await pilot.pause(0.6)
+            status = str(screen.query_one("#result-status", Label).render())
+            assert "Computing the segments" in status and "Esc cancels" in status
+            assert screen.query_one("#segment-table").has_class("-stale")
+            assert screen.query_one("#level-table").has_class("-stale")
+            # typing meanwhile stays in the field being typed in
+            await pilot.press("2")
+            assert screen.focused is min_size and min_size.value == "42"
+            await pilot.press("escape")
+            await pilot.pause()
+            status = str(screen.query_one("#result-status", Label).render())
+            assert status.startswith(f"{before.accounts:,} accounts") and "Cancelled" in status
+            assert not screen.query_one("#segment-table").has_class("-stale")
+            assert screen.last_result is before
+            release.set()
+            await settle_app(pilot, app)
+            assert screen.last_result is before  # the cancelled result is not shown
+
+    async def test_a_quick_compute_shows_no_spinner(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.query_one("#min-size", Input).focus()
+            await pilot.press("backspace", "3")
+            await settle_app(pilot, app)
+            await pilot.pause(0.4)
+            assert "Computing" not in str(screen.query_one("#result-status", Label).render())
+            assert not screen.query_one("#segment-table").has_class("-stale")
+            assert screen.draft.min_segment_size == 3
+
+
 class TestLayout:
     """Issue 12 item 8: at 80x24 the results were squeezed into ~22 columns (and could
     get zero height); at 200x50 the form kept ~118 columns while the results stayed ~48."""

@@ -59,6 +59,9 @@ LIST_ACTIONS = {
 }
 
 LEVEL_LABELS = {"accounts": "accts", "share": "% accts"}
+# A compute still running after this long shows a spinner and marks the counts stale.
+BUSY_AFTER_SECONDS = 0.3
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SEGMENT_LABELS = {"accounts": "accts", "share": "% accts", "revenue_share": "% rev"}
 
 
@@ -139,6 +142,9 @@ class ModelEditorScreen(WorkbenchScreen):
         self.last_result: LiveResult | None = None
         self._levels_cache: LruCache[Any] = LruCache(64)
         self._frame_in_cache: Any = None
+        self._busy_timer: Timer | None = None
+        self._spin: Timer | None = None
+        self._spin_step = 0
 
     # -- layout ----------------------------------------------------------------
 
@@ -408,6 +414,54 @@ class ModelEditorScreen(WorkbenchScreen):
             return
         self._generation += 1
         self._compute(model, self._generation)
+        if self._busy_timer is None and self._spin is None:
+            self._busy_timer = self.set_timer(BUSY_AFTER_SECONDS, self._show_busy)
+
+    @property
+    def computing(self) -> bool:
+        """A compute has started whose result is not shown yet."""
+        return self._generation > self._shown_generation
+
+    def _show_busy(self) -> None:
+        """The compute takes a while: a spinner in the status, the old counts dimmed."""
+        self._busy_timer = None
+        if not self.computing:
+            return
+        for table in self.query(FittedTable):
+            table.add_class("-stale")
+        self._spin_step = 0
+        self._spin_once()
+        self._spin = self.set_interval(0.1, self._spin_once)
+        self.refresh_bindings()
+
+    def _spin_once(self) -> None:
+        frame = SPINNER[self._spin_step % len(SPINNER)]
+        self._spin_step += 1
+        label = self.query_one("#result-status", Label)
+        label.set_class(True, "-stale")
+        label.update(f"{frame} Computing the segments… (Esc cancels; the counts below "
+                     "are of the previous state)")
+
+    def _end_busy(self) -> None:
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+            self._busy_timer = None
+        if self._spin is not None:
+            self._spin.stop()
+            self._spin = None
+        for table in self.query(FittedTable):
+            table.remove_class("-stale")
+        self.refresh_bindings()
+
+    def cancel_compute(self) -> None:
+        """Escape while computing: drop the running compute, keep the last counts."""
+        if not self.computing:
+            return
+        self.workers.cancel_group(self, "segment")
+        self._shown_generation = self._generation  # a late result of it is not shown
+        self._end_busy()
+        self._show_status_note("Cancelled: the counts are of the previous state of the model "
+                               "(edit again to recompute).")
 
     @work(thread=True, exclusive=True, group="segment", exit_on_error=False)
     def _compute(self, model: Any, generation: int) -> None:
@@ -427,6 +481,8 @@ class ModelEditorScreen(WorkbenchScreen):
         if message.generation < self._shown_generation:
             return
         self._shown_generation = message.generation
+        if not self.computing:
+            self._end_busy()
         self.last_result = message.result
         result = message.result
         self._fill_result_tables()
@@ -447,6 +503,9 @@ class ModelEditorScreen(WorkbenchScreen):
 
     def on_model_editor_screen_compute_failed(self, message: ComputeFailed) -> None:
         if message.generation >= self._shown_generation:
+            self._shown_generation = message.generation
+            if not self.computing:
+                self._end_busy()
             self._show_status_note(f"not recomputed: {message.error}")
 
     def _show_status(self, result: LiveResult | None, note: str = "") -> None:
@@ -468,6 +527,8 @@ class ModelEditorScreen(WorkbenchScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_form":
+            if self._spin is not None:
+                return True  # Escape cancels the running compute
             focused = self.focused
             return focused is not None and focused.id not in ("model-list", "dimension-list")
         if action in LIST_ACTIONS:
@@ -484,6 +545,9 @@ class ModelEditorScreen(WorkbenchScreen):
         return True
 
     def action_leave_form(self) -> None:
+        if self._spin is not None:
+            self.cancel_compute()
+            return
         self.query_one("#dimension-list", OptionList).focus()
 
     def _name_error(self, name: str) -> str | None:
