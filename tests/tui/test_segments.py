@@ -5,6 +5,7 @@ model segments by ABC class of revenue)."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from test_model_editor import settle_app
 from textual.widgets import DataTable, Input, TextArea
 
@@ -163,6 +164,17 @@ class TestSnapshot:
 
         assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)
 
+    @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+    def test_segments_snapshot_sizes(self, snap_compare, make_app, monkeypatch, size):
+        monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")
+
+        async def run_before(pilot):
+            await settle_app(pilot, pilot.app)
+            await pilot.press("5")
+            await settle_app(pilot, pilot.app)
+
+        assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
 
 class TestCaveats:
     async def test_partial_window_and_tiny_segments_are_marked(self, make_app):
@@ -184,3 +196,15 @@ class TestCaveats:
                             if str(table.get_row_at(i)[3]) == "⚠")
             assert marked == tiny and tiny
             assert f"{len(tiny)} segment" in text
+
+
+class TestLayoutIssue12:
+    @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+    async def test_the_profile_table_gets_the_room(self, make_app, size):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            screen = await open_segments(app, pilot)
+            table = screen.query_one("#profile-table").region
+            traits = screen.query_one("#traits-pane").region
+            assert traits.width <= 56
+            assert table.width >= size[0] - 56 - 1 and table.width >= 50

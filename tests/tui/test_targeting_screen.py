@@ -317,6 +317,14 @@ class TestSnapshot:
         assert snap_compare(app_factory(), terminal_size=(120, 40),
                             run_before=ready(open7, lambda p: None))
 
+    @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+    def test_targeting_other_sizes(self, snap_compare, app_factory, ready, size) -> None:
+        async def open7(pilot):
+            await pilot.press("7")
+
+        assert snap_compare(app_factory(), terminal_size=size,
+                            run_before=ready(open7, lambda p: None))
+
 
 # -- caveats where the data are thin (issue 12, item 4) ------------------------------------
 
