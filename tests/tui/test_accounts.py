@@ -378,6 +378,35 @@ class TestLayoutIssue12:
             assert table.fixed_columns == 2  # the swapped-in view keeps them pinned
 
 
+class TestSlowView:
+    async def test_a_slow_filter_says_so_and_dims_the_old_rows(self, make_app, settle,
+                                                                monkeypatch):
+        """Issue 12 item 6: a 3.5 s Segments drill showed the old rows with no sign of work."""
+        import threading
+
+        import tui.screens.accounts as accounts
+
+        release = threading.Event()
+        real = accounts.view_rows
+
+        def slow(*args, **kwargs):
+            release.wait(10)
+            return real(*args, **kwargs)
+
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            monkeypatch.setattr(accounts, "view_rows", slow)
+            screen.apply_filter("revenue > 0")
+            await pilot.pause(0.6)
+            assert count_text(screen).startswith("⏳ Filtering by revenue > 0…")
+            assert screen.query_one("#accounts-table").has_class("-stale")
+            release.set()
+            await settle(app, pilot)
+            assert "filter: revenue > 0" in count_text(screen)
+            assert not screen.query_one("#accounts-table").has_class("-stale")
+
+
 class TestAccountsSnapshots:
     def test_accounts_120x40(self, make_app, snap_compare, ready):
         async def select(pilot):

@@ -56,6 +56,7 @@ METRIC_COLUMNS = [
     "bridge_class",
 ]
 MAX_COLUMN_WIDTH = 28
+BUSY_AFTER_S = 0.3  # a view slower than this says it is being made
 COPY_TABLE_LIMIT = 100_000  # rows; beyond this "copy table" would flood the clipboard
 GG_SECONDS = 1.5  # the second g of "g g" must follow within this time
 DETAIL_DELAY = 0.15  # the cursor rests this long on a row before the detail pane loads
@@ -274,6 +275,7 @@ class AccountsScreen(WorkbenchScreen):
         self._base: pl.DataFrame | None = None
         self._shown_base: pa.Table | None = None
         self._view_lock = asyncio.Lock()
+        self._busy_timer: Any = None  # shows "Updating…" when a view takes > BUSY_AFTER_S
         self._widths: list[int | None] | None = None
         self._rows: np.ndarray | None = None  # positions in _base of the rows shown
         self._view_height = 0
@@ -409,6 +411,7 @@ class AccountsScreen(WorkbenchScreen):
                 fixed_columns=pinned,
             )
             await self.query_one("#accounts-table-holder").mount(table)
+        self._end_busy()
         self._update_count(total)
         self._matches = []
         row = 0
@@ -530,8 +533,32 @@ class AccountsScreen(WorkbenchScreen):
         error.display = False
         box.remove_class("-invalid")
         self._filter_text, self._filter_expr = text, expr
+        self._start_busy(f"Filtering by {text}…" if text else "Showing all accounts…")
         self.rebuild_view()
         return True
+
+    def _start_busy(self, what: str) -> None:
+        """A view is being computed: after BUSY_AFTER_S say so, and dim the old rows."""
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+
+        def show() -> None:
+            self._busy_timer = None
+            self.query_one("#accounts-count", Static).update(
+                f"⏳ {what} (the rows below are the previous view)")
+            table = self._table()
+            if table is not None:
+                table.add_class("-stale")
+
+        self._busy_timer = self.set_timer(BUSY_AFTER_S, show)
+
+    def _end_busy(self) -> None:
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+            self._busy_timer = None
+        table = self._table()
+        if table is not None:
+            table.remove_class("-stale")
 
     def action_focus_filter(self) -> None:
         self.query_one("#accounts-filter", Input).focus()
@@ -552,6 +579,7 @@ class AccountsScreen(WorkbenchScreen):
             return
         self._sort = (column, descending)
         self._pending_account = None
+        self._start_busy(f"Sorting by {column}…")
         self.rebuild_view()
 
     # -- search --------------------------------------------------------------
