@@ -654,6 +654,24 @@ class TestSlowCompute:
             await settle_app(pilot, app)
             assert screen.last_result is before  # the cancelled result is not shown
 
+    async def test_new_columns_while_typing_do_not_move_the_focus(self, tmp_path):
+        """Potential and CLV attached by another screen (a new schema) used to remount
+        the form under the analyst's fingers: the next keys landed in another field."""
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await open_dimension(pilot, app, screen, 0)
+            field = screen.query_one("#form-container").query(Input).first()
+            field.focus()
+            await pilot.pause()
+            schema = dict(screen._schema, potential=pl.Float64)
+            screen._models_loaded(list(screen._names), {}, schema, screen._frame_token)
+            await pilot.pause()
+            await pilot.press("x")
+            await settle_app(pilot, app)
+            assert screen.focused is field and field.value.endswith("x")
+            assert screen._schema == schema
+
     async def test_a_quick_compute_shows_no_spinner(self, tmp_path):
         app = make_tiny_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:

@@ -217,12 +217,22 @@ class ModelEditorScreen(WorkbenchScreen):
                 self._current = self._names[0] if self._names else None
             self._dim_index = 0
             self._open_current()
+        elif schema_changed and self._typing_in_form():
+            # new columns (potential and CLV attached by another screen) while the analyst
+            # types: remounting the form would throw the keys into another field. The
+            # counts follow the new data; the form picks the columns up when reopened.
+            self.schedule_compute(immediate=True)
         elif schema_changed:
             self._open_current()
         elif frame_token != self._frame_token:
             self.schedule_compute(immediate=True)  # new data (an import): same draft, new counts
         self._frame_token = frame_token
         self._show_model_list()
+
+    def _typing_in_form(self) -> bool:
+        focused = self.focused
+        container = self.query_one("#form-container")
+        return focused is not None and container in focused.ancestors
 
     def _model_prompt(self, name: str) -> str:
         active = self.state.active_model
