@@ -196,6 +196,8 @@ class TestCaveats:
                             if str(table.get_row_at(i)[3]) == "⚠")
             assert marked == tiny and tiny
             assert f"{len(tiny)} segment" in text
+            headers = [str(c.label) for c in table.columns.values()]
+            assert "growth ⚠" in headers and "NRR ⚠" in headers
 
 
 class TestLayoutIssue12:

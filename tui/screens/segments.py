@@ -128,6 +128,7 @@ class SegmentsScreen(WorkbenchScreen):
         self._segments: list[str] = []
         self._annotations: dict[str, dict[str, Any]] = {}
         self._traits_for: str | None = None
+        self._thin_window = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,15 +165,14 @@ class SegmentsScreen(WorkbenchScreen):
         self._load_annotations()
         title.update(f"Model {name}: {profiles.height} segments")
         self._show_caveats(profiles)
+        self._thin_window = self._comparison_note() is not None
         self._show_profiles(profiles)
 
     def caveats(self, profiles: pl.DataFrame) -> list[str]:
         """What reads misleadingly in these profiles: growth and NRR against a
         partly covered previous year (the note of ``segscope segment``), tiny segments."""
-        from tui.widgets.targeting_data import comparison_caveat
-
         out = []
-        note = comparison_caveat(self.state.transactions, self.state.as_of)
+        note = self._comparison_note()
         if note:
             out.append(f"⚠ growth and NRR: {note}")
         if "accounts" in profiles.columns:
@@ -183,6 +183,11 @@ class SegmentsScreen(WorkbenchScreen):
                 out.append(f"{THIN_MARK} in column !: {which} fewer than {TINY_SEGMENT} "
                            "accounts; their averages rest on too few accounts")
         return out
+
+    def _comparison_note(self) -> str | None:
+        from tui.widgets.targeting_data import comparison_caveat
+
+        return comparison_caveat(self.state.transactions, self.state.as_of)
 
     def _show_caveats(self, profiles: pl.DataFrame | None) -> None:
         box = self.query_one("#profiles-caveat", Static)
@@ -237,6 +242,9 @@ class SegmentsScreen(WorkbenchScreen):
         shown = self.display_frame(profiles)
         self._segments = shown["segment"].to_list()
         labels = dict(PROFILE_LABELS)
+        if self._thin_window:  # the header says it where the number is
+            labels["growth"] = "growth ⚠"
+            labels["nrr"] = "NRR ⚠"
         if self._sort is not None:
             column, descending = self._sort
             labels[column] = f"{labels.get(column, column)} {'▼' if descending else '▲'}"

@@ -338,7 +338,9 @@ class TargetingScreen(WorkbenchScreen):
             title.update(f"Model {self._model}: {exc}")
             return
         self._ranking = ranking
-        note = "" if "headroom" in self._inputs.columns else " (headroom: waiting for potential)"
+        note = "" if "headroom" in self._inputs.columns else (
+            " (headroom: waiting for potential)" if self._forward_state == "running"
+            else " (no headroom: potential not estimated)")
         title.update(f"Model {self._model}: {ranking.height} segments by attractiveness{note}")
         caveat = self.query_one("#ranking-caveat", Static)
         if skip:
