@@ -406,3 +406,41 @@ async def test_thin_comparison_window_leaves_growth_out(targeting_template, tmp_
             assert "caveat" in [str(c.value) for c in table.columns]
     finally:
         ws.close()
+
+
+async def test_table_keys_and_enter_drills(app_factory, settle) -> None:
+    """Issue 12 item 7: the ranking follows the shared key map; Enter on a segment shows
+    its accounts, on a prospect the account."""
+    from tui.widgets.keyed_table import KeyedTable
+
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_targeting(app, pilot, settle)
+        ranking = screen.query_one("#ranking", KeyedTable)
+        ranking.focus()
+        assert ranking.fixed_columns == 2
+        await pilot.press("j")
+        assert ranking.cursor_row == 1
+        second = screen.current_segment
+        assert str(screen.query_one("#ranking-position").render()) == \
+            f"row 2 of {ranking.row_count}"
+        # ] on the accounts column sorts the ranking by it; the cursor keeps its segment
+        ranking.move_cursor(column=[str(k.value) for k in ranking.columns].index("accounts"))
+        await pilot.press("right_square_bracket")
+        shown = [screen._ranking_ids[i] for i in range(ranking.row_count)]
+        expected = (screen._ranking.sort("accounts", descending=True, maintain_order=True)
+                    ["segment"].to_list())
+        assert shown == expected and screen.current_segment == second
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.current_mode == "accounts"
+        assert app.screen.query_one("#accounts-filter", Input).value == f"segment = '{second}'"
+        await pilot.press("7")
+        await settle(app, pilot)
+        prospects = screen.query_one("#lookalikes", KeyedTable)
+        prospects.focus()
+        first = screen._lookalikes["account_id"][0]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.current_mode == "accounts"
+        assert app.screen._current_account_id() == first

@@ -364,8 +364,8 @@ class TargetingScreen(WorkbenchScreen):
             self._draw_matrix()
             return
         if self._sort is not None and self._sort[0] in ranking.columns:
-            column, descending = self._sort
-            ranking = ranking.sort(column, descending=descending, nulls_last=True,
+            by, descending = self._sort
+            ranking = ranking.sort(by, descending=descending, nulls_last=True,
                                    maintain_order=True)
         # same columns every time: clear the rows only, so the widths and the cursor stay
         if not table.columns:
@@ -610,7 +610,15 @@ class TargetingScreen(WorkbenchScreen):
             if "potential" in listing.columns:
                 cells.append(Text(short_money(row["potential"]), justify="right"))
             cells.append(Text(row["reasons"] or "", overflow="ellipsis", no_wrap=True))
-            table.add_row(*cells)
+            table.add_row(*cells, key=str(row["account_id"]))
+
+    @on(DataTable.RowSelected, "#lookalikes")
+    async def _open_prospect(self, event: DataTable.RowSelected) -> None:
+        """Enter on a prospect: the account on the Accounts screen (its detail)."""
+        event.stop()
+        show_accounts = getattr(self.app, "show_accounts", None)
+        if event.row_key.value is not None and callable(show_accounts):
+            await show_accounts(account_id=event.row_key.value)
 
     # -- exports -----------------------------------------------------------------
 
