@@ -377,6 +377,25 @@ class TestLayoutIssue12:
             await settle(app, pilot)
             assert table.fixed_columns == 2  # the swapped-in view keeps them pinned
 
+    async def test_l_scrolls_by_whole_columns(self, make_app, settle):
+        """Issue 12: scrolling cut numbers at the left edge ("72" for 7,230.69)."""
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            table = screen.query_one("#accounts-table")
+            table.focus()
+            starts, x = [0], 0
+            for column in table.ordered_columns[2:]:
+                x += column.render_width
+                starts.append(x)
+            seen = []
+            for _ in range(len(table.ordered_columns) - 1):
+                await pilot.press("l")
+                await pilot.pause()
+                seen.append(table.scroll_x)
+            assert max(seen) > 0
+            assert all(x in starts or x == table.max_scroll_x for x in seen), (seen, starts)
+
 
 class TestSlowView:
     async def test_a_slow_filter_says_so_and_dims_the_old_rows(self, make_app, settle,

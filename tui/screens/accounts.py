@@ -133,6 +133,20 @@ def key_column_count(columns: Sequence[str]) -> int:
 class AccountsTable(DataTable):
     """The fast table; the VisiData keys are the screen's bindings so they are remappable."""
 
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        # sideways by whole columns, as every table (tui.widgets.keyed_table)
+        from tui.widgets.keyed_table import snap_to_column
+
+        starts, x = [0], 0
+        for column in self.ordered_columns[self.fixed_columns:]:
+            x += column.render_width
+            starts.append(x)
+        snapped = snap_to_column(starts, new_value, self.max_scroll_x)
+        if snapped is not None:
+            self.scroll_x = snapped
+            return
+        super().watch_scroll_x(old_value, new_value)
+
 
 class MeasuredArrowBackend(ArrowBackend):
     """An ArrowBackend whose column widths were measured beforehand (in a worker, in polars).

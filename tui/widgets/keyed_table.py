@@ -79,6 +79,17 @@ def sort_key(value: Any) -> tuple[int, float, str]:
     return (1, 0.0, text.casefold())
 
 
+def snap_to_column(starts: list[int], scroll_x: float, max_scroll_x: float) -> int | None:
+    """Where to scroll instead of ``scroll_x`` so no column is cut at the left edge
+    (",743,023" for 42,743,023), None when it is fine as it is: the next column
+    start (the cursor cell, at the right edge, stays in view); at the far right
+    the last column is whole anyway."""
+    snapped = next((s for s in starts if s >= scroll_x), None)
+    if snapped is None or snapped > max_scroll_x or snapped == scroll_x:
+        return None
+    return snapped
+
+
 def row_tsv(headers: list[str], row: list[Any]) -> str:
     clean = [cell_text(c).replace("\t", " ").replace("\n", " ") for c in row]
     return "\t".join(headers) + "\n" + "\t".join(clean) + "\n"
@@ -150,13 +161,8 @@ class KeyedTable(DataTable):
         return starts
 
     def watch_scroll_x(self, old_value: float, new_value: float) -> None:
-        # scroll by whole columns: a column cut at the left edge shows ",743,023"
-        # for 42,743,023. Snap to the next column start (the cursor cell, at the
-        # right edge, stays in view); at the far right the last column is whole anyway.
-        starts = self.column_starts()
-        snapped = next((s for s in starts if s >= new_value), new_value)
-        snapped = min(snapped, self.max_scroll_x)
-        if snapped != new_value and snapped in starts:
+        snapped = snap_to_column(self.column_starts(), new_value, self.max_scroll_x)
+        if snapped is not None:
             self.scroll_x = snapped
             return
         super().watch_scroll_x(old_value, new_value)
