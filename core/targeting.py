@@ -8,11 +8,25 @@ marked target / maintain / lean and shown on an attractiveness x
 current-position (share of wallet) matrix. Account priority within targets:
 headroom x fit."
 
+"A criterion a segment has no data for (a segment of prospects has no growth
+or margin) is not given a silent neutral score: the weights are renormalised
+over the criteria it has, and the ranking says so next to the segment."
+
 Conventions (documented here because they change the numbers):
 
-- data criteria are min-max scaled across the segments: (v - min) / (max - min);
-  a criterion that is the same for every segment carries no information and
-  scores 0.5 for all; a segment whose value is missing scores 0.5 (neutral);
+- size is the segment's revenue (its current business with us; the account
+  count when there is no revenue column): ranking by account count put the
+  segment of many tiny accounts, or of prospects who have bought nothing,
+  first, the opposite of the job ("many small ones cost more to serve than
+  they return");
+- data criteria are min-max scaled across the segments that have a value:
+  (v - min) / (max - min); a criterion that is the same for every segment
+  carries no information and scores 0.5 for all;
+- a segment whose value is missing (null) is scored on the other criteria:
+  its weights are renormalised over the criteria it has, and ``missing``
+  names the ones left out; ``prospects_only`` marks a segment without revenue;
+- ``skip`` leaves criteria out for every segment, with the reason (growth
+  when the earlier comparison window is only partly covered by data);
 - analyst scores are 1-5 with 5 = most attractive (for competitive intensity,
   5 = the weakest competition) and map to (s - 1) / 4; a missing score is 3;
 - attractiveness = sum(w_c * score_c) / sum(w_c), so it stays in 0..1 whatever
@@ -29,7 +43,7 @@ from core.errors import UsageError
 
 # criterion name -> profile column it is computed from
 DATA_CRITERIA: dict[str, str] = {
-    "size": "accounts",
+    "size": "revenue",
     "growth": "growth",
     "profitability": "margin_pct",
     "headroom": "headroom",
@@ -45,14 +59,19 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "fit": 1.0,
 }
 STATUSES = ("target", "maintain", "lean")
+SIZE_FALLBACK = "accounts"  # size when the profiles carry no revenue
 
 
 def _minmax(values: pl.Series) -> pl.Series:
-    v = values.cast(pl.Float64)
+    """(v - min) / (max - min) over the non-null values; null stays null (no data)."""
+    v = values.cast(pl.Float64).fill_nan(None)
     lo, hi = v.min(), v.max()
-    if lo is None or hi is None or hi == lo:
-        return pl.Series(values.name, [0.5] * len(v), dtype=pl.Float64)
-    return ((v - lo) / (hi - lo)).fill_null(0.5)
+    if lo is None or hi is None:
+        return pl.Series(values.name, [None] * len(v), dtype=pl.Float64)
+    if hi == lo:
+        return pl.Series(values.name, [0.5 if x is not None else None for x in v],
+                         dtype=pl.Float64)
+    return (v - lo) / (hi - lo)
 
 
 def segment_attractiveness(
@@ -61,27 +80,37 @@ def segment_attractiveness(
     analyst_scores: Mapping[str, Mapping[str, float]] | None = None,
     *,
     criteria: Mapping[str, str] | None = None,
+    skip: Mapping[str, str] | None = None,
     attractive_at: float = 0.5,
     strong_position_at: float = 0.5,
 ) -> pl.DataFrame:
     """Attractiveness score, rank, position and suggested status per segment.
 
     ``profiles`` has a ``segment`` column and the columns named in ``criteria``
-    (default ``DATA_CRITERIA``: size = accounts, growth, profitability =
-    margin_pct, headroom); a criterion whose column is absent is skipped (its
-    weight does not count). ``share_of_wallet``, when present, is the
-    segment's current position. ``analyst_scores[segment][criterion]`` are the
-    1-5 scores of ``ANALYST_CRITERIA`` (or any other named criterion with a
-    weight). ``weights`` default to ``DEFAULT_WEIGHTS``.
+    (default ``DATA_CRITERIA``: size = revenue (accounts when there is no
+    revenue column), growth, profitability = margin_pct, headroom); a
+    criterion whose column is absent or null for every segment is skipped (its
+    weight does not count), and so is one named in ``skip`` (criterion -> reason). A segment with a
+    null value is scored on the criteria it has (weights renormalised).
+    ``share_of_wallet``, when present, is the segment's current position.
+    ``analyst_scores[segment][criterion]`` are the 1-5 scores of
+    ``ANALYST_CRITERIA`` (or any other named criterion with a weight); a
+    missing analyst score counts as 3. ``weights`` default to ``DEFAULT_WEIGHTS``.
 
-    Columns: segment, one ``score_<criterion>`` (0-1) per criterion used,
-    attractiveness (0-1), rank (1 = most attractive; ties by segment order in
-    ``profiles``), position, suggested_status (see ``suggest_status``).
+    Columns: segment, one ``score_<criterion>`` (0-1, null = no data) per
+    criterion used, attractiveness (0-1), missing (the criteria left out of
+    the segment's score, comma-separated, null when none), prospects_only
+    (the segment has no revenue; null when unknown), rank (1 = most
+    attractive; ties by segment order in ``profiles``), position,
+    suggested_status (see ``suggest_status``).
     """
     if "segment" not in profiles.columns:
         raise UsageError("segment attractiveness needs a 'segment' column in the profiles")
     weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
     criteria = dict(DATA_CRITERIA if criteria is None else criteria)
+    if criteria.get("size") == "revenue" and "revenue" not in profiles.columns:
+        criteria["size"] = SIZE_FALLBACK
+    skip = dict(skip or {})
     analyst_scores = analyst_scores or {}
     bad = {k: w for k, w in weights.items() if not w >= 0}
     if bad:
@@ -92,13 +121,15 @@ def segment_attractiveness(
         raise UsageError(f"analyst scores for unknown segments: {', '.join(unknown_segments)}")
     scored: dict[str, pl.Series] = {}
     for name, column in criteria.items():
-        if weights.get(name, 0) > 0 and column in profiles.columns:
-            scored[name] = _minmax(profiles[column])
+        if weights.get(name, 0) > 0 and column in profiles.columns and name not in skip:
+            values = _minmax(profiles[column])
+            if values.null_count() < len(values):  # no segment has it: like an absent column
+                scored[name] = values
     analyst_names = sorted(
         {c for s in analyst_scores.values() for c in s} | set(ANALYST_CRITERIA)
     )
     for name in analyst_names:
-        if name in criteria or weights.get(name, 0) <= 0:
+        if name in criteria or name in skip or weights.get(name, 0) <= 0:
             continue
         values = []
         for seg in segments:
@@ -107,23 +138,37 @@ def segment_attractiveness(
                 raise UsageError(f"analyst score {name} of segment {seg!r} must be 1-5, got {s}")
             values.append(0.5 if s is None else (float(s) - 1.0) / 4.0)
         scored[name] = pl.Series(name, values, dtype=pl.Float64)
-    total = sum(weights[n] for n in scored)
-    if total <= 0:
+    if sum(weights[n] for n in scored) <= 0:
         raise UsageError("at least one criterion needs a positive weight")
-    attractiveness = sum(scored[n] * weights[n] for n in scored) / total
+    attractiveness: list[float] = []
+    missing: list[str | None] = []
+    for i in range(len(segments)):
+        have = {n: scored[n][i] for n in scored if scored[n][i] is not None}
+        total = sum(weights[n] for n in have)
+        attractiveness.append(
+            sum(weights[n] * v for n, v in have.items()) / total if total > 0 else 0.0)
+        gone = [n for n in scored if n not in have]
+        missing.append(", ".join(gone) if gone else None)
     position = (
         profiles["share_of_wallet"].cast(pl.Float64)
         if "share_of_wallet" in profiles.columns
         else pl.Series([None] * len(segments), dtype=pl.Float64)
     )
+    prospects_only = (
+        (profiles["revenue"].cast(pl.Float64).fill_null(0.0) <= 0)
+        if "revenue" in profiles.columns
+        else pl.Series([None] * len(segments), dtype=pl.Boolean)
+    )
     out = pl.DataFrame({"segment": segments}).with_columns(
         [scored[n].alias(f"score_{n}") for n in scored]
         + [
             pl.Series("attractiveness", attractiveness, dtype=pl.Float64),
+            pl.Series("missing", missing, dtype=pl.Utf8),
+            pl.Series("prospects_only", prospects_only, dtype=pl.Boolean),
             pl.Series("position", position),
         ]
     )
-    order = sorted(range(len(segments)), key=lambda i: (-out["attractiveness"][i], i))
+    order = sorted(range(len(segments)), key=lambda i: (-attractiveness[i], i))
     rank = [0] * len(segments)
     for r, i in enumerate(order, start=1):
         rank[i] = r

@@ -207,6 +207,14 @@ class SegscopeApp(App[int]):
         self.notices.append((severity, message))
         super().notify(message, title=title, severity=severity, **kwargs)
 
+    async def action_quit(self) -> None:
+        """ctrl+q: a screen with unsaved work (the Model editor) asks first."""
+        for screen in list(self._listeners):
+            ask = getattr(screen, "ask_before_quit", None)
+            if callable(ask) and ask(self.exit):
+                return
+        self.exit()
+
     # -- listeners and broadcast --------------------------------------------
 
     def register_listener(self, screen: WorkbenchScreen) -> None:

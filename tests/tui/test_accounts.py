@@ -347,6 +347,85 @@ def go(key: str):
     return lambda pilot: pilot.press(key)
 
 
+class TestLayoutIssue12:
+    """Issue 12: at 80x24 with the detail pane open the table showed two columns;
+    scrolling right hid the account id and name."""
+
+    async def test_80x24_detail_goes_below_and_the_table_keeps_its_width(self, make_app,
+                                                                         settle):
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            await pilot.press("d")
+            await settle(app, pilot)
+            table = screen.query_one("#accounts-table")
+            detail = screen.query_one("#accounts-detail")
+            assert detail.display and screen.has_class("-detail-below")
+            assert table.region.width >= 76
+            assert detail.region.y >= table.region.bottom
+            assert table.region.height >= 5
+
+    async def test_key_columns_are_pinned(self, make_app, settle):
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            table = screen.query_one("#accounts-table")
+            names = [str(c.label) for c in table.ordered_columns[:2]]
+            assert names == ["account_id", "name"]
+            assert table.fixed_columns == 2
+            screen.apply_filter("revenue > 0")
+            await settle(app, pilot)
+            assert table.fixed_columns == 2  # the swapped-in view keeps them pinned
+
+    async def test_l_scrolls_by_whole_columns(self, make_app, settle):
+        """Issue 12: scrolling cut numbers at the left edge ("72" for 7,230.69)."""
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            table = screen.query_one("#accounts-table")
+            table.focus()
+            starts, x = [0], 0
+            for column in table.ordered_columns[2:]:
+                x += column.render_width
+                starts.append(x)
+            seen = []
+            for _ in range(len(table.ordered_columns) - 1):
+                await pilot.press("l")
+                await pilot.pause()
+                seen.append(table.scroll_x)
+            assert max(seen) > 0
+            assert all(x in starts or x == table.max_scroll_x for x in seen), (seen, starts)
+
+
+class TestSlowView:
+    async def test_a_slow_filter_says_so_and_dims_the_old_rows(self, make_app, settle,
+                                                                monkeypatch):
+        """Issue 12 item 6: a 3.5 s Segments drill showed the old rows with no sign of work."""
+        import threading
+
+        import tui.screens.accounts as accounts
+
+        release = threading.Event()
+        real = accounts.view_rows
+
+        def slow(*args, **kwargs):
+            release.wait(10)
+            return real(*args, **kwargs)
+
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_accounts(app, pilot, settle)
+            monkeypatch.setattr(accounts, "view_rows", slow)
+            screen.apply_filter("revenue > 0")
+            await pilot.pause(0.6)
+            assert count_text(screen).startswith("⏳ Filtering by revenue > 0…")
+            assert screen.query_one("#accounts-table").has_class("-stale")
+            release.set()
+            await settle(app, pilot)
+            assert "filter: revenue > 0" in count_text(screen)
+            assert not screen.query_one("#accounts-table").has_class("-stale")
+
+
 class TestAccountsSnapshots:
     def test_accounts_120x40(self, make_app, snap_compare, ready):
         async def select(pilot):
@@ -359,6 +438,18 @@ class TestAccountsSnapshots:
 
     def test_accounts_80x24(self, make_app, snap_compare, ready):
         assert snap_compare(make_app(), terminal_size=(80, 24), run_before=ready(go("2")))
+
+    def test_accounts_80x24_with_detail(self, make_app, snap_compare, ready):
+        async def detail(pilot):
+            await pilot.press("d")
+            await pilot.pause()
+            pilot.app.screen._load_detail()
+
+        assert snap_compare(make_app(), terminal_size=(80, 24),
+                            run_before=ready(go("2"), detail))
+
+    def test_accounts_200x50(self, make_app, snap_compare, ready):
+        assert snap_compare(make_app(), terminal_size=(200, 50), run_before=ready(go("2")))
 
     def test_accounts_filter_error_120x40(self, make_app, snap_compare, ready):
         def bad_filter(pilot):

@@ -52,3 +52,11 @@ async def test_long_labels_wrap_and_the_numbers_stay_in_view() -> None:
         await pilot.pause()
         assert table.ordered_columns[0].width == len(FRAME["segment"][0])
         assert table.rows[table.ordered_rows[0].key].height == 1
+
+
+def test_fit_never_cuts_a_word() -> None:
+    """Issue 12 item 8: "Manufacturin g" (a 13-letter word wrapped at 12)."""
+    cols = [("segment", "segment", ["Manufacturing · 250–999", "IT services · 1–9"], False),
+            ("accts", "accts", [], True)]
+    assert _fit(cols, [23, 5], room=5 + 13) == (0, [13, 5])  # "Manufacturing" whole
+    assert _fit(cols, [23, 5], room=5 + 12) == (None, [23, 5])  # would cut it: scroll

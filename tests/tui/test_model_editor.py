@@ -6,6 +6,7 @@ with test_segments.py and test_runs.py.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +34,12 @@ from tui.app import SegscopeApp
 from tui.config import UserConfig
 from tui.screens.model_editor import ModelEditorScreen
 from tui.state import WorkbenchState
-from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
+from tui.widgets.model_dialogs import (
+    ChoiceDialog,
+    ConfirmDialog,
+    PromptDialog,
+    UnsavedDialog,
+)
 from tui.widgets.model_forms import (
     KIND_CHOICES,
     DimensionForm,
@@ -510,6 +516,215 @@ class TestModelActions:
             assert [d.name for d in screen.draft.dimensions] == ["Size", "ABC"]
             assert isinstance(screen.draft.dimensions[0], BinsDimension)
             assert screen.last_result.segments["segment"][0].startswith(("Small", "Mid", "Large"))
+
+
+class TestWorkNotLost:
+    """Issue 12 item 5: a new model with dimensions was gone after ctrl+q, with no
+    prompt; Enter on a model saved and activated it."""
+
+    async def _new_model_with_a_dimension(self, pilot, app, screen) -> None:
+        screen.query_one("#model-list", OptionList).focus()
+        await pilot.press("n")
+        await settle_app(pilot, app)
+        await pilot.press(*list("Mine"), "enter")
+        await settle_app(pilot, app)
+        screen.query_one("#dimension-list", OptionList).focus()
+        await pilot.press("a")
+        await settle_app(pilot, app)
+        app.screen.query_one(OptionList).highlighted = 4  # category
+        await pilot.press("enter")
+        await settle_app(pilot, app)
+        assert screen.unsaved_models() == ["Mine"]
+
+    async def test_quit_asks_and_cancel_keeps_the_work(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await self._new_model_with_a_dimension(pilot, app, screen)
+            await pilot.press("ctrl+q")
+            await settle_app(pilot, app)
+            assert isinstance(app.screen, UnsavedDialog)
+            assert "Mine" in app.screen.question
+            await pilot.press("escape")
+            await settle_app(pilot, app)
+            assert app.screen is screen and app.is_running
+            assert [d.kind for d in screen.draft.dimensions] == ["abc", "category"]
+
+    async def test_quit_save_writes_the_model_then_quits(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await self._new_model_with_a_dimension(pilot, app, screen)
+            await pilot.press("ctrl+q")
+            await settle_app(pilot, app)
+            await pilot.press("s")
+            await pilot.pause()
+            saved = model_from_json(app.state.workspace.get_model("Mine"))
+            assert [d.kind for d in saved.dimensions] == ["abc", "category"]
+        assert app.return_code == 0
+
+    async def test_quit_discard_quits_without_saving(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await self._new_model_with_a_dimension(pilot, app, screen)
+            await pilot.press("ctrl+q")
+            await settle_app(pilot, app)
+            await pilot.press("d")
+            await pilot.pause()
+            assert [n for n, _ in app.state.workspace.list_models()] == ["ABC x Size"]
+
+    async def test_quit_without_changes_does_not_ask(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_editor(pilot, app)
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert not isinstance(app.screen, UnsavedDialog)
+        assert app.return_code == 0
+
+    async def test_enter_opens_a_model_and_does_not_activate_it(self, tmp_path):
+        other = SegmentationModel("Other", (BinsDimension("Size", "employees", (10.0, 100.0)),))
+        app = make_tiny_app(tmp_path, [other])
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.state.set_active_model("ABC x Size")
+            screen = await open_editor(pilot, app)
+            models = screen.query_one("#model-list", OptionList)
+            models.focus()
+            models.highlighted = screen._names.index("Other")
+            await settle_app(pilot, app)
+            # an unsaved edit on "Other" must not be saved by Enter
+            screen._set_draft(dataclasses.replace(screen.draft, min_segment_size=3))
+            await settle_app(pilot, app)
+            await pilot.press("enter")
+            await settle_app(pilot, app)
+            assert app.state.active_model.name == "ABC x Size"
+            assert model_from_json(app.state.workspace.get_model("Other")).min_segment_size == 0
+            assert screen._current == "Other"
+            assert screen.focused is screen.query_one("#dimension-list", OptionList)
+            # u asks, and "Save and use" saves and activates
+            models.focus()
+            await pilot.press("u")
+            await settle_app(pilot, app)
+            assert isinstance(app.screen, UnsavedDialog)
+            await pilot.press("s")
+            await settle_app(pilot, app)
+            assert app.state.active_model.name == "Other"
+            assert model_from_json(app.state.workspace.get_model("Other")).min_segment_size == 3
+
+
+class TestSlowCompute:
+    """Issue 12 item 6: a 16 s compute showed the old counts with no sign of work."""
+
+    async def test_spinner_stale_counts_and_escape_cancels(self, tmp_path, monkeypatch):
+        import threading
+
+        import tui.screens.model_editor as editor
+
+        release = threading.Event()
+        real = editor.live_result
+
+        def slow(*args, **kwargs):
+            release.wait(10)
+            return real(*args, **kwargs)
+
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            before = screen.last_result
+            monkeypatch.setattr(editor, "live_result", slow)
+            min_size = screen.query_one("#min-size", Input)
+            min_size.focus()
+            await pilot.press("backspace", "4")
+            await pilot.pause(0.6)
+            status = str(screen.query_one("#result-status", Label).render())
+            assert "Computing the segments" in status and "Esc cancels" in status
+            assert screen.query_one("#segment-table").has_class("-stale")
+            assert screen.query_one("#level-table").has_class("-stale")
+            # typing meanwhile stays in the field being typed in
+            await pilot.press("2")
+            assert screen.focused is min_size and min_size.value == "42"
+            await pilot.press("escape")
+            await pilot.pause()
+            status = str(screen.query_one("#result-status", Label).render())
+            assert status.startswith(f"{before.accounts:,} accounts") and "Cancelled" in status
+            assert not screen.query_one("#segment-table").has_class("-stale")
+            assert screen.last_result is before
+            release.set()
+            await settle_app(pilot, app)
+            assert screen.last_result is before  # the cancelled result is not shown
+
+    async def test_new_columns_while_typing_do_not_move_the_focus(self, tmp_path):
+        """Potential and CLV attached by another screen (a new schema) used to remount
+        the form under the analyst's fingers: the next keys landed in another field."""
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            await open_dimension(pilot, app, screen, 0)
+            field = screen.query_one("#form-container").query(Input).first()
+            field.focus()
+            await pilot.pause()
+            schema = dict(screen._schema, potential=pl.Float64)
+            screen._models_loaded(list(screen._names), {}, schema, screen._frame_token)
+            await pilot.pause()
+            await pilot.press("x")
+            await settle_app(pilot, app)
+            assert screen.focused is field and field.value.endswith("x")
+            assert screen._schema == schema
+
+    async def test_a_quick_compute_shows_no_spinner(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_editor(pilot, app)
+            screen.query_one("#min-size", Input).focus()
+            await pilot.press("backspace", "3")
+            await settle_app(pilot, app)
+            await pilot.pause(0.4)
+            assert "Computing" not in str(screen.query_one("#result-status", Label).render())
+            assert not screen.query_one("#segment-table").has_class("-stale")
+            assert screen.draft.min_segment_size == 3
+
+
+class TestLayout:
+    """Issue 12 item 8: at 80x24 the results were squeezed into ~22 columns (and could
+    get zero height); at 200x50 the form kept ~118 columns while the results stayed ~48."""
+
+    async def test_80x24_results_below_the_form_with_both_tables_shown(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_editor(pilot, app)
+            levels = screen.query_one("#level-table", DataTable)
+            segments = screen.query_one("#segment-table", DataTable)
+            assert levels.region.height >= 3 and segments.region.height >= 3
+            assert segments.region.width >= 50
+            form = screen.query_one("#form-pane")
+            assert form.region.bottom <= screen.query_one("#result-pane").region.y
+
+    async def test_200x50_gives_the_width_to_the_results(self, tmp_path):
+        app = make_tiny_app(tmp_path)
+        async with app.run_test(size=(200, 50)) as pilot:
+            screen = await open_editor(pilot, app)
+            form = screen.query_one("#form-pane").region
+            results = screen.query_one("#result-pane").region
+            assert form.width <= 64
+            assert results.width > form.width
+
+    @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+    def test_model_editor_snapshot_sizes(self, snap_compare, make_app, monkeypatch, size):
+        monkeypatch.setattr(ModelEditorScreen, "SHOW_TIMING", False)
+        monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")
+        import core.starter_models as starters
+
+        kept = [m for m in starters.STARTER_MODELS
+                if m.name in ("ABC by revenue", "RFM", "Industry x Size")]
+        monkeypatch.setattr(starters, "STARTER_MODELS", kept)
+
+        async def run_before(pilot):
+            await settle_app(pilot, pilot.app)
+            await pilot.press("4")
+            await settle_app(pilot, pilot.app)
+
+        assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
 
 class TestSnapshot:

@@ -5,6 +5,7 @@ model segments by ABC class of revenue)."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from test_model_editor import settle_app
 from textual.widgets import DataTable, Input, TextArea
 
@@ -55,22 +56,22 @@ class TestProfiles:
             screen = await open_segments(app, pilot)
             expected = abc_counts_by_reference(app.state.frame)
             table = screen.query_one("#profile-table", DataTable)
-            shown = {str(table.get_row_at(i)[0]): int(str(table.get_row_at(i)[3]))
+            shown = {str(table.get_row_at(i)[0]): int(str(table.get_row_at(i)[4]))
                      for i in range(table.row_count)}
             assert shown == expected
             assert sum(shown.values()) == 36
             # sort by the accounts column, descending, with ]
             table.focus()
-            table.move_cursor(row=0, column=3)
+            table.move_cursor(row=0, column=4)
             await pilot.press("right_square_bracket")
             await settle_app(pilot, app)
-            counts = [int(str(table.get_row_at(i)[3])) for i in range(table.row_count)]
+            counts = [int(str(table.get_row_at(i)[4])) for i in range(table.row_count)]
             assert counts == sorted(expected.values(), reverse=True)
             await pilot.press("left_square_bracket")
             await settle_app(pilot, app)
-            counts = [int(str(table.get_row_at(i)[3])) for i in range(table.row_count)]
+            counts = [int(str(table.get_row_at(i)[4])) for i in range(table.row_count)]
             assert counts == sorted(expected.values())
-            assert str(list(table.columns.values())[3].label) == "accounts ▲"
+            assert str(list(table.columns.values())[4].label) == "accounts ▲"
 
             # traits follow the highlighted segment
             table.move_cursor(row=[str(table.get_row_at(i)[0]) for i in range(3)].index("A"))
@@ -115,7 +116,7 @@ class TestAnnotations:
             stored = app.state.workspace.get_segment_annotations(app.state.active_model.name)
             assert stored.select("segment", "status").rows() == [("A", "target")]
             assert str(table.get_row_at(0)[1]) == "target"
-            await pilot.press("down", "l")
+            await pilot.press("down", "L")
             await settle_app(pilot, app)
             await pilot.press("up", "t")  # again on A: clears the flag
             await settle_app(pilot, app)
@@ -162,3 +163,50 @@ class TestSnapshot:
             await settle_app(pilot, pilot.app)
 
         assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)
+
+    @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+    def test_segments_snapshot_sizes(self, snap_compare, make_app, monkeypatch, size):
+        monkeypatch.setattr(WorkbenchState, "last_import_time", lambda self: "2025-12-31T08:00")
+
+        async def run_before(pilot):
+            await settle_app(pilot, pilot.app)
+            await pilot.press("5")
+            await settle_app(pilot, pilot.app)
+
+        assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+class TestCaveats:
+    async def test_partial_window_and_tiny_segments_are_marked(self, make_app):
+        """The tiny workspace's data start 2024-01-04: the previous year (2023-12-31 ..
+        2024-12-30) is not wholly covered, as ``segscope segment`` says; its ABC
+        classes have fewer than 10 accounts each except C."""
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_segments(app, pilot)
+            caveat = screen.query_one("#profiles-caveat")
+            text = str(caveat.render())
+            assert caveat.display
+            assert "⚠ growth and NRR: the data starts 2024-01-04" in text
+            assert "covered" in text
+            counts = abc_counts_by_reference(app.state.frame)
+            tiny = sorted(s for s, n in counts.items() if n < 10)
+            table = screen.query_one("#profile-table", DataTable)
+            marked = sorted(str(table.get_row_at(i)[0]) for i in range(table.row_count)
+                            if str(table.get_row_at(i)[3]) == "⚠")
+            assert marked == tiny and tiny
+            assert f"{len(tiny)} segment" in text
+            headers = [str(c.label) for c in table.columns.values()]
+            assert "growth ⚠" in headers and "NRR ⚠" in headers
+
+
+class TestLayoutIssue12:
+    @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+    async def test_the_profile_table_gets_the_room(self, make_app, size):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            screen = await open_segments(app, pilot)
+            table = screen.query_one("#profile-table").region
+            traits = screen.query_one("#traits-pane").region
+            assert traits.width <= 56
+            assert table.width >= size[0] - 56 - 1 and table.width >= 50

@@ -209,6 +209,10 @@ async def test_export_targets_and_lookalikes(app_factory, settle, tmp_path) -> N
     app = app_factory()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_targeting(app, pilot, settle)
+        # size is revenue: on this data no ABC class is suggested as a target, so the
+        # analyst marks one (the stored status wins over the suggested one)
+        screen._status = {"B": "target"}
+        screen._rerank()
         out = tmp_path / "targets.csv"
         await pilot.press("x")
         await pilot.pause()
@@ -312,3 +316,131 @@ class TestSnapshot:
 
         assert snap_compare(app_factory(), terminal_size=(120, 40),
                             run_before=ready(open7, lambda p: None))
+
+    @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+    def test_targeting_other_sizes(self, snap_compare, app_factory, ready, size) -> None:
+        async def open7(pilot):
+            await pilot.press("7")
+
+        assert snap_compare(app_factory(), terminal_size=size,
+                            run_before=ready(open7, lambda p: None))
+
+
+# -- caveats where the data are thin (issue 12, item 4) ------------------------------------
+
+
+def test_caveat_text_names_what_is_thin() -> None:
+    from tui.widgets.targeting_data import caveat_text
+
+    assert caveat_text(None, False, 120) == ""
+    assert caveat_text("growth, profitability", True, 786) == \
+        "prospects only; no growth/profitability: scored on the rest"
+    assert caveat_text(None, False, 6) == "only 6 accts"
+
+
+def test_comparison_coverage_by_hand() -> None:
+    from datetime import date
+
+    from tui.widgets.targeting_data import comparison_coverage, skipped_criteria
+
+    tx = pl.DataFrame({"date": [date(2010, 12, 1), date(2011, 12, 9)]})
+    # as of 2011-12-10 the previous year is 2009-12-10 .. 2010-12-09 (365 days);
+    # the data start 2010-12-01: 9 days of it are covered (Online Retail's 2 %)
+    assert comparison_coverage(tx, date(2011, 12, 10)) == pytest.approx(9 / 365)
+    assert comparison_coverage(tx, date(2013, 1, 1)) == 1.0
+    assert skipped_criteria("note", 9 / 365) == {"growth": "note"}
+    assert skipped_criteria("note", 0.9) == {}  # shown as a caveat, still scored
+    assert skipped_criteria(None, 0.0) == {}
+
+
+def test_rfm_prospects_do_not_rank_first_and_say_so(targeting_template) -> None:
+    """The generated workspace's RFM model has a "No purchases" segment of prospects
+    (the demo's 786-account segment that ranked first): scored on size and headroom
+    only, marked, and not first with the default weights."""
+    from core.forward_frame import add_forward_columns, forward_columns
+    from core.frame import account_frame
+    from core.profile import segment_profiles
+    from core.segment import assign_segments
+    from core.starter_models import STARTER_MODELS
+    from storage.workspace import Workspace
+    from tui.widgets import targeting_data as td
+
+    rfm = next(m for m in STARTER_MODELS if m.name == "RFM")
+    with Workspace.open(targeting_template) as ws:
+        accounts, tx = ws.load_accounts(), ws.load_transactions()
+    frame = account_frame(accounts, tx, as_of=AS_OF)
+    frame = add_forward_columns(frame, forward_columns(frame, tx, as_of=AS_OF))
+    assignments = assign_segments(frame, rfm)
+    profiles = segment_profiles(frame, assignments, total=True)
+    inputs = td.segment_inputs(profiles, assignments, frame)
+    ranking = td.rank_segments(inputs, dict(td.DEFAULT_WEIGHTS), {}, {})
+    prospects = ranking.filter(pl.col("segment") == "No purchases").row(0, named=True)
+    assert prospects["prospects_only"] and prospects["missing"] == "growth, profitability"
+    assert prospects["caveat"].startswith("prospects only; no growth/profitability")
+    assert ranking["segment"][0] != "No purchases"
+
+
+async def test_thin_comparison_window_leaves_growth_out(targeting_template, tmp_path,
+                                                       settle) -> None:
+    """Analysis date one month after the data begin: the previous year is ~8 % covered,
+    so growth is left out of the scores and the screen says why."""
+    from datetime import date
+
+    from storage.workspace import Workspace, cache_dir_for
+    from tui.app import SegscopeApp
+    from tui.state import WorkbenchState
+
+    target = tmp_path / "gen.segscope"
+    shutil.copyfile(targeting_template, target)
+    shutil.copytree(cache_dir_for(targeting_template), cache_dir_for(target))
+    ws = Workspace.open(target)
+    app = SegscopeApp(WorkbenchState(ws, as_of=date(2024, 2, 1)), persist_theme=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_targeting(app, pilot, settle)
+            caveat = str(screen.query_one("#ranking-caveat").render())
+            assert caveat.startswith("⚠ Growth left out of the scores: the data starts")
+            assert "covered" in caveat and screen.query_one("#ranking-caveat").display
+            assert "score_growth" not in screen._ranking.columns
+            table = screen.query_one("#ranking", DataTable)
+            assert "caveat" in [str(c.value) for c in table.columns]
+    finally:
+        ws.close()
+
+
+async def test_table_keys_and_enter_drills(app_factory, settle) -> None:
+    """Issue 12 item 7: the ranking follows the shared key map; Enter on a segment shows
+    its accounts, on a prospect the account."""
+    from tui.widgets.keyed_table import KeyedTable
+
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_targeting(app, pilot, settle)
+        ranking = screen.query_one("#ranking", KeyedTable)
+        ranking.focus()
+        assert ranking.fixed_columns == 2
+        await pilot.press("j")
+        assert ranking.cursor_row == 1
+        second = screen.current_segment
+        assert str(screen.query_one("#ranking-position").render()) == \
+            f"row 2 of {ranking.row_count}"
+        # ] on the accounts column sorts the ranking by it; the cursor keeps its segment
+        ranking.move_cursor(column=[str(k.value) for k in ranking.columns].index("accounts"))
+        await pilot.press("right_square_bracket")
+        shown = [screen._ranking_ids[i] for i in range(ranking.row_count)]
+        expected = (screen._ranking.sort("accounts", descending=True, maintain_order=True)
+                    ["segment"].to_list())
+        assert shown == expected and screen.current_segment == second
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.current_mode == "accounts"
+        assert app.screen.query_one("#accounts-filter", Input).value == f"segment = '{second}'"
+        await pilot.press("7")
+        await settle(app, pilot)
+        prospects = screen.query_one("#lookalikes", KeyedTable)
+        prospects.focus()
+        first = screen._lookalikes["account_id"][0]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.current_mode == "accounts"
+        assert app.screen._current_account_id() == first

@@ -14,7 +14,7 @@ from tui.commands._safety import add_force, check_out, out_options
 
 DESCRIPTION = """\
 Rank the segments of a model by attractiveness: a weighted sum of criteria
-scaled 0-1 across segments (size = accounts, growth, profitability =
+scaled 0-1 across segments (size = revenue, growth, profitability =
 margin_pct, headroom from the potential model) and the analyst's 1-5 scores
 (accessibility, competitive_intensity, fit) stored with the segments. The
 position is the segment's share of wallet; the suggested status (target /

@@ -58,6 +58,7 @@ METRIC_COLUMNS = [
     "bridge_class",
 ]
 MAX_COLUMN_WIDTH = 28
+BUSY_AFTER_S = 0.3  # a view slower than this says it is being made
 COPY_TABLE_LIMIT = 100_000  # rows; beyond this "copy table" would flood the clipboard
 GG_SECONDS = 1.5  # the second g of "g g" must follow within this time
 DETAIL_DELAY = 0.15  # the cursor rests this long on a row before the detail pane loads
@@ -117,8 +118,36 @@ def search_matches(df: pl.DataFrame, column: str, needle: str) -> list[int]:
     return hits["i"].to_list()
 
 
+KEY_COLUMNS = ("account_id", "name")
+
+
+def key_column_count(columns: Sequence[str]) -> int:
+    """How many leading columns are key columns (account id, name), pinned when
+    the table scrolls right so a row never loses who it is."""
+    count = 0
+    for name in columns[: len(KEY_COLUMNS)]:
+        if name not in KEY_COLUMNS:
+            break
+        count += 1
+    return count
+
+
 class AccountsTable(DataTable):
     """The fast table; the VisiData keys are the screen's bindings so they are remappable."""
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        # sideways by whole columns, as every table (tui.widgets.keyed_table)
+        from tui.widgets.keyed_table import snap_to_column
+
+        starts, x = [0], 0
+        for column in self.ordered_columns[self.fixed_columns:]:
+            x += column.render_width
+            starts.append(x)
+        snapped = snap_to_column(starts, new_value, self.max_scroll_x)
+        if snapped is not None:
+            self.scroll_x = snapped
+            return
+        super().watch_scroll_x(old_value, new_value)
 
 
 class MeasuredArrowBackend(ArrowBackend):
@@ -218,6 +247,8 @@ class DetailData:
 class AccountsScreen(WorkbenchScreen):
     """All accounts: filter, sort, search, copy, and the detail of the selected one."""
 
+    CSS_PATH = "accounts.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "focus_filter", "Filter", id="accounts.filter",
                 tooltip="Type a filter expression, e.g. revenue > 10000"),
@@ -263,6 +294,7 @@ class AccountsScreen(WorkbenchScreen):
         self._base: pl.DataFrame | None = None
         self._shown_base: pa.Table | None = None
         self._view_lock = asyncio.Lock()
+        self._busy_timer: Any = None  # shows "Updating…" when a view takes > BUSY_AFTER_S
         self._widths: list[int | None] | None = None
         self._rows: np.ndarray | None = None  # positions in _base of the rows shown
         self._view_height = 0
@@ -320,6 +352,8 @@ class AccountsScreen(WorkbenchScreen):
         wide = self.app.size.width >= 110
         show = self._detail_forced if self._detail_forced is not None else wide
         self.set_class(not show, "-hide-detail")
+        # beside a 46-column pane an 80-column table showed two columns: below it instead
+        self.set_class(show and not wide, "-detail-below")
 
     # -- data ----------------------------------------------------------------
 
@@ -378,11 +412,13 @@ class AccountsScreen(WorkbenchScreen):
         self._rows, self._view_frame = rows, None
         self._view_height = base.height if rows is None else len(rows)
         backend = IndexedArrowBackend(shown, self._widths, rows)
+        pinned = key_column_count(shown.column_names)
         if old_table is not None:
             # one table for the screen's life: its data is swapped, not remounted
             # (a remount costs ~0.7 s; focus and scroll position stay as they are)
             table = old_table
             swap_backend(table, backend)
+            table.fixed_columns = pinned
         else:
             table = AccountsTable(
                 backend=backend,
@@ -391,8 +427,10 @@ class AccountsScreen(WorkbenchScreen):
                 null_rep="·",
                 render_markup=False,
                 zebra_stripes=True,
+                fixed_columns=pinned,
             )
             await self.query_one("#accounts-table-holder").mount(table)
+        self._end_busy()
         self._update_count(total)
         self._matches = []
         row = 0
@@ -530,8 +568,32 @@ class AccountsScreen(WorkbenchScreen):
         error.display = False
         box.remove_class("-invalid")
         self._filter_text, self._filter_expr = text, expr
+        self._start_busy(f"Filtering by {text}…" if text else "Showing all accounts…")
         self.rebuild_view()
         return True
+
+    def _start_busy(self, what: str) -> None:
+        """A view is being computed: after BUSY_AFTER_S say so, and dim the old rows."""
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+
+        def show() -> None:
+            self._busy_timer = None
+            self.query_one("#accounts-count", Static).update(
+                f"⏳ {what} (the rows below are the previous view)")
+            table = self._table()
+            if table is not None:
+                table.add_class("-stale")
+
+        self._busy_timer = self.set_timer(BUSY_AFTER_S, show)
+
+    def _end_busy(self) -> None:
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+            self._busy_timer = None
+        table = self._table()
+        if table is not None:
+            table.remove_class("-stale")
 
     def action_focus_filter(self) -> None:
         self.query_one("#accounts-filter", Input).focus()
@@ -552,6 +614,7 @@ class AccountsScreen(WorkbenchScreen):
             return
         self._sort = (column, descending)
         self._pending_account = None
+        self._start_busy(f"Sorting by {column}…")
         self.rebuild_view()
 
     # -- search --------------------------------------------------------------

@@ -34,7 +34,7 @@ from core.cache import LruCache
 from core.errors import SegscopeError
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.formatting import short_number
-from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog
+from tui.widgets.model_dialogs import ChoiceDialog, ConfirmDialog, PromptDialog, UnsavedDialog
 from tui.widgets.model_forms import (
     KIND_CHOICES,
     DimensionForm,
@@ -59,6 +59,9 @@ LIST_ACTIONS = {
 }
 
 LEVEL_LABELS = {"accounts": "accts", "share": "% accts"}
+# A compute still running after this long shows a spinner and marks the counts stale.
+BUSY_AFTER_SECONDS = 0.3
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SEGMENT_LABELS = {"accounts": "accts", "share": "% accts", "revenue_share": "% rev"}
 
 
@@ -80,7 +83,7 @@ class ModelEditorScreen(WorkbenchScreen):
                 tooltip="Duplicate the open model under a new name"),
         Binding("d", "delete_model", "Delete", id="model.delete",
                 tooltip="Delete the open model (asks first)"),
-        Binding("u", "use_model", "Use", id="model.use",
+        Binding("u", "use_model", "Use (activate)", id="model.use",
                 tooltip="Make the open model the active one (Overview, Segments, Runs)"),
         Binding("a", "add_dimension", "Add dim", id="model.add_dimension",
                 tooltip="Add a dimension to the model"),
@@ -139,6 +142,9 @@ class ModelEditorScreen(WorkbenchScreen):
         self.last_result: LiveResult | None = None
         self._levels_cache: LruCache[Any] = LruCache(64)
         self._frame_in_cache: Any = None
+        self._busy_timer: Timer | None = None
+        self._spin: Timer | None = None
+        self._spin_step = 0
 
     # -- layout ----------------------------------------------------------------
 
@@ -211,12 +217,22 @@ class ModelEditorScreen(WorkbenchScreen):
                 self._current = self._names[0] if self._names else None
             self._dim_index = 0
             self._open_current()
+        elif schema_changed and self._typing_in_form():
+            # new columns (potential and CLV attached by another screen) while the analyst
+            # types: remounting the form would throw the keys into another field. The
+            # counts follow the new data; the form picks the columns up when reopened.
+            self.schedule_compute(immediate=True)
         elif schema_changed:
             self._open_current()
         elif frame_token != self._frame_token:
             self.schedule_compute(immediate=True)  # new data (an import): same draft, new counts
         self._frame_token = frame_token
         self._show_model_list()
+
+    def _typing_in_form(self) -> bool:
+        focused = self.focused
+        container = self.query_one("#form-container")
+        return focused is not None and container in focused.ancestors
 
     def _model_prompt(self, name: str) -> str:
         active = self.state.active_model
@@ -300,7 +316,17 @@ class ModelEditorScreen(WorkbenchScreen):
 
     @on(OptionList.OptionSelected, "#model-list")
     def _model_selected(self, event: OptionList.OptionSelected) -> None:
-        self.action_use_model()
+        # Enter opens the model in the editor (its dimensions); u makes it the active one
+        name = event.option.id
+        if name is not None and name != self._current:
+            self._current = name
+            self._dim_index = 0
+            self._open_current()
+        model = self.draft
+        if model is not None and model.dimensions:
+            self.query_one("#dimension-list", OptionList).focus()
+        else:
+            self.notify(f"{name}: press a to add a dimension, u to make it the active model.")
 
     @on(OptionList.OptionHighlighted, "#dimension-list")
     def _dimension_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -398,6 +424,54 @@ class ModelEditorScreen(WorkbenchScreen):
             return
         self._generation += 1
         self._compute(model, self._generation)
+        if self._busy_timer is None and self._spin is None:
+            self._busy_timer = self.set_timer(BUSY_AFTER_SECONDS, self._show_busy)
+
+    @property
+    def computing(self) -> bool:
+        """A compute has started whose result is not shown yet."""
+        return self._generation > self._shown_generation
+
+    def _show_busy(self) -> None:
+        """The compute takes a while: a spinner in the status, the old counts dimmed."""
+        self._busy_timer = None
+        if not self.computing:
+            return
+        for table in self.query(FittedTable):
+            table.add_class("-stale")
+        self._spin_step = 0
+        self._spin_once()
+        self._spin = self.set_interval(0.1, self._spin_once)
+        self.refresh_bindings()
+
+    def _spin_once(self) -> None:
+        frame = SPINNER[self._spin_step % len(SPINNER)]
+        self._spin_step += 1
+        label = self.query_one("#result-status", Label)
+        label.set_class(True, "-stale")
+        label.update(f"{frame} Computing the segments… (Esc cancels; the counts below "
+                     "are of the previous state)")
+
+    def _end_busy(self) -> None:
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+            self._busy_timer = None
+        if self._spin is not None:
+            self._spin.stop()
+            self._spin = None
+        for table in self.query(FittedTable):
+            table.remove_class("-stale")
+        self.refresh_bindings()
+
+    def cancel_compute(self) -> None:
+        """Escape while computing: drop the running compute, keep the last counts."""
+        if not self.computing:
+            return
+        self.workers.cancel_group(self, "segment")
+        self._shown_generation = self._generation  # a late result of it is not shown
+        self._end_busy()
+        self._show_status_note("Cancelled: the counts are of the previous state of the model "
+                               "(edit again to recompute).")
 
     @work(thread=True, exclusive=True, group="segment", exit_on_error=False)
     def _compute(self, model: Any, generation: int) -> None:
@@ -419,6 +493,8 @@ class ModelEditorScreen(WorkbenchScreen):
         if message.generation < self._shown_generation:
             return
         self._shown_generation = message.generation
+        if not self.computing:
+            self._end_busy()
         self.last_result = message.result
         result = message.result
         self._fill_result_tables()
@@ -439,6 +515,9 @@ class ModelEditorScreen(WorkbenchScreen):
 
     def on_model_editor_screen_compute_failed(self, message: ComputeFailed) -> None:
         if message.generation >= self._shown_generation:
+            self._shown_generation = message.generation
+            if not self.computing:
+                self._end_busy()
             self._show_status_note(f"not recomputed: {message.error}")
 
     def _show_status(self, result: LiveResult | None, note: str = "") -> None:
@@ -462,6 +541,8 @@ class ModelEditorScreen(WorkbenchScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_form":
+            if self._spin is not None:
+                return True  # Escape cancels the running compute
             focused = self.focused
             return focused is not None and focused.id not in ("model-list", "dimension-list")
         if action in LIST_ACTIONS:
@@ -478,6 +559,9 @@ class ModelEditorScreen(WorkbenchScreen):
         return True
 
     def action_leave_form(self) -> None:
+        if self._spin is not None:
+            self.cancel_compute()
+            return
         self.query_one("#dimension-list", OptionList).focus()
 
     def _name_error(self, name: str) -> str | None:
@@ -610,12 +694,74 @@ class ModelEditorScreen(WorkbenchScreen):
         name = self._current
         if name is None:
             return
-        if self.is_dirty(name) or name not in self._stored_names():
-            # the active model is read from the workspace: save first
-            self._storage("save", name, self._drafts[name], activate=True)
-        else:
-            self.workbench.activate_model(name)
-            self.notify(f"{name} is now the active model.")
+        stored = name in self._stored_names()
+        if not self.is_dirty(name):
+            if stored:
+                self.workbench.activate_model(name)
+                self.notify(f"{name} is now the active model.")
+            else:  # an untouched starter model: the active model is read from the workspace
+                self._storage("save", name, self._drafts[name], activate=True)
+            return
+        # changes not in the workspace: save or drop them first
+
+        def done(choice: str | None) -> None:
+            if choice == "save":
+                self._storage("save", name, self._drafts[name], activate=True)
+            elif choice == "discard" and self._saved.get(name) is not None:
+                self._drafts[name] = self._saved[name]
+                self._open_current()
+                self._refresh_model_prompt()
+                if stored:
+                    self.workbench.activate_model(name)
+                    self.notify(f"Changes dropped; {name} is now the active model.")
+                else:
+                    self._storage("save", name, self._drafts[name], activate=True)
+            elif choice == "discard":
+                self.notify(f"{name} was never saved: there is nothing to use.",
+                            severity="warning")
+
+        self.app.push_screen(UnsavedDialog(
+            f"Model {name} has unsaved changes. Save them and make it the active model?",
+            save_label="Save and use"), done)
+
+    def unsaved_models(self) -> list[str]:
+        """Models with changes not in the workspace (new ones included), list order."""
+        return [n for n in self._names if self.is_dirty(n)]
+
+    def ask_before_quit(self, then: Any) -> bool:
+        """ctrl+q with unsaved models: Save / Discard / Cancel. True when the dialog
+        took over (``then()`` runs once it is fine to quit), False when nothing is unsaved."""
+        unsaved = self.unsaved_models()
+        if not unsaved:
+            return False
+
+        def done(choice: str | None) -> None:
+            if choice == "discard":
+                then()
+            elif choice == "save":
+                errors = self.save_all(unsaved)
+                if errors:
+                    self.notify("; ".join(errors), title="Not saved: not quitting",
+                                severity="error")
+                else:
+                    then()
+
+        names = ", ".join(unsaved)
+        self.app.push_screen(UnsavedDialog(
+            f"Unsaved model changes: {names}. Save before quitting?",
+            save_label="Save and quit"), done)
+        return True
+
+    def save_all(self, names: list[str]) -> list[str]:
+        """Save ``names`` now, on this thread (the app is about to quit); the errors."""
+        errors = []
+        for name in names:
+            try:
+                self.state.save_model(self._drafts[name])
+                self._saved[name] = self._drafts[name]
+            except SegscopeError as exc:
+                errors.append(f"{name}: {exc}")
+        return errors
 
     @work(thread=True, group="model-storage", exit_on_error=False)
     def _storage(self, what: str, name: str, arg: Any, *, activate: bool = False) -> None:

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import get_current_worker
 
 from tui.screens import PaletteCommand, WorkbenchScreen
+from tui.widgets.keyed_table import KeyedTable, TablePosition
 from tui.widgets.segment_accounts import AccountsDialog
 from tui.widgets.segment_dialogs import NotesDialog
 from tui.widgets.segment_table import fill_table
@@ -36,7 +37,11 @@ PROFILE_LABELS = {
     "frequency": "freq",
     "recency_days": "recency d",
     "nrr": "NRR",
+    "thin": "!",
 }
+# fewer accounts than this: a segment's averages and shares rest on too few accounts
+TINY_SEGMENT = 10
+THIN_MARK = "⚠"
 
 
 def quote_text(value: str) -> str:
@@ -91,14 +96,6 @@ class SegmentsScreen(WorkbenchScreen):
     CSS_PATH = "segments.tcss"
     BINDINGS = [
         Binding(
-            "left_square_bracket", "sort(False)", "Sort ↑", id="segments.sort_asc",
-            tooltip="Sort segments by the cursor column, ascending",
-        ),
-        Binding(
-            "right_square_bracket", "sort(True)", "Sort ↓", id="segments.sort_desc",
-            tooltip="Sort segments by the cursor column, descending",
-        ),
-        Binding(
             "enter", "drill", "Accounts", id="segments.drill", priority=True,
             tooltip="Show the accounts of the highlighted segment",
         ),
@@ -110,8 +107,9 @@ class SegmentsScreen(WorkbenchScreen):
             "m", "flag('maintain')", "Maintain", id="segments.flag_maintain",
             tooltip="Mark the segment as maintain (again to clear)",
         ),
+        # L, not l: l moves right in every table (the shared key map)
         Binding(
-            "l", "flag('lean')", "Lean", id="segments.flag_lean",
+            "L", "flag('lean')", "Lean", id="segments.flag_lean",
             tooltip="Mark the segment as lean service (again to clear)",
         ),
         Binding(
@@ -134,13 +132,19 @@ class SegmentsScreen(WorkbenchScreen):
         self._segments: list[str] = []
         self._annotations: dict[str, dict[str, Any]] = {}
         self._traits_for: str | None = None
+        self._thin_window = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="segments-body"):
             with Vertical(id="profiles-pane"):
                 yield Label("", id="profiles-title", markup=False)
-                yield DataTable(id="profile-table", cursor_type="cell", zebra_stripes=True)
+                yield Static("", id="profiles-caveat", markup=False)
+                table = KeyedTable(id="profile-table", cursor_type="cell", zebra_stripes=True,
+                                   sort_handler=self.sort_by)
+                table.fixed_columns = 1  # the segment stays in view when scrolling right
+                yield table
+                yield TablePosition("profile-table", id="profiles-position")
             with Vertical(id="traits-pane"):
                 yield Label("Distinguishing traits", id="traits-title", markup=False)
                 yield Static("", id="traits-list", markup=False)
@@ -164,7 +168,36 @@ class SegmentsScreen(WorkbenchScreen):
             return
         self._load_annotations()
         title.update(f"Model {name}: {profiles.height} segments")
+        self._show_caveats(profiles)
+        self._thin_window = self._comparison_note() is not None
         self._show_profiles(profiles)
+
+    def caveats(self, profiles: pl.DataFrame) -> list[str]:
+        """What reads misleadingly in these profiles: growth and NRR against a
+        partly covered previous year (the note of ``segscope segment``), tiny segments."""
+        out = []
+        note = self._comparison_note()
+        if note:
+            out.append(f"⚠ growth and NRR: {note}")
+        if "accounts" in profiles.columns:
+            tiny = profiles.filter((pl.col("segment") != "All accounts")
+                                   & (pl.col("accounts") < TINY_SEGMENT)).height
+            if tiny:
+                which = "1 segment has" if tiny == 1 else f"{tiny} segments have"
+                out.append(f"{THIN_MARK} in column !: {which} fewer than {TINY_SEGMENT} "
+                           "accounts; their averages rest on too few accounts")
+        return out
+
+    def _comparison_note(self) -> str | None:
+        from tui.widgets.targeting_data import comparison_caveat
+
+        return comparison_caveat(self.state.transactions, self.state.as_of)
+
+    def _show_caveats(self, profiles: pl.DataFrame | None) -> None:
+        box = self.query_one("#profiles-caveat", Static)
+        lines = self.caveats(profiles) if profiles is not None else []
+        box.update("\n".join(lines))
+        box.display = bool(lines)
 
     def _load_annotations(self) -> None:
         name = self.model_name
@@ -184,10 +217,18 @@ class SegmentsScreen(WorkbenchScreen):
             "✎" if (self._annotations.get(seg) or {}).get("notes") else ""
             for seg in profiles["segment"].to_list()
         ]
+        thin = [
+            THIN_MARK if seg != "All accounts" and n is not None and n < TINY_SEGMENT else ""
+            for seg, n in zip(
+                profiles["segment"].to_list(),
+                profiles["accounts"].to_list() if "accounts" in profiles.columns
+                else [None] * profiles.height, strict=True)
+        ]
         shown = profiles.select(
             pl.col("segment"),
             pl.Series("flag", flags, dtype=pl.Utf8),
             pl.Series("notes", notes, dtype=pl.Utf8),
+            pl.Series("thin", thin, dtype=pl.Utf8),
             pl.exclude("segment"),
         )
         if self._sort is not None and self._sort[0] in shown.columns:
@@ -205,6 +246,9 @@ class SegmentsScreen(WorkbenchScreen):
         shown = self.display_frame(profiles)
         self._segments = shown["segment"].to_list()
         labels = dict(PROFILE_LABELS)
+        if self._thin_window:  # the header says it where the number is
+            labels["growth"] = "growth ⚠"
+            labels["nrr"] = "NRR ⚠"
         if self._sort is not None:
             column, descending = self._sort
             labels[column] = f"{labels.get(column, column)} {'▼' if descending else '▲'}"
@@ -272,11 +316,16 @@ class SegmentsScreen(WorkbenchScreen):
 
     def action_sort(self, descending: bool) -> None:
         table = self.query_one("#profile-table", DataTable)
+        if table.columns:
+            self.sort_by(str(list(table.columns)[table.cursor_column].value), descending)
+
+    def sort_by(self, column: str, descending: bool) -> None:
+        """Sort the profiles by ``column`` (the table's [ and ] keys come here)."""
+        table = self.query_one("#profile-table", DataTable)
         profiles = self.state.profiles
         if profiles is None or not table.columns:
             return
-        column_key = list(table.columns)[table.cursor_column]
-        self._sort = (str(column_key.value), descending)
+        self._sort = (column, descending)
         segment = self.current_segment
         self._show_profiles(profiles)
         if segment in self._segments:

@@ -36,6 +36,7 @@ from textual_plotext import PlotextPlot
 from core.errors import SegscopeError
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets import targeting_data as td
+from tui.widgets.keyed_table import KeyedTable, TablePosition
 from tui.widgets.path_suggester import PathSuggester
 from tui.widgets.prompt import PromptScreen
 from tui.widgets.segment_table import format_share
@@ -49,6 +50,7 @@ RANKING_COLUMNS = (
     ("status", "effective_status"), ("accts", "accounts"), ("headroom", "headroom"),
     ("CLV", "avg_clv"), ("SoW", "position"), ("acc★", "analyst_accessibility"),
     ("comp★", "analyst_competitive_intensity"), ("fit★", "analyst_fit"),
+    ("caveat", "caveat"),
 )  # fmt: skip
 SCORE_COLUMNS = {
     "analyst_accessibility": "accessibility",
@@ -165,6 +167,9 @@ class TargetingScreen(WorkbenchScreen):
         self._scores: dict[str, dict[str, float]] = {}
         self._status: dict[str, str] = {}
         self._inputs: pl.DataFrame | None = None
+        self._comparison_note: str | None = None
+        self._sort: tuple[str, bool] | None = None  # ranking column, descending
+        self._comparison_coverage = 1.0
         self._ranking: pl.DataFrame | None = None
         self._ranking_ids: list[str] = []
         self._forward_key: object = None  # frame key whose forward fit ran or is running
@@ -186,7 +191,12 @@ class TargetingScreen(WorkbenchScreen):
         with Horizontal(id="targeting-top"):
             with Vertical(id="ranking-pane"):
                 yield Label("", id="ranking-title", markup=False)
-                yield DataTable(id="ranking", cursor_type="cell", zebra_stripes=True)
+                yield Static("", id="ranking-caveat", markup=False)
+                ranking = KeyedTable(id="ranking", cursor_type="cell", zebra_stripes=True,
+                                     sort_handler=self.sort_by)
+                ranking.fixed_columns = 2  # rank and segment stay when scrolling right
+                yield ranking
+                yield TablePosition("ranking", id="ranking-position")
             with Vertical(id="weights-pane"):
                 yield Label("Weights  (+/- to change)", id="weights-title", markup=False)
                 yield DataTable(id="weights", cursor_type="row")
@@ -199,7 +209,9 @@ class TargetingScreen(WorkbenchScreen):
                     yield Select([("ABC class A", td.ABC_A)], value=td.ABC_A,
                                  allow_blank=False, id="ideal", compact=True)
                 yield Label("", id="auc", markup=False)
-                yield DataTable(id="lookalikes", cursor_type="row", zebra_stripes=True)
+                lookalikes = KeyedTable(id="lookalikes", cursor_type="row", zebra_stripes=True)
+                lookalikes.fixed_columns = 2  # rank and prospect
+                yield lookalikes
         yield Footer()
 
     def on_mount(self) -> None:
@@ -246,12 +258,14 @@ class TargetingScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="targeting-inputs",
           name="targeting_inputs")
-    def _compute_inputs(self) -> tuple[str | None, pl.DataFrame | None]:
+    def _compute_inputs(self) -> tuple[str | None, pl.DataFrame | None, str | None, float]:
         state = self.state
         model, profiles, assignments = state.active_model, state.profiles, state.assignments
         if model is None or profiles is None or assignments is None:
-            return None, None
-        return model.name, td.segment_inputs(profiles, assignments, state.frame)
+            return None, None, None, 1.0
+        note = td.comparison_caveat(state.transactions, state.as_of)
+        coverage = td.comparison_coverage(state.transactions, state.as_of)
+        return model.name, td.segment_inputs(profiles, assignments, state.frame), note, coverage
 
     # -- forward columns (potential, CLV) -------------------------------------
 
@@ -362,9 +376,10 @@ class TargetingScreen(WorkbenchScreen):
                 self.query_one("#forward-progress", ProgressBar).display = False
                 self._show_forward_status()
         elif worker.name == "targeting_inputs" and event.state == WorkerState.SUCCESS:
-            name, inputs = worker.result
+            name, inputs, note, coverage = worker.result
             if name is not None and name == self._model:
                 self._inputs = inputs
+                self._comparison_note, self._comparison_coverage = note, coverage
                 self._rerank(follow=False)
                 self._refresh_ideal_options()
         elif worker.name == "lookalikes" and event.state == WorkerState.SUCCESS:
@@ -377,13 +392,23 @@ class TargetingScreen(WorkbenchScreen):
             return
         title = self.query_one("#ranking-title", Label)
         try:
-            ranking = td.rank_segments(self._inputs, self._weights, self._scores, self._status)
+            skip = td.skipped_criteria(self._comparison_note, self._comparison_coverage)
+            ranking = td.rank_segments(self._inputs, self._weights, self._scores, self._status,
+                                       skip)
         except SegscopeError as exc:
             title.update(f"Model {self._model}: {exc}")
             return
         self._ranking = ranking
-        note = "" if "headroom" in self._inputs.columns else " (headroom: waiting for potential)"
+        note = "" if "headroom" in self._inputs.columns else (
+            " (headroom: waiting for potential)" if self._forward_state == "running"
+            else " (no headroom: potential not estimated)")
         title.update(f"Model {self._model}: {ranking.height} segments by attractiveness{note}")
+        caveat = self.query_one("#ranking-caveat", Static)
+        if skip:
+            caveat.update(f"⚠ Growth left out of the scores: {self._comparison_note}.")
+        elif self._comparison_note:
+            caveat.update(f"⚠ {self._comparison_note}.")
+        caveat.display = bool(self._comparison_note)
         self._show_ranking(ranking, keep, follow=follow)
         self._draw_matrix()
 
@@ -399,6 +424,10 @@ class TargetingScreen(WorkbenchScreen):
             table.clear(columns=True)
             self._draw_matrix()
             return
+        if self._sort is not None and self._sort[0] in ranking.columns:
+            by, descending = self._sort
+            ranking = ranking.sort(by, descending=descending, nulls_last=True,
+                                   maintain_order=True)
         # same columns every time: clear the rows only, so the widths and the cursor stay
         if not table.columns:
             for label, key in RANKING_COLUMNS:
@@ -425,10 +454,29 @@ class TargetingScreen(WorkbenchScreen):
             return Text(short_money(value), justify="right")
         if key in ("rank", "accounts"):
             return Text("–" if value is None else f"{int(value):,}", justify="right")
+        if key == "caveat":
+            return Text(str(value or ""), style="yellow")
         if key == "effective_status":
             return Text(str(value or ""), style=STATUS_COLOURS.get(str(value), ""))
         text = str(value)
         return Text(text if len(text) <= 26 else text[:25] + "…")
+
+    def sort_by(self, column: str, descending: bool) -> None:
+        """Order the ranking by ``column`` (the table's [ and ] keys come here); the
+        cursor stays on its segment."""
+        self._sort = (column, descending)
+        self._show_ranking(self._ranking)
+
+    @on(DataTable.CellSelected, "#ranking")
+    async def _drill(self, event: DataTable.CellSelected) -> None:
+        """Enter on a segment: its accounts on the Accounts screen."""
+        event.stop()
+        segment = self.current_segment
+        show_accounts = getattr(self.app, "show_accounts", None)
+        if segment is not None and callable(show_accounts):
+            from tui.screens.segments import segment_filter
+
+            await show_accounts(segment_filter(segment))
 
     @property
     def current_segment(self) -> str | None:
@@ -638,7 +686,15 @@ class TargetingScreen(WorkbenchScreen):
             if "potential" in listing.columns:
                 cells.append(Text(short_money(row["potential"]), justify="right"))
             cells.append(Text(row["reasons"] or "", overflow="ellipsis", no_wrap=True))
-            table.add_row(*cells)
+            table.add_row(*cells, key=str(row["account_id"]))
+
+    @on(DataTable.RowSelected, "#lookalikes")
+    async def _open_prospect(self, event: DataTable.RowSelected) -> None:
+        """Enter on a prospect: the account on the Accounts screen (its detail)."""
+        event.stop()
+        show_accounts = getattr(self.app, "show_accounts", None)
+        if event.row_key.value is not None and callable(show_accounts):
+            await show_accounts(account_id=event.row_key.value)
 
     # -- exports -----------------------------------------------------------------
 

@@ -173,3 +173,43 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class UnsavedDialog(ModalScreen[str | None]):
+    """Unsaved changes: Save / Discard / Cancel; dismisses with "save", "discard"
+    or None (cancel, Escape)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="UnsavedDialog")
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="unsaved.cancel",
+                tooltip="Go back without saving or discarding"),
+        Binding("s", "choose('save')", "Save", id="unsaved.save", tooltip="Save, then go on"),
+        Binding("d", "choose('discard')", "Discard", id="unsaved.discard",
+                tooltip="Drop the unsaved changes, then go on"),
+    ]
+
+    def __init__(self, question: str, *, save_label: str = "Save") -> None:
+        super().__init__()
+        self.question = question
+        self.save_label = save_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="dialog-title", markup=False)
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button("Discard", id="discard", variant="error")
+                yield Button(self.save_label, id="save", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#save", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None if event.button.id == "cancel" else event.button.id)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -66,17 +66,23 @@ def guess_formatter(name: str, dtype: pl.DataType) -> Formatter:
 MIN_FIT_WIDTH = 12
 
 
+def longest_word(cells: list[str]) -> int:
+    return max((len(word) for cell in cells for word in cell.split()), default=0)
+
+
 def _fit(columns: list, widths: list[int], room: int) -> tuple[int | None, list[int]]:
     """Narrow the widest text column so that the columns fit ``room``; its index
-    (its cells wrap). None when all fit already, or when fitting would leave it
-    under ``MIN_FIT_WIDTH`` (then the table scrolls sideways, as it would anyway)."""
+    (its cells wrap between words). None when all fit already, or when fitting
+    would leave it under ``MIN_FIT_WIDTH`` or under its longest word (a label
+    is never cut mid-word: "Manufacturin g"); then the table scrolls sideways."""
     excess = sum(widths) - room
     text = [i for i, (_, _, _, numeric) in enumerate(columns) if not numeric]
     if excess <= 0 or not text:
         return None, widths
     widest = max(text, key=lambda i: widths[i])
     width = widths[widest] - excess
-    if width < max(MIN_FIT_WIDTH, len(columns[widest][1])):
+    _, label, cells, _ = columns[widest]
+    if width < max(MIN_FIT_WIDTH, len(label), longest_word(cells)):
         return None, widths
     return widest, [*widths[:widest], width, *widths[widest + 1 :]]
 

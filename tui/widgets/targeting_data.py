@@ -15,7 +15,7 @@ from core.targeting import ANALYST_CRITERIA, DATA_CRITERIA, DEFAULT_WEIGHTS
 
 CRITERIA: tuple[str, ...] = (*DATA_CRITERIA, *ANALYST_CRITERIA)
 CRITERION_LABELS = {
-    "size": "size (accts)",
+    "size": "size (rev.)",
     "growth": "growth",
     "profitability": "profit (m%)",
     "headroom": "headroom",
@@ -29,6 +29,8 @@ TOP_CLV_DECILE = "clv-decile"
 ABC_A = "abc-a"
 SEGMENT_PREFIX = "segment:"
 REASONS = 3
+# fewer accounts than this: the segment's averages rest on too few accounts to rank on
+TINY_SEGMENT = 10
 
 
 def weights_key(model_name: str) -> str:
@@ -95,16 +97,70 @@ def segment_inputs(profiles: pl.DataFrame, assignments: pl.DataFrame,
     return out
 
 
+def comparison_caveat(transactions: pl.DataFrame | None, as_of: Any) -> str | None:
+    """The note of ``segscope segment`` when the previous year (growth's and NRR's
+    comparison window) is only partly covered by data, else None."""
+    from core.periods import shift_months
+    from tui.commands.segment import partial_history_note
+
+    if transactions is None or as_of is None:
+        return None
+    return partial_history_note(transactions, shift_months(as_of, -24),
+                                shift_months(as_of, -12), "the previous year")
+
+
+def comparison_coverage(transactions: pl.DataFrame | None, as_of: Any) -> float:
+    """The share of the previous year (growth's comparison window) that the data cover."""
+    from core.periods import shift_months
+
+    if transactions is None or as_of is None or transactions.is_empty():
+        return 1.0
+    first = transactions["date"].min()
+    start, end = shift_months(as_of, -24), shift_months(as_of, -12)
+    if first is None or first <= start:
+        return 1.0
+    span = (end - start).days
+    return max(0.0, (end - first).days / span) if span > 0 else 0.0
+
+
+# growth against a window covered less than this reads far too high (2,824 % on
+# Online Retail, whose previous year is 2 % covered): it is left out of the scores
+MIN_COMPARISON_COVERAGE = 0.75
+
+
+def skipped_criteria(comparison_note: str | None, coverage: float = 0.0) -> dict[str, str]:
+    """Criteria left out of every segment's score: growth when its comparison
+    window is covered less than ``MIN_COMPARISON_COVERAGE``."""
+    if comparison_note and coverage < MIN_COMPARISON_COVERAGE:
+        return {"growth": comparison_note}
+    return {}
+
+
+def caveat_text(missing: str | None, prospects_only: bool | None,
+                accounts: int | None) -> str:
+    """What the analyst should know next to a segment's score ("" when nothing)."""
+    parts = []
+    if prospects_only:
+        parts.append("prospects only")
+    if missing:
+        parts.append(f"no {missing.replace(', ', '/')}: scored on the rest")
+    if accounts is not None and 0 < accounts < TINY_SEGMENT:
+        parts.append(f"only {accounts} accts")
+    return "; ".join(parts)
+
+
 def rank_segments(inputs: pl.DataFrame, weights: dict[str, float],
                   scores: dict[str, dict[str, float]],
-                  stored_status: dict[str, str]) -> pl.DataFrame:
+                  stored_status: dict[str, str],
+                  skip: dict[str, str] | None = None) -> pl.DataFrame:
     """``core.targeting.segment_attractiveness`` plus the analyst scores, the stored
-    status and the effective status (stored, else suggested), sorted by rank."""
+    status, the effective status (stored, else suggested) and a ``caveat`` text
+    (``caveat_text``), sorted by rank."""
     from core.targeting import segment_attractiveness
 
     present = set(inputs["segment"].to_list())
     scores = {s: v for s, v in scores.items() if s in present}
-    ranking = segment_attractiveness(inputs, weights, scores)
+    ranking = segment_attractiveness(inputs, weights, scores, skip=skip)
     segments = ranking["segment"].to_list()
     extra = [
         pl.Series(c, [scores.get(s, {}).get(c) for s in segments], dtype=pl.Float64)
@@ -118,6 +174,11 @@ def rank_segments(inputs: pl.DataFrame, weights: dict[str, float],
     ).with_columns(pl.coalesce("status", "suggested_status").alias("effective_status"))
     ranking = ranking.drop([c for c in keep if c in ranking.columns]).join(
         inputs.select("segment", *keep), on="segment", how="left", maintain_order="left")
+    accounts = (ranking["accounts"].to_list() if "accounts" in ranking.columns
+                else [None] * ranking.height)
+    caveats = [caveat_text(m, p, a) for m, p, a in zip(
+        ranking["missing"], ranking["prospects_only"], accounts, strict=True)]
+    ranking = ranking.with_columns(pl.Series("caveat", caveats, dtype=pl.Utf8))
     return ranking.sort("rank")
 
 
