@@ -272,11 +272,12 @@ def write_text_atomic(
 
 SHARE_DECIMALS = 4  # a share 0.9566920323521964 is written 0.9567 (95.67 %)
 MONEY_DECIMALS = 2  # 4020173.580000001 is written 4020173.58
+OTHER_DECIMALS = 6  # scores, coefficients, days: float noise goes, the figure stays
 XLSX_FORMATS = {"share": "0.0%", "money": "#,##0.00", "count": "#,##0", "days": "#,##0"}
 
 
 def rounded_for_export(df: pl.DataFrame) -> pl.DataFrame:
-    """``df`` with float columns rounded: shares to 4 decimals, everything else to the cent.
+    """``df`` with float columns rounded: money to the cent, shares to 4 decimals, others to 6.
 
     What a column measures comes from its name (``core.units.column_kind``). Integer,
     text and date columns are unchanged; Parquet keeps full precision (not called).
@@ -287,7 +288,8 @@ def rounded_for_export(df: pl.DataFrame) -> pl.DataFrame:
     for name, dtype in df.schema.items():
         if dtype not in (pl.Float32, pl.Float64):
             continue
-        decimals = SHARE_DECIMALS if column_kind(name) == "share" else MONEY_DECIMALS
+        kind = column_kind(name)
+        decimals = {"share": SHARE_DECIMALS, "money": MONEY_DECIMALS}.get(kind, OTHER_DECIMALS)
         exprs.append(pl.col(name).round(decimals))
     return df.with_columns(exprs) if exprs else df
 
