@@ -93,9 +93,10 @@ def bar_chart(
     finite = [v for v in values if _ok(v) and v > 0]
     biggest = max(finite) if finite else 0.0
     if desc is None:
-        desc = title + ": " + "; ".join(f"{lab} {fmt(v)}" for lab, v in zip(labels, values))
+        pairs = zip(labels, values, strict=True)
+        desc = title + ": " + "; ".join(f"{lab} {fmt(v)}" for lab, v in pairs)
     out = _open(chart_id, title, desc, WIDTH, height)
-    for i, (label, value) in enumerate(zip(labels, values)):
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + i * (BAR_HEIGHT + BAR_GAP)
         length = value / biggest * BAR_WIDTH if biggest and _ok(value) and value > 0 else 0.0
         mid = y + BAR_HEIGHT / 2 + 4
@@ -137,22 +138,25 @@ def _axes(out: list[str], y_ticks: Sequence[tuple[float, str]],
           x_ticks: Sequence[tuple[float, str]], x_title: str, y_title: str) -> None:  # fmt: skip
     left, bottom = _BOX_LEFT, _BOX_TOP + _BOX_H
     out.append(f'<g class="axes" stroke="{_INK}" stroke-width="1">'
-               f'<line x1="{_num(left)}" y1="{_num(_BOX_TOP)}" x2="{_num(left)}" y2="{_num(bottom)}"/>'
+               f'<line x1="{_num(left)}" y1="{_num(_BOX_TOP)}" x2="{_num(left)}" '
+               f'y2="{_num(bottom)}"/>'
                f'<line x1="{_num(left)}" y1="{_num(bottom)}" x2="{_num(left + _BOX_W)}" '
                f'y2="{_num(bottom)}"/></g>')  # fmt: skip
     for share, text in y_ticks:
         y = _y(share)
         out.append(f'<line x1="{_num(left)}" y1="{_num(y)}" x2="{_num(left + _BOX_W)}" '
                    f'y2="{_num(y)}" stroke="#ccc" stroke-width="0.5"/>')  # fmt: skip
-        out.append(f'<text x="{_num(left - 4)}" y="{_num(y + 4)}" text-anchor="end">{_e(text)}</text>')
+        out.append(f'<text x="{_num(left - 4)}" y="{_num(y + 4)}" text-anchor="end">'
+                   f"{_e(text)}</text>")  # fmt: skip
     for share, text in x_ticks:
         x = _x(share)
         out.append(f'<text x="{_num(x)}" y="{_num(bottom + 14)}" text-anchor="middle">'
                    f"{_e(_clip(text, 18))}</text>")  # fmt: skip
     out.append(f'<text x="{_num(left + _BOX_W / 2)}" y="{_num(bottom + 30)}" '
                f'text-anchor="middle">{_e(x_title)}</text>')  # fmt: skip
-    out.append(f'<text x="12" y="{_num(_BOX_TOP + _BOX_H / 2)}" text-anchor="middle" '
-               f'transform="rotate(-90 12 {_num(_BOX_TOP + _BOX_H / 2)})">{_e(y_title)}</text>')  # fmt: skip
+    mid = _num(_BOX_TOP + _BOX_H / 2)
+    out.append(f'<text x="12" y="{mid}" text-anchor="middle" '
+               f'transform="rotate(-90 12 {mid})">{_e(y_title)}</text>')  # fmt: skip
 
 
 def _marker(kind: str, x: float, y: float, colour: str, tip: str) -> str:
@@ -161,16 +165,23 @@ def _marker(kind: str, x: float, y: float, colour: str, tip: str) -> str:
         return (f'<rect class="point" x="{_num(x - 3.5)}" y="{_num(y - 3.5)}" width="7" height="7" '
                 f'fill="{colour}">{t}</rect>')  # fmt: skip
     if kind == "triangle":
-        pts = f"{_num(x)},{_num(y - 4.5)} {_num(x - 4)},{_num(y + 3.5)} {_num(x + 4)},{_num(y + 3.5)}"
+        corners = ((x, y - 4.5), (x - 4, y + 3.5), (x + 4, y + 3.5))
+        pts = " ".join(f"{_num(a)},{_num(b)}" for a, b in corners)
         return f'<polygon class="point" points="{pts}" fill="{colour}">{t}</polygon>'
     if kind == "diamond":
-        pts = f"{_num(x)},{_num(y - 5)} {_num(x - 4)},{_num(y)} {_num(x)},{_num(y + 5)} {_num(x + 4)},{_num(y)}"
+        corners = ((x, y - 5), (x - 4, y), (x, y + 5), (x + 4, y))
+        pts = " ".join(f"{_num(a)},{_num(b)}" for a, b in corners)
         return f'<polygon class="point" points="{pts}" fill="{colour}">{t}</polygon>'
-    return f'<circle class="point" cx="{_num(x)}" cy="{_num(y)}" r="3.5" fill="{colour}">{t}</circle>'
+    return (f'<circle class="point" cx="{_num(x)}" cy="{_num(y)}" r="3.5" fill="{colour}">'
+            f"{t}</circle>")  # fmt: skip
 
 
-def pareto_chart(chart_id: str, points: Sequence[tuple[float, float]], *,
-                 title: str = "Pareto curve: share of revenue by share of customers") -> str:  # fmt: skip
+def pareto_chart(
+    chart_id: str,
+    points: Sequence[tuple[float, float]],
+    *,
+    title: str = "Pareto curve: share of revenue by share of customers",
+) -> str:
     """The Pareto curve through ``points`` = (share of customers best first,
     share of revenue), both 0..1, from (0, 0); the diagonal is equal shares."""
     pct = lambda v: f"{v * 100:.1f} %"  # noqa: E731
@@ -217,18 +228,19 @@ def line_chart(
     xs = [0.5] if n == 1 else [i / (n - 1) for i in range(n)]
     lines = []
     for name, values in series.items():
-        lines.append(name + ": " + ", ".join(f"{x} {fmt(v)}" for x, v in zip(x_labels, values)))
+        pairs = zip(x_labels, values, strict=True)
+        lines.append(name + ": " + ", ".join(f"{x} {fmt(v)}" for x, v in pairs))
     legend_rows = len(series)
     height = _BOX_TOP + _BOX_H + 44 + max(0, legend_rows * 16 - 0)
     out = _open(chart_id, title, "; ".join(lines) or "no values", WIDTH, height)
     y_ticks = [(s, fmt(lo + s * (hi - lo))) for s in (0.0, 0.5, 1.0)]
-    _axes(out, y_ticks, list(zip(xs, x_labels)), x_title, y_title)
+    _axes(out, y_ticks, list(zip(xs, x_labels, strict=True)), x_title, y_title)
     for k, (name, values) in enumerate(series.items()):
         colour, dash, marker = _SERIES[k % len(_SERIES)], _DASHES[k % len(_DASHES)], _MARKERS[k % 4]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         run: list[str] = []
         segments: list[list[str]] = [run]
-        for x, v in zip(xs, values):
+        for x, v in zip(xs, values, strict=True):
             if _ok(v):
                 run.append(f"{_num(_x(x))},{_num(_y(share(v)))}")
             elif run:
@@ -238,13 +250,15 @@ def line_chart(
             if len(part) > 1:
                 out.append(f'<polyline class="series" points="{" ".join(part)}" fill="none" '
                            f'stroke="{colour}" stroke-width="2"{dash_attr}/>')  # fmt: skip
-        for x, v, label in zip(xs, values, x_labels):
+        for x, v, label in zip(xs, values, x_labels, strict=True):
             if _ok(v):
-                out.append(_marker(marker, _x(x), _y(share(v)), colour, f"{name}, {label}: {fmt(v)}"))
+                tip = f"{name}, {label}: {fmt(v)}"
+                out.append(_marker(marker, _x(x), _y(share(v)), colour, tip))
         last = next((v for v in reversed(values) if _ok(v)), None)
         ly = _BOX_TOP + _BOX_H + 44 + k * 16
-        out.append(f'<line x1="{_num(_BOX_LEFT)}" y1="{_num(ly - 4)}" x2="{_num(_BOX_LEFT + 24)}" '
-                   f'y2="{_num(ly - 4)}" stroke="{colour}" stroke-width="2"{dash_attr}/>')  # fmt: skip
+        out.append(f'<line x1="{_num(_BOX_LEFT)}" y1="{_num(ly - 4)}" '
+                   f'x2="{_num(_BOX_LEFT + 24)}" y2="{_num(ly - 4)}" stroke="{colour}" '
+                   f'stroke-width="2"{dash_attr}/>')  # fmt: skip
         out.append(_marker(marker, _BOX_LEFT + 12, ly - 4, colour, name))
         out.append(f'<text x="{_num(_BOX_LEFT + 30)}" y="{_num(ly)}">{_e(name)} '
                    f"(latest {_e(fmt(last))})</text>")  # fmt: skip
@@ -274,8 +288,8 @@ def heat_map(
     finite = [v for r in values for v in r if _ok(v) and v > 0]
     biggest = max(finite) if finite else 0.0
     desc = "; ".join(
-        f"{r}: " + ", ".join(f"{c} {fmt(v)}" for c, v in zip(columns, vs))
-        for r, vs in zip(rows, values)
+        f"{r}: " + ", ".join(f"{c} {fmt(v)}" for c, v in zip(columns, vs, strict=True))
+        for r, vs in zip(rows, values, strict=True)
     )
     out = _open(chart_id, title, desc or "no values", width, height)
     if column_title:
@@ -284,8 +298,9 @@ def heat_map(
         out.append(f'<text x="8" y="{_num(top - 6)}">{_e(row_title)}</text>')
     for j, col in enumerate(columns):
         out.append(f'<text x="{_num(left + (j + 0.5) * cell_w)}" y="{_num(top - 6)}" '
-                   f'text-anchor="middle">{_e(_clip(col, 9))}<title>{_e(col)}</title></text>')  # fmt: skip
-    for i, (row, vs) in enumerate(zip(rows, values)):
+                   f'text-anchor="middle">{_e(_clip(col, 9))}<title>{_e(col)}</title>'
+                   "</text>")  # fmt: skip
+    for i, (row, vs) in enumerate(zip(rows, values, strict=True)):
         y = top + i * cell_h
         out.append(f'<text x="{_num(left - 6)}" y="{_num(y + cell_h / 2 + 4)}" '
                    f'text-anchor="end">{_e(_clip(row))}</text>')  # fmt: skip
@@ -329,7 +344,7 @@ def scatter_chart(
                f'y2="{_num(_y(y_split))}" stroke="#888" stroke-dasharray="4 3"/>')  # fmt: skip
     corners = ((0.02, 0.96, "start"), (0.98, 0.96, "end"), (0.02, 0.02, "start"),
                (0.98, 0.02, "end"))  # fmt: skip
-    for name, (cx, cy, anchor) in zip(quadrants, corners):
+    for name, (cx, cy, anchor) in zip(quadrants, corners, strict=True):
         if name:
             out.append(f'<text class="quadrant" x="{_num(_x(cx))}" y="{_num(_y(cy) + 4)}" '
                        f'text-anchor="{anchor}" fill="#666">{_e(name)}</text>')  # fmt: skip

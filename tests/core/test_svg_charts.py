@@ -52,7 +52,10 @@ def test_pareto_points_sit_at_the_cumulative_shares():
     assert curve == ["70,234", "203.33,134", "336.67,74", "470,34"]
     circles = root.findall("s:circle[@class='point']", NS)
     assert [(c.get("cx"), c.get("cy")) for c in circles] == [
-        ("203.33", "134"), ("336.67", "74"), ("470", "34")]
+        ("203.33", "134"),
+        ("336.67", "74"),
+        ("470", "34"),
+    ]
     assert "top 33.3 % of customers bring 50.0 % of revenue" in root.find("s:desc", NS).text
 
 
@@ -84,22 +87,38 @@ def test_line_chart_scales_from_zero_and_breaks_at_missing_values():
 
 
 def test_heat_map_shades_by_value_and_prints_every_value():
-    svg = sc.heat_map("h", "Penetration", ["S1", "S2"], ["x", "y"], [[1.0, 0.5], [0.0, None]],
-                      fmt=lambda v: "–" if v is None else f"{v * 100:.0f} %")
+    svg = sc.heat_map(
+        "h",
+        "Penetration",
+        ["S1", "S2"],
+        ["x", "y"],
+        [[1.0, 0.5], [0.0, None]],
+        fmt=lambda v: "–" if v is None else f"{v * 100:.0f} %",
+    )
     root = parse(svg)
     fills = [c.get("fill") for c in root.findall("s:rect[@class='cell']", NS)]
-    assert fills == ["rgb(55,55,55)", "rgb(155,155,155)", "rgb(255,255,255)",
-                     "rgb(255,255,255)"]
+    assert fills == ["rgb(55,55,55)", "rgb(155,155,155)", "rgb(255,255,255)", "rgb(255,255,255)"]
     texts = [t.text for t in root.findall("s:text", NS)]
     for value in ("100 %", "50 %", "0 %", "–"):
         assert value in texts
 
 
 def test_scatter_points_and_quadrants():
-    root = parse(sc.scatter_chart("s", "Matrix", [("A", 0.25, 0.75), ("B", 1.5, -1.0)],
-                                  x_title="share of wallet", y_title="attractiveness",
-                                  quadrants=("grow", "defend", "lean", "maintain")))
+    root = parse(
+        sc.scatter_chart(
+            "s",
+            "Matrix",
+            [("A", 0.25, 0.75), ("B", 1.5, -1.0)],
+            x_title="share of wallet",
+            y_title="attractiveness",
+            quadrants=("grow", "defend", "lean", "maintain"),
+        )
+    )
     pts = [(c.get("cx"), c.get("cy")) for c in root.findall("s:circle[@class='point']", NS)]
     assert pts == [("170", "84"), ("470", "234")]  # B clamped into the box
     assert [q.text for q in root.findall("s:text[@class='quadrant']", NS)] == [
-        "grow", "defend", "lean", "maintain"]
+        "grow",
+        "defend",
+        "lean",
+        "maintain",
+    ]
