@@ -230,7 +230,8 @@ def _overview(inp: PlaybookInput) -> list[Block]:
         rows = [[f"top {fmt_pct(a)}", fmt_pct(m)] for a, m in inp.pareto]
         out += [markdown_table(["Customers", "% of revenue"], rows, right=[1]), ""]
         curve = inp.pareto_curve or inp.pareto
-        out.append(Figure(svg_charts.pareto_chart("chart-pareto", curve),
+        labels = [a for a, _ in inp.pareto]
+        out.append(Figure(svg_charts.pareto_chart("chart-pareto", curve, label_at=labels),
                           "Pareto curve: the dashed diagonal is equal shares."))  # fmt: skip
     return out
 
@@ -308,6 +309,14 @@ def _targeting(inp: PlaybookInput) -> list[Block]:
         )  # fmt: skip
         out.append(Figure(svg, "Each segment by attractiveness (0-1 across segments) and share "
                                "of wallet; the dashed lines are the 50 % marks."))  # fmt: skip
+    else:  # no position known: the attractiveness ranking alone
+        svg = svg_charts.bar_chart(
+            "chart-targeting", "Attractiveness by segment (0-100 % across segments)",
+            [str(r["segment"]) for r in inp.targeting],
+            [r.get("attractiveness") for r in inp.targeting], fmt=fmt_pct,
+        )  # fmt: skip
+        out.append(Figure(svg, "Attractiveness of each segment; share of wallet is not known "
+                               "yet, so the segments are not placed on the matrix."))  # fmt: skip
     return out
 
 

@@ -123,7 +123,7 @@ def _clip(text: str, room: int = 26) -> str:
 
 # -- line charts -------------------------------------------------------------------
 
-_BOX_LEFT, _BOX_TOP, _BOX_W, _BOX_H = 70.0, 34.0, 400.0, 200.0
+_BOX_LEFT, _BOX_TOP, _BOX_W, _BOX_H = 100.0, 34.0, 440.0, 200.0
 
 
 def _x(share: float) -> float:
@@ -181,9 +181,12 @@ def pareto_chart(
     points: Sequence[tuple[float, float]],
     *,
     title: str = "Pareto curve: share of revenue by share of customers",
+    label_at: Sequence[float] | None = None,
 ) -> str:
     """The Pareto curve through ``points`` = (share of customers best first,
-    share of revenue), both 0..1, from (0, 0); the diagonal is equal shares."""
+    share of revenue), both 0..1, from (0, 0); the diagonal is equal shares.
+    ``label_at``: the customer shares whose points get a value label (default
+    all; a dense curve labels a few so the labels do not overlap)."""
     pct = lambda v: f"{v * 100:.1f} %"  # noqa: E731
     desc = "; ".join(f"top {pct(a)} of customers bring {pct(m)} of revenue" for a, m in points)
     out = _open(chart_id, title, desc or "no customer has revenue", WIDTH, _BOX_TOP + _BOX_H + 44)
@@ -198,7 +201,8 @@ def pareto_chart(
     for a, m in points:
         x, y = _x(a), _y(m)
         out.append(_marker("circle", x, y, _SERIES[0], f"top {pct(a)}: {pct(m)} of revenue"))
-        out.append(f'<text x="{_num(x + 6)}" y="{_num(y + 12)}">{_e(pct(m))}</text>')
+        if label_at is None or any(abs(a - s) < 1e-9 for s in label_at):
+            out.append(f'<text x="{_num(x + 6)}" y="{_num(y + 14)}">{_e(pct(m))}</text>')
     out.append("</svg>")
     return "\n".join(out)
 

@@ -133,3 +133,11 @@ def test_no_optional_data_no_optional_charts() -> None:
     assert list(svgs(page)) == ["chart-pareto", "chart-segment-accounts", "chart-segment-revenue"]
     page = playbook_html(sample_input(pareto=[], segments=[]))
     assert "<svg" not in page
+
+
+def test_without_share_of_wallet_the_targeting_chart_ranks_attractiveness() -> None:
+    rows = [{"segment": "A", "attractiveness": 0.8, "position": None},
+            {"segment": "B", "attractiveness": 0.4, "position": None}]  # fmt: skip
+    charts = svgs(playbook_html(full_input(targeting=rows)))
+    bars = charts["chart-targeting"].findall("{http://www.w3.org/2000/svg}rect[@class='bar']")
+    assert [float(b.get("width")) for b in bars] == [360.0, 180.0]

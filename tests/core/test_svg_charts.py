@@ -48,13 +48,13 @@ def test_pareto_points_sit_at_the_cumulative_shares():
     points = [(1 / 3, 0.5), (2 / 3, 0.8), (1.0, 1.0)]
     root = parse(sc.pareto_chart("p", points))
     curve = root.find("s:polyline[@class='curve']", NS).get("points").split()
-    # box: left 70, top 34, width 400, height 200 -> x = 70 + 400 a, y = 34 + 200 (1 - m)
-    assert curve == ["70,234", "203.33,134", "336.67,74", "470,34"]
+    # box: left 100, top 34, width 440, height 200 -> x = 100 + 440 a, y = 34 + 200 (1 - m)
+    assert curve == ["100,234", "246.67,134", "393.33,74", "540,34"]
     circles = root.findall("s:circle[@class='point']", NS)
     assert [(c.get("cx"), c.get("cy")) for c in circles] == [
-        ("203.33", "134"),
-        ("336.67", "74"),
-        ("470", "34"),
+        ("246.67", "134"),
+        ("393.33", "74"),
+        ("540", "34"),
     ]
     assert "top 33.3 % of customers bring 50.0 % of revenue" in root.find("s:desc", NS).text
 
@@ -79,10 +79,10 @@ def test_line_chart_scales_from_zero_and_breaks_at_missing_values():
     # y from 0 to 100: 100 -> top (34), 50 -> middle (134); x: 0, 0.5, 1 of the box
     assert root.findall("s:polyline[@class='series']", NS) == []  # no two neighbours
     points = [(c.get("cx"), c.get("cy")) for c in root.findall("s:circle[@class='point']", NS)]
-    assert points[:2] == [("70", "34"), ("470", "134")]
+    assert points[:2] == [("100", "34"), ("540", "134")]
     root = parse(sc.line_chart("l", "KPI", ["r1", "r2"], {"a": [10.0, 20.0], "b": [20.0, 0.0]}))
     lines = root.findall("s:polyline[@class='series']", NS)
-    assert [ln.get("points") for ln in lines] == ["70,134 470,34", "70,34 470,234"]
+    assert [ln.get("points") for ln in lines] == ["100,134 540,34", "100,34 540,234"]
     assert lines[1].get("stroke-dasharray")  # the second series differs by dash, not only colour
 
 
@@ -115,10 +115,17 @@ def test_scatter_points_and_quadrants():
         )
     )
     pts = [(c.get("cx"), c.get("cy")) for c in root.findall("s:circle[@class='point']", NS)]
-    assert pts == [("170", "84"), ("470", "234")]  # B clamped into the box
+    assert pts == [("210", "84"), ("540", "234")]  # B clamped into the box
     assert [q.text for q in root.findall("s:text[@class='quadrant']", NS)] == [
         "grow",
         "defend",
         "lean",
         "maintain",
     ]
+
+
+def test_pareto_labels_only_the_chosen_points():
+    root = parse(sc.pareto_chart("p", [(0.1, 0.5), (0.2, 0.7), (1.0, 1.0)], label_at=[0.2]))
+    assert len(root.findall("s:circle[@class='point']", NS)) == 3
+    labels = [t.text for t in root.findall("s:text", NS)]
+    assert "70.0 %" in labels and "50.0 %" not in labels
