@@ -148,10 +148,13 @@ def _axes(out: list[str], y_ticks: Sequence[tuple[float, str]],
                    f'y2="{_num(y)}" stroke="#ccc" stroke-width="0.5"/>')  # fmt: skip
         out.append(f'<text x="{_num(left - 4)}" y="{_num(y + 4)}" text-anchor="end">'
                    f"{_e(text)}</text>")  # fmt: skip
+    # as many characters as the space between two ticks holds (~6.5 units each)
+    spacing = _BOX_W / max(len(x_ticks) - 1, 1)
+    room = max(8, min(30, int(spacing / 6.5)))
     for share, text in x_ticks:
         x = _x(share)
         out.append(f'<text x="{_num(x)}" y="{_num(bottom + 14)}" text-anchor="middle">'
-                   f"{_e(_clip(text, 18))}</text>")  # fmt: skip
+                   f"{_e(_clip(text, room))}<title>{_e(text)}</title></text>")  # fmt: skip
     out.append(f'<text x="{_num(left + _BOX_W / 2)}" y="{_num(bottom + 30)}" '
                f'text-anchor="middle">{_e(x_title)}</text>')  # fmt: skip
     mid = _num(_BOX_TOP + _BOX_H / 2)
