@@ -47,7 +47,10 @@ class TrendChart(PlotextPlot):
         series: Mapping[str, Sequence[float | None]],
         *,
         fmt: Callable[[float], str] = short_number,
+        from_zero: bool = True,
     ) -> None:
+        """``from_zero``: the y axis starts at 0 (sizes); else it spans the values
+        with a margin, so a change of a few percent is visible in a few rows."""
         plt = self.plt
         plt.clear_figure()
         plt.title(title)
@@ -69,7 +72,10 @@ class TrendChart(PlotextPlot):
             plt.xticks(xs, [clip_words(r, 12) for r in runs])
             plt.xlim(0.5, len(xs) + 0.5)
         if values:
-            lo, hi = min(0.0, *values), max(values)
+            lo, hi = (min(0.0, *values) if from_zero else min(values)), max(values)
+            if not from_zero:
+                margin = (hi - lo) * 0.25 or abs(hi) * 0.1 or 1.0
+                lo, hi = lo - margin, hi + margin
             hi = hi if hi > lo else lo + 1.0
             ticks = [lo, lo + (hi - lo) / 2, hi]
             plt.ylim(lo, hi + (hi - lo) * 0.15)  # room above the top line for the legend
