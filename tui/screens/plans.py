@@ -405,7 +405,7 @@ class PlansScreen(WorkbenchScreen):
         if kpi["target"] is not None:
             series["target"] = [kpi["target"]] * len(runs)
         chart.display = True
-        chart.show(f"{name} of {kpi['segment']} over {len(runs)} frozen run(s)", runs, series,
+        chart.show(f"{name} of {kpi['segment']} by frozen run", runs, series,
                    fmt=lambda v: fmt_value(metric, v), from_zero=False)  # fmt: skip
 
     # -- actions -----------------------------------------------------------------

@@ -188,7 +188,7 @@ class RunsScreen(WorkbenchScreen):
         if not showing or trend is None:
             return
         runs, series = long_to_series(trend.trend, "segment", self._measure)
-        chart.show(f"Segments of {trend.model_name} over {len(runs)} run(s), {self._measure}",
+        chart.show(f"{trend.model_name}: {self._measure} per segment",
                    runs, series,
                    fmt=formatting.short_number)  # fmt: skip
         self.query_one("#matrix-hint", Label).update(

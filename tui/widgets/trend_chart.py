@@ -53,7 +53,9 @@ class TrendChart(PlotextPlot):
         with a margin, so a change of a few percent is visible in a few rows."""
         plt = self.plt
         plt.clear_figure()
-        plt.title(title)
+        # plotext leaves out a title wider than its canvas: cut it to fit instead
+        room = self.size.width - 10 if self.size.width > 20 else len(title)
+        plt.title(clip_words(title, room))
         xs = list(range(1, len(runs) + 1))
         values = [v for vs in series.values() for v in vs if _finite(v)]
         for k, (name, vs) in enumerate(series.items()):
