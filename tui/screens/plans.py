@@ -111,14 +111,27 @@ def compute_plans(state: Any, model_name: str, on: dt.date) -> PlansData:
                      metric_availability(frame), annotations, orphans)  # fmt: skip
 
 
+def kpi_trend_key(state: Any, model_name: str) -> tuple | None:
+    """What the KPI trend depends on: the runs, the KPIs' metrics and the data
+    (a new target or note changes nothing); None without runs or KPIs."""
+    from storage.plans import list_kpis
+
+    ws = state.workspace
+    runs = tuple(ws.list_runs(model_name)["run_id"].to_list())
+    kpis = list_kpis(ws, model_name)
+    if not runs or kpis.is_empty():
+        return None
+    metrics = tuple(kpis.select("id", "segment", "metric").rows())
+    return (model_name, runs, metrics, id(state.transactions), state.as_of)
+
+
 def compute_kpi_trend(state: Any, model_name: str) -> pl.DataFrame | None:
     """Every KPI of the model at each of its frozen runs (``point, id, segment,
     metric, actual``, points named "run N"), or None without runs or KPIs."""
-    from storage.plans import list_kpis
     from tui.commands.plan import SegmentContext, kpi_trend_for
 
     ws = state.workspace
-    if ws.list_runs(model_name).is_empty() or list_kpis(ws, model_name).is_empty():
+    if kpi_trend_key(state, model_name) is None:
         return None
     assignments = state.assignments
     ctx = SegmentContext(state.active_model, state.frame, state.transactions,
@@ -162,10 +175,11 @@ class PlansScreen(WorkbenchScreen):
     ]
 
     class KpiTrendComputed(Message):
-        def __init__(self, model_name: str, trend: pl.DataFrame) -> None:
+        def __init__(self, model_name: str, trend: pl.DataFrame, key: tuple | None) -> None:
             super().__init__()
             self.model_name = model_name
             self.trend = trend
+            self.key = key
 
     class PlansComputed(Message):
         """Plans, KPIs and live actuals of the active model are ready."""
@@ -181,6 +195,7 @@ class PlansScreen(WorkbenchScreen):
         self._kpi_ids: list[int] = []
         self._computed_key: tuple | None = None
         self._trend: pl.DataFrame | None = None
+        self._trend_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -234,13 +249,21 @@ class PlansScreen(WorkbenchScreen):
         if get_current_worker().is_cancelled:
             return
         self.post_message(self.PlansComputed(data))
+        # one frame per run: recomputed only when the runs, the KPIs or the data change
+        key = kpi_trend_key(self.state, model_name)
+        if key is None and self._trend_key is not None:  # the last run or KPI went
+            empty = pl.DataFrame(schema={"point": pl.String, "id": pl.Int64,
+                                         "actual": pl.Float64})  # fmt: skip
+            self.post_message(self.KpiTrendComputed(model_name, empty, None))
+        if key is None or key == self._trend_key:
+            return
         trend = compute_kpi_trend(self.state, model_name)
         if trend is not None and not get_current_worker().is_cancelled:
-            self.post_message(self.KpiTrendComputed(model_name, trend))
+            self.post_message(self.KpiTrendComputed(model_name, trend, key))
 
     def on_plans_screen_kpi_trend_computed(self, message: KpiTrendComputed) -> None:
         if message.model_name == self.model_name:
-            self._trend = message.trend
+            self._trend, self._trend_key = message.trend, message.key
             self._show_kpi_trend()
 
     def on_plans_screen_plans_computed(self, message: PlansComputed) -> None:
@@ -411,7 +434,6 @@ class PlansScreen(WorkbenchScreen):
     # -- actions -----------------------------------------------------------------
 
     def _recompute(self) -> None:
-        self._trend = None
         if self.model_name is not None:
             self._computed_key = None
             self._compute(self.model_name)
