@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint bench clean
+.PHONY: demo test venv lint bench clean screenshots
 
 # Each step says what it does first: on a fresh machine the install takes minutes,
 # and pip's own progress bar shows it is moving.
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# The demo's playbook as HTML and, with a headless Chromium installed, as PNG
+# (docs/screenshots/; the README shows playbook-charts.png). Without one it says so.
+screenshots: $(STAMP)
+	$(BIN)/python -m docs.screenshots.render
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -4,7 +4,10 @@ One document for sharing: the overview figures (accounts, customers, revenue,
 ABC classes) as tables, every segment's key figures, then per target segment
 (status "target" in the segment annotations; every segment when none is
 marked, and the playbook says so) its profile, traits, personas, game plan
-and KPIs with live actuals. The HTML file has the same content.
+and KPIs with live actuals. The HTML file has the same content with inline
+SVG charts (``core.playbook.playbook_html``): the Pareto curve, segment bars,
+segments and KPIs over the model's frozen runs, the targeting matrix and the
+white-space heat map; it prints cleanly (a print stylesheet).
 """
 
 from __future__ import annotations
@@ -94,9 +97,15 @@ def _abc(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 PARETO_POINTS = (0.01, 0.05, 0.10, 0.20, 0.50)
+# the chart's points: every 5 % of the customers
+PARETO_CURVE_POINTS = tuple(i / 20 for i in range(1, 21))
+# the white-space heat map shows at most this many lines (the most bought ones)
+HEAT_MAP_LINES = 8
 
 
-def _pareto(frame: pl.DataFrame) -> list[tuple[float, float]]:
+def _pareto(
+    frame: pl.DataFrame, shares: tuple[float, ...] = PARETO_POINTS
+) -> list[tuple[float, float]]:
     """Share of revenue of the top 1 / 5 / 10 / 20 / 50 % of buying customers
     (the first point of ``core.abc.pareto_curve`` at or beyond each share)."""
     from core.abc import pareto_curve
@@ -107,11 +116,106 @@ def _pareto(frame: pl.DataFrame) -> list[tuple[float, float]]:
     if curve.height < 2:
         return []
     out = []
-    for p in PARETO_POINTS:
+    for p in shares:
         row = curve.filter(pl.col("account_share") >= p - 1e-12).head(1)
         if row.height:
             out.append((p, float(row["measure_share"][0])))
     return out
+
+
+def run_label(run: dict[str, Any], as_of: dt.date) -> str:
+    """How a frozen run is named on the charts (as ``plan kpis --trend`` names it)."""
+    label = f"run {run['run_id']}" + (f" ({run['label']})" if run["label"] else "")
+    return f"{label} {as_of.isoformat()}"
+
+
+def segment_trend_for(ws: Any, model_name: str) -> pl.DataFrame:
+    """Accounts and frozen revenue per segment at each frozen run of the model,
+    oldest first (``core.trends.segment_trend``)."""
+    from core.trends import segment_trend
+
+    points = []
+    for run in ws.list_runs(model_name).sort("run_id").iter_rows(named=True):
+        as_of = run["as_of"] or run["created_at"][:10]
+        points.append((run_label(run, dt.date.fromisoformat(as_of)), ws.load_run(run["run_id"])))
+    return segment_trend(points)
+
+
+def _in_segment_order(trend: pl.DataFrame, segments: list[str]) -> list[dict[str, Any]]:
+    """Each run's segments in the model's order (segments no longer in it last)."""
+    order = {s: i for i, s in enumerate(segments)}
+    points = {p: i for i, p in enumerate(dict.fromkeys(trend["point"].to_list()))}
+    rows = trend.to_dicts()
+    return sorted(rows, key=lambda r: (points[r["point"]], order.get(r["segment"], len(order))))
+
+
+def _targeting(ws: Any, name: str, profiles: pl.DataFrame) -> tuple[list[dict], str | None]:
+    """Attractiveness (saved weights and analyst scores, as ``segscope targets``)
+    and share of wallet of the kept potential fit, per segment."""
+    from core.targeting import DEFAULT_WEIGHTS, segment_attractiveness
+    from tui.commands.targets import analyst_scores, weights_key
+
+    profiles = profiles.with_columns(pl.col("segment").cast(pl.Utf8)).filter(
+        pl.col("segment") != "All accounts"
+    )
+    if profiles.is_empty():
+        return [], None
+    weights = dict(DEFAULT_WEIGHTS, **(ws.get_setting(weights_key(name)) or {}))
+    scores, _ = analyst_scores(ws, name)
+    known = set(profiles["segment"].to_list())
+    ranking = segment_attractiveness(
+        profiles, weights, {s: v for s, v in scores.items() if s in known}
+    )
+    rows = [
+        {"segment": r["segment"], "attractiveness": r["attractiveness"],
+         "position": r["position"]}
+        for r in ranking.iter_rows(named=True)
+    ]  # fmt: skip
+    note = None
+    if all(r["position"] is None for r in rows):
+        note = (
+            "Share of wallet needs a kept potential fit (Targeting screen, or segscope "
+            "potential); until then the segments are listed, not placed on the matrix."
+        )
+    return rows, note
+
+
+def _whitespace(ctx: Any) -> Any:
+    """The segment x line penetration heat map (``core.whitespace``), the
+    ``HEAT_MAP_LINES`` lines with the most buyers; None without product lines."""
+    from core.errors import SegscopeError
+    from core.playbook import HeatMap
+    from core.whitespace import white_space
+
+    if ctx.transactions.is_empty():
+        return None
+    try:
+        result = white_space(
+            ctx.transactions, ctx.assignments.select("account_id", "segment"),
+            frame=ctx.frame, as_of=ctx.as_of,
+        )  # fmt: skip
+    except SegscopeError:
+        return None
+    pen = result.penetration
+    if pen.is_empty():
+        return None
+    ranked = (
+        pen.group_by("line")
+        .agg(pl.col("buyers").sum())
+        .sort(["buyers", "line"], descending=[True, False])
+    )
+    lines = ranked["line"].head(HEAT_MAP_LINES).cast(pl.Utf8).to_list()
+    value = {(str(r["segment"]), str(r["line"])): r["penetration"] for r in pen.to_dicts()}
+    segments = [s for s in ctx.segments if any((s, ln) in value for ln in lines)]
+    note = None
+    if ranked.height > len(lines):
+        note = f"The {len(lines)} of {ranked.height} lines with the most buyers."
+    what = "product line" if result.line_column == "product_line" else "product"
+    return HeatMap(
+        f"White space: share of each segment's customers buying each {what}",
+        segments, lines, [[value.get((s, ln), 0.0) for ln in lines] for s in segments],
+        row_title="Segment", column_title=what, note=note,
+    )  # fmt: skip
 
 
 def build_playbook(
@@ -122,7 +226,7 @@ def build_playbook(
     from core.playbook import PlaybookInput, SegmentSection
     from core.profile import segment_profiles, segment_traits
     from storage.plans import get_plan, list_personas, list_plans
-    from tui.commands.plan import kpi_actuals_for, segment_context
+    from tui.commands.plan import kpi_actuals_for, kpi_trend_for, segment_context
 
     ctx = segment_context(ws, model_name, as_of)
     name = ctx.model.name
@@ -154,6 +258,7 @@ def build_playbook(
     ):
         traits[seg].append(phrase)
     actuals = kpi_actuals_for(ws, ctx, today)
+    trend = kpi_trend_for(ws, ctx)
     contacts = ws.load_contacts()
     sections = []
     for seg in chosen:
@@ -173,6 +278,7 @@ def build_playbook(
                 personas=personas,
                 plan=get_plan(ws, name, seg),
                 kpis=actuals.filter(pl.col("segment") == seg).to_dicts(),
+                kpi_trend=trend.filter(pl.col("segment") == seg).to_dicts(),
             )
         )
     summary = []
@@ -181,6 +287,7 @@ def build_playbook(
             {**by_segment[s], "status": (notes.get(s) or {}).get("status")} for s in ctx.segments
         ]
     orphans = list_plans(ws, name).filter(pl.col("orphaned")).to_dicts()
+    targeting, targeting_note = _targeting(ws, name, profiles)
     return PlaybookInput(
         workspace=Path(ws.path).name,
         model=name,
@@ -192,11 +299,21 @@ def build_playbook(
         selection_note=note,
         orphaned_plans=orphans,
         generated_on=today, pareto=_pareto(ctx.frame),
-    )
+        pareto_curve=_pareto(ctx.frame, PARETO_CURVE_POINTS),
+        segment_totals=[
+            {"segment": s, "accounts": by_segment[s]["accounts"],
+             "revenue": by_segment[s]["revenue"]}
+            for s in ctx.segments
+        ],
+        segment_trend=_in_segment_order(segment_trend_for(ws, name), ctx.segments),
+        targeting=targeting,
+        targeting_note=targeting_note,
+        whitespace=_whitespace(ctx),
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.playbook import markdown_to_html, playbook_markdown
+    from core.playbook import playbook_html, playbook_markdown
     from tui.commands.plan import today_arg
 
     out = Path(args.out).expanduser()
@@ -209,9 +326,7 @@ def run(args: argparse.Namespace) -> int:
     check_out(args, out)
     with open_workspace(args.workspace) as ws:
         inp = build_playbook(ws, args.model, parse_date(args.as_of), today, args.targets_only)
-    text = playbook_markdown(inp)
-    if kind in (".html", ".htm"):
-        text = markdown_to_html(text, f"Playbook: {inp.model}")
+    text = playbook_html(inp) if kind in (".html", ".htm") else playbook_markdown(inp)
     from storage.export import write_text_atomic
 
     write_text_atomic(out, text, **out_options(args))

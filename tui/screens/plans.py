@@ -5,8 +5,11 @@ with live actuals; plans of segments that vanished are shown flagged
 A thread worker flags orphaned plans (``storage.plans.flag_orphans``), reads
 plans and KPIs and computes the actuals on the current frame
 (``core.kpi.kpi_actuals``: met / on track / off track / not available,
-judged as of :func:`today`), then posts ``PlansComputed``. Edits go through
-``storage.plans`` (undoable with ctrl+z).
+judged as of :func:`today`), then posts ``PlansComputed``; when the model has
+frozen runs it then computes every KPI at each run (``plan kpis --trend``) and
+posts ``KpiTrendComputed``: the highlighted KPI is drawn over the runs, with
+its target, under the KPI table. Edits go through ``storage.plans`` (undoable
+with ctrl+z).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from tui.display_names import label as display_name
 from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.plan_form import PLAN_FORM_FIELDS, KpiForm, PlanForm
+from tui.widgets.trend_chart import TrendChart
 
 ORPHANED = "orphaned"
 # status -> theme variable of its colour
@@ -107,6 +111,36 @@ def compute_plans(state: Any, model_name: str, on: dt.date) -> PlansData:
                      metric_availability(frame), annotations, orphans)  # fmt: skip
 
 
+def kpi_trend_key(state: Any, model_name: str) -> tuple | None:
+    """What the KPI trend depends on: the runs, the KPIs' metrics and the data
+    (a new target or note changes nothing); None without runs or KPIs."""
+    from storage.plans import list_kpis
+
+    ws = state.workspace
+    runs = tuple(ws.list_runs(model_name)["run_id"].to_list())
+    kpis = list_kpis(ws, model_name)
+    if not runs or kpis.is_empty():
+        return None
+    metrics = tuple(kpis.select("id", "segment", "metric").rows())
+    return (model_name, runs, metrics, id(state.transactions), state.as_of)
+
+
+def compute_kpi_trend(state: Any, model_name: str) -> pl.DataFrame | None:
+    """Every KPI of the model at each of its frozen runs (``point, id, segment,
+    metric, actual``, points named "run N"), or None without runs or KPIs."""
+    from tui.commands.plan import SegmentContext, kpi_trend_for
+
+    ws = state.workspace
+    if kpi_trend_key(state, model_name) is None:
+        return None
+    assignments = state.assignments
+    ctx = SegmentContext(state.active_model, state.frame, state.transactions,
+                         state.as_of or dt.date.today(), assignments, None, [])  # fmt: skip
+    trend = kpi_trend_for(ws, ctx)
+    # "run 3 (label) 2025-06-30" -> "run 3": the axis has little room
+    return trend.with_columns(pl.col("point").str.extract(r"^(run \d+)"))
+
+
 def edits_token(state: Any) -> tuple:
     """Changes with every recorded edit, undo and redo (storage.history's log)."""
     try:
@@ -140,6 +174,13 @@ class PlansScreen(WorkbenchScreen):
                 tooltip="Review mode: walk through the target segments one by one"),
     ]
 
+    class KpiTrendComputed(Message):
+        def __init__(self, model_name: str, trend: pl.DataFrame, key: tuple | None) -> None:
+            super().__init__()
+            self.model_name = model_name
+            self.trend = trend
+            self.key = key
+
     class PlansComputed(Message):
         """Plans, KPIs and live actuals of the active model are ready."""
 
@@ -153,6 +194,8 @@ class PlansScreen(WorkbenchScreen):
         self._rows: list[str] = []
         self._kpi_ids: list[int] = []
         self._computed_key: tuple | None = None
+        self._trend: pl.DataFrame | None = None
+        self._trend_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -167,6 +210,7 @@ class PlansScreen(WorkbenchScreen):
                 yield Label("KPIs", id="kpi-title", markup=False)
                 yield DataTable(id="kpi-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="kpi-note", markup=False)
+                yield TrendChart(id="kpi-trend")
         yield WorkbenchFooter()
 
     def on_mount(self) -> None:
@@ -202,8 +246,25 @@ class PlansScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="plans", exit_on_error=False)
     def _compute(self, model_name: str) -> None:
         data = compute_plans(self.state, model_name, today())
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.PlansComputed(data))
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(self.PlansComputed(data))
+        # one frame per run: recomputed only when the runs, the KPIs or the data change
+        key = kpi_trend_key(self.state, model_name)
+        if key is None and self._trend_key is not None:  # the last run or KPI went
+            empty = pl.DataFrame(schema={"point": pl.String, "id": pl.Int64,
+                                         "actual": pl.Float64})  # fmt: skip
+            self.post_message(self.KpiTrendComputed(model_name, empty, None))
+        if key is None or key == self._trend_key:
+            return
+        trend = compute_kpi_trend(self.state, model_name)
+        if trend is not None and not get_current_worker().is_cancelled:
+            self.post_message(self.KpiTrendComputed(model_name, trend, key))
+
+    def on_plans_screen_kpi_trend_computed(self, message: KpiTrendComputed) -> None:
+        if message.model_name == self.model_name:
+            self._trend, self._trend_key = message.trend, message.key
+            self._show_kpi_trend()
 
     def on_plans_screen_plans_computed(self, message: PlansComputed) -> None:
         if message.data.model_name != self.model_name:
@@ -348,6 +409,27 @@ class PlansScreen(WorkbenchScreen):
             if kpi["baseline"] is not None:
                 text += f" · baseline {fmt_value(kpi['metric'], kpi['baseline'])}"
         self.query_one("#kpi-note", Static).update(text)
+        self._show_kpi_trend()
+
+    def _show_kpi_trend(self) -> None:
+        """The highlighted KPI at each frozen run, with its target (hidden without runs)."""
+        chart = self.query_one("#kpi-trend", TrendChart)
+        kpi, trend = self.current_kpi(), self._trend
+        rows = None if kpi is None or trend is None else trend.filter(pl.col("id") == kpi["id"])
+        if kpi is None or rows is None or rows["actual"].is_null().all():
+            chart.display = False
+            return
+        from core.kpi import KPI_LABELS
+
+        metric = kpi["metric"]
+        name = KPI_LABELS.get(metric, metric)
+        runs = rows["point"].to_list()
+        series: dict[str, list[float | None]] = {name: rows["actual"].to_list()}
+        if kpi["target"] is not None:
+            series["target"] = [kpi["target"]] * len(runs)
+        chart.display = True
+        chart.show(f"{name} of {kpi['segment']} by frozen run", runs, series,
+                   fmt=lambda v: fmt_value(metric, v), from_zero=False)  # fmt: skip
 
     # -- actions -----------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Runs (key 6): freeze the active model's segments as a run, list runs, and
 compare two runs in a migration matrix (accounts or revenue), with drill-down
-into the accounts behind a cell.
+into the accounts behind a cell. Until two runs are marked, the right pane
+shows the segments over the frozen runs (``core.trends.segment_trend``) of the
+active model (else of the newest run's model), in accounts or revenue (v).
 
 Freezing, loading runs and the matrix itself (``core.runs.migration_matrix``)
 all run in thread workers; this screen only lays out their results.
@@ -31,6 +33,7 @@ from tui.widgets.run_compare import (
 )
 from tui.widgets.segment_accounts import AccountsDialog
 from tui.widgets.segment_table import Formatter, fill_table
+from tui.widgets.trend_chart import TrendChart, long_to_series
 
 
 def matrix_formatters(frame: pl.DataFrame, measure: str, room: int) -> dict[str, Formatter]:
@@ -78,7 +81,7 @@ class RunsScreen(WorkbenchScreen):
         Binding("space", "mark", "Mark", id="runs.mark",
                 tooltip="Mark or unmark the highlighted run for comparison (two at a time)"),
         Binding("v", "toggle_measure", "Accounts/revenue", id="runs.measure",
-                tooltip="Show the migration matrix in accounts or in revenue"),
+                tooltip="Show the migration matrix and the trend chart in accounts or in revenue"),
         Binding("enter", "drill", "Moved accounts", id="runs.drill",
                 tooltip="Show the accounts behind the highlighted matrix cell"),
         Binding("x", "delete_run", "Delete run", id="runs.delete",
@@ -100,6 +103,12 @@ class RunsScreen(WorkbenchScreen):
             super().__init__()
             self.run_id = run_id
 
+    class TrendComputed(Message):
+        def __init__(self, model_name: str, trend: pl.DataFrame) -> None:
+            super().__init__()
+            self.model_name = model_name
+            self.trend = trend
+
     class MatrixComputed(Message):
         def __init__(self, result: MigrationResult) -> None:
             super().__init__()
@@ -111,6 +120,7 @@ class RunsScreen(WorkbenchScreen):
         self._marked: list[int] = []
         self._measure = "accounts"
         self._result: MigrationResult | None = None
+        self._trend: RunsScreen.TrendComputed | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,6 +134,7 @@ class RunsScreen(WorkbenchScreen):
                 )
                 yield DataTable(id="matrix-table", cursor_type="cell")
                 yield Label("", id="matrix-hint", markup=False)
+                yield TrendChart(id="runs-trend")
         yield Footer()
 
     # -- runs list -------------------------------------------------------------
@@ -141,6 +152,49 @@ class RunsScreen(WorkbenchScreen):
         known = {run.run_id for run in self._runs}
         self._marked = [run_id for run_id in self._marked if run_id in known]
         self._show_runs()
+        self._load_trend()
+
+    # -- segments over the runs ------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="runs-trend", exit_on_error=False)
+    def _load_trend(self) -> None:
+        from core.trends import segment_trend
+
+        runs = sorted(self._runs, key=lambda run: run.run_id)
+        active = self.state.active_model
+        models = [run.model_name for run in runs]
+        name = active.name if active is not None and active.name in models else (
+            models[-1] if models else None)  # fmt: skip
+        if name is None:
+            return
+        ws = self.state.workspace
+        points = [(f"run {run.run_id}", ws.load_run(run.run_id))
+                  for run in runs if run.model_name == name]  # fmt: skip
+        trend = segment_trend(points)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.TrendComputed(name, trend))
+
+    def on_runs_screen_trend_computed(self, message: TrendComputed) -> None:
+        self._trend = message
+        self._show_trend()
+
+    def _show_trend(self) -> None:
+        """The chart in the right pane while no comparison is on screen."""
+        chart = self.query_one("#runs-trend", TrendChart)
+        trend = self._trend
+        showing = len(self._marked) < 2 and trend is not None and not trend.trend.is_empty()
+        chart.display = showing
+        self.query_one("#matrix-table", DataTable).display = not showing
+        if not showing or trend is None:
+            return
+        runs, series = long_to_series(trend.trend, "segment", self._measure)
+        chart.show(f"{trend.model_name}: {self._measure} per segment",
+                   runs, series,
+                   fmt=formatting.short_number)  # fmt: skip
+        self.query_one("#matrix-hint", Label).update(
+            "Each line: a segment's " + ("accounts" if self._measure == "accounts" else
+                                         "frozen revenue") + " at each run. v: accounts/revenue"
+        )  # fmt: skip
 
     def _show_runs(self) -> None:
         table = self.query_one("#runs-table", DataTable)
@@ -253,7 +307,10 @@ class RunsScreen(WorkbenchScreen):
             self.query_one("#matrix-title", Label).update(
                 "Mark two runs with space to compare them."
             )
+            self.query_one("#matrix-hint", Label).update("")
+            self._show_trend()
             return
+        self._show_trend()
         earlier, later = sorted(self._marked)
         self.query_one("#matrix-title", Label).update(f"Comparing run {earlier} → run {later}…")
         self._compute_matrix(earlier, later)
@@ -273,6 +330,7 @@ class RunsScreen(WorkbenchScreen):
     def action_toggle_measure(self) -> None:
         self._measure = "revenue" if self._measure == "accounts" else "accounts"
         self._show_matrix()
+        self._show_trend()
 
     def _show_matrix(self) -> None:
         result = self._result

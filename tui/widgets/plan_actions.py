@@ -292,14 +292,13 @@ def export_playbook_to(app: SegscopeApp, model_name: str, out: Path,
     app.notify(f"Writing the playbook {out}…", title="Playbook", timeout=3)
 
     def run() -> None:
-        from core.playbook import markdown_to_html, playbook_markdown
+        from core.playbook import playbook_html, playbook_markdown
         from tui.commands.playbook import build_playbook
 
         inp = build_playbook(state.workspace, model_name, state.as_of,
                              today or dt.date.today(), False)  # fmt: skip
-        text = playbook_markdown(inp)
-        if out.suffix.lower() in (".html", ".htm"):
-            text = markdown_to_html(text, f"Playbook: {inp.model}")
+        html = out.suffix.lower() in (".html", ".htm")  # with the inline charts
+        text = playbook_html(inp) if html else playbook_markdown(inp)
         from storage.export import write_text_atomic
 
         write_text_atomic(out, text)
