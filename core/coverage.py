@@ -62,7 +62,7 @@ class CoverageSettings:
     over_headroom_quantile: float = 0.5
     under_ratio: float = 0.5
     under_headroom_quantile: float = 0.75
-    response_per_hour: float = 0.005
+    response_per_hour: float = 0.002
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.minutes) - set(EFFORT_TYPES))

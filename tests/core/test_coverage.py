@@ -78,7 +78,7 @@ def test_hand_worked_example() -> None:
     assert moves["E"]["minutes_added"] == pytest.approx(155.0)
     assert moves["F"]["minutes_added"] == pytest.approx(49.0)
     assert moves["E"]["ratio_after"] == pytest.approx(1.0)
-    assert moves["E"]["assumed_uplift"] == pytest.approx(155 / 60 * 0.005 * 1000)
+    assert moves["E"]["assumed_uplift"] == pytest.approx(155 / 60 * 0.002 * 1000)
     assert cov.summary["hours_moved"] == pytest.approx(204 / 60)
     assert cov.summary["headroom_reached"] == 1400.0
     assert "ASSUMPTION" in cov.summary["response_assumption"]
