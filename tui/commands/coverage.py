@@ -104,13 +104,13 @@ def potential_frame(ws: Any, frame: pl.DataFrame, as_of: Any) -> tuple[pl.DataFr
         source = "the potential fit kept in the workspace"
         out = kept
     else:
+        from core.errors import SegscopeError
         from core.potential import fit_potential
-        from storage.errors import WorkspaceBusyError
 
         res = fit_potential(frame)
         try:
             keep_potential(ws, res, as_of, res.report.quantile)
-        except WorkspaceBusyError:
+        except SegscopeError:  # busy or read-only: the fit is still used
             pass
         source = "a potential fit made now (q 0.8, out-of-fold)"
         out = frame.join(res.frame.select(pl.col("account_id").cast(frame["account_id"].dtype),
