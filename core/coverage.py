@@ -123,7 +123,15 @@ def activity_kind(raw: pl.Expr) -> pl.Expr:
 def activity_effort(
     activities: pl.DataFrame, settings: CoverageSettings, as_of: dt.date, window_months: int,
 ) -> pl.DataFrame:
-    """The window's activities with ``kind`` and ``minutes`` (duration, else the default)."""
+    """The window's activities with ``kind``, ``n`` (activities per row) and
+    ``minutes`` (durations given, else the type's default).
+
+    ``activities`` is either one row per activity (``date``, ``duration_minutes``
+    null where not given) or the window's summary of
+    ``storage.activities.activity_summary`` (no ``date``; ``activities`` = count,
+    ``duration_minutes`` = sum of the durations given, ``without_duration`` =
+    count of those without one).
+    """
     start = shift_months(as_of, -window_months)
     defaults = pl.DataFrame({"kind": list(EFFORT_TYPES),
                              "default_minutes": [settings.minutes_for(k) for k in EFFORT_TYPES]})
@@ -132,14 +140,20 @@ def activity_effort(
         acts = acts.with_columns(duration_minutes=pl.lit(None, pl.Float64))
     if "owner" not in acts.columns:
         acts = acts.with_columns(owner=pl.lit(None, pl.String))
+    if "date" in acts.columns:
+        acts = acts.filter((pl.col("date") >= start) & (pl.col("date") < as_of))
+        given = pl.col("duration_minutes").cast(pl.Float64)
+        acts = acts.with_columns(n=pl.lit(1, pl.Int64),
+                                 without_duration=given.is_null().cast(pl.Int64))
+    else:
+        acts = acts.with_columns(n=pl.col("activities").cast(pl.Int64))
     return (
-        acts.filter((pl.col("date") >= start) & (pl.col("date") < as_of))
-        .with_columns(pl.col("account_id").cast(pl.String),
-                      kind=activity_kind(pl.col("type")),
-                      owner=pl.col("owner").cast(pl.String).fill_null("(no owner)"))
+        acts.with_columns(pl.col("account_id").cast(pl.String),
+                          kind=activity_kind(pl.col("type")),
+                          owner=pl.col("owner").cast(pl.String).fill_null("(no owner)"))
         .join(defaults, on="kind", how="left")
-        .with_columns(minutes=pl.coalesce(pl.col("duration_minutes").cast(pl.Float64),
-                                          pl.col("default_minutes")))
+        .with_columns(minutes=pl.col("duration_minutes").cast(pl.Float64).fill_null(0.0)
+                      + pl.col("default_minutes") * pl.col("without_duration"))
         .drop("default_minutes")
     )
 
@@ -182,16 +196,17 @@ def coverage(
         pl.col("headroom").cast(pl.Float64),
     ).filter(pl.col("headroom").is_not_null())
     known = acts.join(pot.select("account_id"), on="account_id", how="semi")
-    if known.height < acts.height:
-        notes.append(f"{acts.height - known.height:,} activities in the window are on accounts "
+    left_out = int(acts["n"].sum()) - int(known["n"].sum())
+    if left_out:
+        notes.append(f"{left_out:,} activities in the window are on accounts "
                      "without a potential and are left out")
     acts = known
-    other = int((acts["kind"] == "other").sum())
+    other = int(acts.filter(pl.col("kind") == "other")["n"].sum())
     if other:
         notes.append(f"{other:,} activities of other types (tasks, notes, ...) count "
                      f"{settings.minutes_for('other'):g} minutes unless they give a duration")
     per_account = acts.group_by("account_id").agg(
-        effort_minutes=pl.col("minutes").sum(), activities=pl.len().cast(pl.Int64))
+        effort_minutes=pl.col("minutes").sum(), activities=pl.col("n").sum().cast(pl.Int64))
     frame = (pot.join(per_account, on="account_id", how="left")
              .with_columns(pl.col("effort_minutes").fill_null(0.0),
                            pl.col("activities").fill_null(0)))

@@ -7,6 +7,7 @@ they are read with one query rather than through the snapshot children of
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
@@ -40,3 +41,24 @@ def activity_count(ws: Any) -> int:
     """How many activities the workspace holds."""
     with ws.committed() as conn:
         return int(conn.execute("SELECT count(*) FROM activities").fetchone()[0])
+
+
+def activity_summary(ws: Any, start: Any, end: Any) -> pl.DataFrame:
+    """The activities dated in ``[start, end)`` summed in SQL per account, owner and type:
+    ``account_id, owner, type, activities`` (count), ``duration_minutes`` (sum of the
+    durations given, null when none is), ``without_duration`` (count of those
+    without). ``core.coverage`` takes this in place of the rows: a million
+    accounts' activities then cross into Python as a few rows per account."""
+    epoch = dt.date(1970, 1, 1)
+    with ws.committed() as conn:
+        rows = conn.execute(
+            "SELECT account_id, owner, type, count(*), sum(duration_minutes),"
+            " count(*) - count(duration_minutes) FROM activities"
+            " WHERE date >= ? AND date < ? GROUP BY account_id, owner, type"
+            " ORDER BY account_id, owner, type",
+            ((start - epoch).days, (end - epoch).days),
+        ).fetchall()
+    schema = {"account_id": pl.String(), "owner": pl.String(), "type": pl.String(),
+              "activities": pl.Int64(), "duration_minutes": pl.Float64(),
+              "without_duration": pl.Int64()}
+    return pl.DataFrame(rows, schema=schema, orient="row")

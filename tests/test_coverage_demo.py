@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from core.coverage import coverage
+from core.periods import shift_months
 from sample_data.demo import DEMO_DIR, build_demo_workspace
-from storage.activities import load_activities
+from storage.activities import activity_summary, load_activities
 from storage.workspace import Workspace
 
 # The type defaults of DOMAIN.md "Coverage", written out again on purpose.
@@ -32,7 +34,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
         frame, _tx, as_of = build_frame(ws, None)
         potential, _ = potential_frame(ws, frame, as_of)
         activities = load_activities(ws)
-    return coverage(activities, potential, as_of=as_of), potential, as_of
+        summary = activity_summary(ws, shift_months(as_of, -12), as_of)
+    result = coverage(activities, potential, as_of=as_of)
+    # the SQL summary the command and the screen use gives the same result
+    summed = coverage(summary, potential, as_of=as_of)
+    assert_frame_equal(summed.accounts, result.accounts, check_exact=False, rel_tol=1e-12)
+    assert_frame_equal(summed.owners, result.owners, check_exact=False, rel_tol=1e-12)
+    return result, potential, as_of
 
 
 def _reference(potential: pl.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -123,14 +123,14 @@ def potential_frame(ws: Any, frame: pl.DataFrame, as_of: Any) -> tuple[pl.DataFr
 def compute(ws: Any, args: argparse.Namespace) -> tuple[Any, pl.DataFrame, str]:
     """The ``Coverage`` result, the per-account frame (for names) and the potential's source."""
     from core.coverage import CoverageSettings, coverage
-    from storage.activities import load_activities
+    from core.periods import shift_months
+    from storage.activities import activity_count, activity_summary
     from tui.commands.segment import build_frame, load_model, parse_date
 
     settings = CoverageSettings(minutes={**parse_minutes(args.minutes)},
                                 over_ratio=args.over_ratio, under_ratio=args.under_ratio,
                                 response_per_hour=args.response)
-    activities = load_activities(ws)
-    if activities.is_empty():
+    if activity_count(ws) == 0:
         raise UsageError(f"{ws.path} has no activities: import a CRM activity export with "
                          "'segscope import WS FILE --kind activities'")
     frame, transactions, as_of = build_frame(ws, parse_date(args.as_of))
@@ -146,6 +146,7 @@ def compute(ws: Any, args: argparse.Namespace) -> tuple[Any, pl.DataFrame, str]:
         seg_frame = with_forward_columns(frame, transactions, as_of, model, ws)
         assignments = assign_segments(seg_frame, model).select("account_id", "segment")
     potential, source = potential_frame(ws, frame, as_of)
+    activities = activity_summary(ws, shift_months(as_of, -12), as_of)
     result = coverage(activities, potential, as_of=as_of, window_months=12,
                       assignments=assignments, settings=settings, scope=args.scope)
     return result, frame, source

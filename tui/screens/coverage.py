@@ -137,20 +137,21 @@ class CoverageScreen(WorkbenchScreen):
     def compute(self) -> None:
         from core.coverage import coverage
         from core.errors import SegscopeError
-        from storage.activities import load_activities
+        from core.periods import shift_months
+        from storage.activities import activity_count, activity_summary
         from tui.commands.coverage import potential_frame
 
         state = self.state
         ws = state.workspace
         transactions = state.transactions
-        activities = load_activities(ws)
-        if activities.is_empty() or transactions is None or transactions.is_empty():
+        if activity_count(ws) == 0 or transactions is None or transactions.is_empty():
             self.app.call_from_thread(self.show_empty, "No coverage to show: the workspace "
                                       "needs transactions and imported activities "
                                       "(segscope import WS FILE --kind activities).")
             return
         frame = state.frame
         potential, source = potential_frame(ws, frame, state.as_of)
+        activities = activity_summary(ws, shift_months(state.as_of, -12), state.as_of)
         assignments = state.assignments
         try:
             result = coverage(
