@@ -147,9 +147,13 @@ def activity_effort(
                                  without_duration=given.is_null().cast(pl.Int64))
     else:
         acts = acts.with_columns(n=pl.col("activities").cast(pl.Int64))
+    # the type words are few: read each once, not once per activity
+    words = acts.select(pl.col("type").cast(pl.String).unique().drop_nulls())
+    kinds = dict(words.with_columns(kind=activity_kind(pl.col("type"))).iter_rows())
     return (
         acts.with_columns(pl.col("account_id").cast(pl.String),
-                          kind=activity_kind(pl.col("type")),
+                          kind=pl.col("type").cast(pl.String)
+                          .replace_strict(kinds, default="other", return_dtype=pl.String),
                           owner=pl.col("owner").cast(pl.String).fill_null("(no owner)"))
         .join(defaults, on="kind", how="left")
         .with_columns(minutes=pl.col("duration_minutes").cast(pl.Float64).fill_null(0.0)
@@ -159,10 +163,11 @@ def activity_effort(
 
 
 def _owners(acts: pl.DataFrame) -> pl.DataFrame:
+    # most minutes, ties to the first name: a max, a filter and a min instead of
+    # a three-key sort (seconds at a million accounts)
     per = acts.group_by("account_id", "owner").agg(pl.col("minutes").sum())
-    return (per.sort(["account_id", "minutes", "owner"], descending=[False, True, False])
-            .unique("account_id", keep="first", maintain_order=True)
-            .select("account_id", "owner"))
+    return (per.filter(pl.col("minutes") == pl.col("minutes").max().over("account_id"))
+            .group_by("account_id").agg(pl.col("owner").min()))
 
 
 def coverage(
