@@ -21,6 +21,7 @@ DEMO_FILES = (
     ("accounts.csv", "accounts"),
     ("transactions.csv.gz", "transactions"),
     ("contacts.csv", "contacts"),
+    ("activities.csv.gz", "activities"),
 )
 # A temporary file older than this belongs to a run that died.
 STALE_TEMP_SECONDS = 3600
@@ -54,7 +55,6 @@ def _remove_stale_temps(target: Path) -> None:
 def build_demo_workspace(path: Path) -> None:
     """Create a workspace at ``path`` (which must not exist) and import the demo files."""
     from storage.importer import commit_import, prepare_import
-
     from storage.workspace import Workspace
 
     ws = Workspace.create(path)

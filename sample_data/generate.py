@@ -511,8 +511,14 @@ def _transaction_block(
     return frame, n_ord, len(ret)
 
 
-def write_transactions(cfg: GeneratorConfig, pop: Population, sink: BinaryIO) -> int:
-    """Write all invoice lines to ``sink`` block by block; returns the number of lines."""
+def write_transactions(
+    cfg: GeneratorConfig, pop: Population, sink: BinaryIO, recent: list | None = None
+) -> int:
+    """Write all invoice lines to ``sink`` block by block; returns the number of lines.
+
+    ``recent``, when given, receives per block the net amount of each customer
+    over the last 365 days of the history (``account_id``, ``revenue``).
+    """
     start, n_days = window(cfg)
     w = seasonal_weights(start, n_days)
     season_cum = np.concatenate([[0.0], np.cumsum(w)])
@@ -536,6 +542,13 @@ def write_transactions(cfg: GeneratorConfig, pop: Population, sink: BinaryIO) ->
         invoice_offset += n_inv
         credit_offset += n_cn
         lines += frame.height
+        if recent is not None:
+            since = cfg.end_date - timedelta(days=364)
+            recent.append(
+                frame.filter(pl.col("date") >= since)
+                .group_by("account_id")
+                .agg(revenue=pl.col("amount").sum())
+            )
         frame.write_csv(sink, include_header=block == 0, float_precision=2)
         del frame
     if len(customers) == 0:
@@ -615,6 +628,128 @@ def generate_contacts(cfg: GeneratorConfig, pop: Population) -> pl.DataFrame:
     )
 
 
+# ---------------------------------------------------------------- activities
+
+# Activity types with their default minutes (DOMAIN.md "Coverage") and each
+# behaviour group's mix of effort (share of minutes): solution buyers are
+# visited, price-driven ones mailed and called.
+ACTIVITY_TYPES = (("Visit", 120.0), ("Meeting", 60.0), ("Call", 15.0), ("Email", 5.0))
+ACTIVITY_MIX = ((0.05, 0.15, 0.45, 0.35), (0.50, 0.25, 0.15, 0.10), (0.10, 0.20, 0.45, 0.25))
+# Minutes of effort a year on an account of average (planned) headroom.
+MEAN_MINUTES = 480.0
+
+
+def generate_activities(
+    cfg: GeneratorConfig, pop: Population, accounts: pl.DataFrame, recent: pl.DataFrame
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """CRM activities over the last two years, and the planted coverage of each
+    account ("over", "under" or None) in the last year.
+
+    Reps work the customers of their region that bought in the last year, in
+    proportion to sqrt(headroom x potential) as the generator sees them (the
+    top-peer wallet of the profile; headroom = wallet minus the last year's
+    revenue), and not at all where the headroom is under 40 % of the
+    potential. Planted in the last year: about 4 % of those customers, among
+    the steady ones with the least headroom, get 25-50 hours (over-covered);
+    30 % of the steady ones in the top tenth of headroom get one e-mail
+    (under-covered).
+    """
+    rng = np.random.default_rng([cfg.seed, 4])
+    n = len(pop.group)
+    start, n_days = window(cfg)
+    rev = np.zeros(n)
+    if recent.height:
+        index = pl.DataFrame({"account_id": pop.account_ids, "i": np.arange(n)})
+        got = index.join(recent, on="account_id", how="inner")
+        rev[got["i"].to_numpy()] = got["revenue"].to_numpy()
+    # What a sales team can see of an account's wallet: its size, industry and
+    # buying behaviour, scaled to what the top fifth of the active customers of
+    # that profile spend: the potential core.potential models.
+    ind_spend = np.array([i[4] for i in V.INDUSTRIES])[pop.industry]
+    profile = 1500.0 * pop.employees**0.6 * ind_spend * np.array(V.GROUP_SPEND)[pop.group]
+    active = rev > 0
+    top_peer = float(np.quantile(rev[active] / profile[active], 0.8)) if active.any() else 1.0
+    potential = top_peer * profile
+    headroom = np.maximum(potential - np.maximum(rev, 0.0), 0.0)
+    # effort grows with headroom and size (their geometric mean); none where the
+    # account already buys most of what it could (headroom under 40 % of potential)
+    planned = np.where(active & (headroom >= 0.4 * potential), np.sqrt(headroom * potential), 0.0)
+    mean_planned = planned[active].mean() if active.any() else 1.0
+    minutes = MEAN_MINUTES * planned / max(mean_planned, 1e-9)
+    minutes = minutes * np.exp(rng.normal(0.0, 0.2, n))
+
+    plant = np.full(n, None, dtype=object)
+    steady = active & np.isin(pop.trajectory, ["stable", "growing", "contracting"])
+    low = np.flatnonzero(steady & (headroom <= 0.1 * potential))
+    n_over = min(len(low), max(5, int(round(0.04 * active.sum()))))
+    over = rng.choice(low, size=n_over, replace=False) if n_over else np.array([], int)
+    big = np.flatnonzero(steady & (headroom >= np.quantile(headroom[active], 0.9))) if (
+        active.any()) else np.array([], int)
+    n_under = min(len(big), max(3, int(round(0.3 * len(big)))))
+    under = rng.choice(big, size=n_under, replace=False) if n_under else np.array([], int)
+    plant[over] = "over"
+    plant[under] = "under"
+    last_year = minutes.copy()
+    last_year[over] = 1500.0 + 1500.0 * rng.random(len(over))
+    last_year[under] = 0.0
+
+    parts = []
+    mix = np.asarray(ACTIVITY_MIX)[pop.group]
+    for year, (budget, first_day) in enumerate(((minutes, n_days - 730), (last_year,
+                                                                          n_days - 365))):
+        lo = max(first_day, 0)
+        # stochastic rounding: counts whose expected minutes are the budget's
+        counts = [np.floor(budget * mix[:, k] / m + rng.random(n)).astype(np.int64)
+                  for k, (_t, m) in enumerate(ACTIVITY_TYPES)]
+        if year == 1:
+            for k in range(len(ACTIVITY_TYPES)):
+                counts[k][under] = 0
+            counts[3][under] = 1  # one e-mail a year
+        for k, (name, default) in enumerate(ACTIVITY_TYPES):
+            acc = np.repeat(np.arange(n), counts[k])
+            # customers are worked while they buy
+            first = np.maximum(pop.start_day[acc], lo)
+            last = pop.end_day[acc]
+            last = np.where(last < first, first, np.minimum(last, lo + 364))
+            day = first + (rng.random(len(acc)) * (last - first + 1)).astype(np.int64)
+            # weekends move to the Friday before
+            weekday = (np.asarray(day) + start.weekday()) % 7
+            day = day - np.where(weekday >= 5, weekday - 4, 0)
+            given = rng.random(len(acc)) < (0.5 if default >= 60 else 0.3 if default >= 15
+                                            else 0.0)
+            dur = np.round(default * np.exp(rng.normal(0.0, 0.25, len(acc))) / 5.0) * 5.0
+            parts.append(pl.DataFrame({
+                "acc": acc,
+                "day": day.astype(np.int64),
+                "type": pl.Series([name] * len(acc), dtype=pl.String),
+                "duration": pl.Series(np.where(given, np.maximum(dur, 5.0), np.nan)),
+            }))
+    acts = pl.concat(parts).filter(pl.col("day") >= 0).sort(["day", "acc", "type"])
+
+    regions = accounts["region"].to_numpy()
+    owner = np.empty(n, dtype=object)
+    first_names = [a + b for a in V.FIRST_A for b in V.FIRST_B]
+    last_names = [a + b for a in V.LAST_A for b in V.LAST_B]
+    for region in sorted(set(regions)):
+        members = np.flatnonzero(regions == region)
+        reps = max(1, int(np.ceil(active[members].sum() / 120)))
+        names = [f"{first_names[rng.integers(len(first_names))]} "
+                 f"{last_names[rng.integers(len(last_names))]}" for _ in range(reps)]
+        owner[members] = np.asarray(names, dtype=object)[rng.integers(0, reps, len(members))]
+    width = max(8, len(str(acts.height)))
+    frame = acts.select(
+        ("ACT-" + pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(width))
+        .alias("Activity ID"),
+        pop.account_ids.gather(acts["acc"]).alias("Account ID"),
+        (pl.col("day") + (start - EPOCH).days).cast(pl.Int32).cast(pl.Date)
+        .alias("Activity Date"),
+        pl.col("type").alias("Activity Type"),
+        pl.Series(owner, dtype=pl.String).gather(acts["acc"]).alias("Assigned To"),
+        pl.col("duration").fill_nan(None).cast(pl.Int64).alias("Duration (minutes)"),
+    )
+    return frame, plant
+
+
 # ---------------------------------------------------------------- driver
 
 
@@ -625,26 +760,45 @@ def generate(cfg: GeneratorConfig, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     accounts, pop = generate_population(cfg)
     accounts.write_csv(out / "accounts.csv")
-    pl.DataFrame(
-        {
-            "account_id": pop.account_ids,
-            "behaviour_group": _strings(V.GROUPS).gather(pop.group),
-            "trajectory": pl.Series(pop.trajectory).cast(pl.String),
-        }
-    ).write_csv(out / "_truth.csv")
     contacts = generate_contacts(cfg, pop)
     contacts.write_csv(out / "contacts.csv")
     tx_name = "transactions.csv.gz" if cfg.gzip else "transactions.csv"
     stale = out / ("transactions.csv" if cfg.gzip else "transactions.csv.gz")
     if stale.exists():
         stale.unlink()
+    recent: list[pl.DataFrame] = []
     with open(out / tx_name, "wb") as raw:
         if cfg.gzip:
             # filename="" and mtime=0 keep the gzip header free of anything that varies
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
-                lines = write_transactions(cfg, pop, gz)
+                lines = write_transactions(cfg, pop, gz, recent)
         else:
-            lines = write_transactions(cfg, pop, raw)
+            lines = write_transactions(cfg, pop, raw, recent)
+    recent_revenue = (
+        pl.concat(recent).group_by("account_id").agg(pl.col("revenue").sum())
+        if recent
+        else pl.DataFrame(schema={"account_id": pl.String, "revenue": pl.Float64})
+    )
+    activities, plant = generate_activities(cfg, pop, accounts, recent_revenue)
+    act_name = "activities.csv.gz" if cfg.gzip else "activities.csv"
+    stale = out / ("activities.csv" if cfg.gzip else "activities.csv.gz")
+    if stale.exists():
+        stale.unlink()
+    if cfg.gzip:
+        with open(out / act_name, "wb") as raw, gzip.GzipFile(
+            filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6
+        ) as gz:
+            activities.write_csv(gz)
+    else:
+        activities.write_csv(out / act_name)
+    pl.DataFrame(
+        {
+            "account_id": pop.account_ids,
+            "behaviour_group": _strings(V.GROUPS).gather(pop.group),
+            "trajectory": pl.Series(pop.trajectory).cast(pl.String),
+            "coverage_plant": pl.Series(plant.tolist(), dtype=pl.String),
+        }
+    ).write_csv(out / "_truth.csv")
     if cfg.parquet:
         write_parquet_copies(out, tx_name)
     return {
@@ -652,6 +806,7 @@ def generate(cfg: GeneratorConfig, out: Path) -> dict[str, int]:
         "customers": int(pop.is_customer.sum()),
         "transactions": lines,
         "contacts": contacts.height,
+        "activities": activities.height,
     }
 
 

@@ -259,7 +259,8 @@ def write_import(
     elif prepared.kind == "transactions":
         _commit_transactions(db, prepared, import_id, report, progress)
     else:
-        extra = _commit_contacts(db, prepared, import_id, report, progress)
+        commit = _commit_contacts if prepared.kind == "contacts" else _commit_activities
+        extra = commit(db, prepared, import_id, report, progress)
         if extra.height:
             rejected = pl.concat([rejected, extra])
             report.rejected_at_commit = [
@@ -306,6 +307,7 @@ def forget_imports(
     params = tuple(ids)
     lines = db.run(f"DELETE FROM transactions WHERE import_id IN ({marks})", params)
     contacts = db.run(f"DELETE FROM contacts WHERE import_id IN ({marks})", params)
+    activities = db.run(f"DELETE FROM activities WHERE import_id IN ({marks})", params)
     accounts = 0
     if prepared.kind in ("accounts", "transactions"):
         if prepared.kind == "accounts":
@@ -319,7 +321,8 @@ def forget_imports(
             f"DELETE FROM accounts WHERE import_id IN ({marks})"
             " AND account_id NOT IN (SELECT account_id FROM temp._keep_ids)"
             " AND account_id NOT IN (SELECT account_id FROM transactions)"
-            " AND account_id NOT IN (SELECT account_id FROM contacts)",
+            " AND account_id NOT IN (SELECT account_id FROM contacts)"
+            " AND account_id NOT IN (SELECT account_id FROM activities)",
             params,
         )
         db.run("DROP TABLE temp._keep_ids")
@@ -329,7 +332,8 @@ def forget_imports(
     listed = ", ".join(f"#{i}" for i in ids)
     report.notes.append(
         f"replaces import {listed} of the same file: removed {lines:,} line(s), "
-        f"{contacts:,} contact(s) and {accounts:,} account(s) no longer referenced"
+        f"{contacts:,} contact(s), {activities:,} activity row(s) and {accounts:,} account(s) "
+        "no longer referenced"
     )
 
 
@@ -547,6 +551,35 @@ def _commit_contacts(
     progress: Progress | None,
 ) -> pl.DataFrame:
     """Upsert contacts of known accounts; return the rejected rows of unknown accounts."""
+    keep, extra = _known_accounts_only(db, prepared)
+    _upsert(db, "contacts", "contact_id", keep.drop(ROW), import_id, report)
+    if progress is not None:
+        progress(keep.height, keep.height)
+    return extra
+
+
+def _commit_activities(
+    db: SqlTarget,
+    prepared: PreparedImport,
+    import_id: int,
+    report: ImportReport,
+    progress: Progress | None,
+) -> pl.DataFrame:
+    """Append the activities of known accounts; return the rejected rows of unknown
+    accounts (a Salesforce WhatId may name an opportunity, not an account)."""
+    keep, extra = _known_accounts_only(db, prepared)
+    if keep.height:
+        db.insert("activities", keep.drop(ROW), {"import_id": import_id})
+    report.inserted = keep.height
+    if progress is not None:
+        progress(keep.height, keep.height)
+    return extra
+
+
+def _known_accounts_only(
+    db: SqlTarget, prepared: PreparedImport
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(accepted rows whose account is in the workspace, rejected rows of the others)."""
     frame = prepared.accepted
     db.run("DROP TABLE IF EXISTS temp._import_ids")
     db.run("CREATE TEMP TABLE _import_ids (account_id TEXT PRIMARY KEY)")
@@ -582,7 +615,4 @@ def _commit_contacts(
             ).alias("reason"),
             pl.lit("account_id is not in the workspace").alias("rule"),
         )
-    _upsert(db, "contacts", "contact_id", keep.drop(ROW), import_id, report)
-    if progress is not None:
-        progress(keep.height, keep.height)
-    return extra
+    return keep, extra

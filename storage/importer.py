@@ -1,4 +1,5 @@
-"""Importing accounts, transactions and contacts: prepare (read, map, validate), then commit.
+"""Importing accounts, transactions, contacts and activities: prepare (read, map,
+validate), then commit.
 
 ``prepare_import`` reads and validates a whole file and writes nothing; the
 result can be shown (mapping, preview, accepted/rejected counts by reason)
@@ -72,7 +73,12 @@ from storage.readers import (
     read_whole,
     sniff_source,
 )
-from storage.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, TRANSACTION_COLUMNS
+from storage.schema import (
+    ACCOUNT_COLUMNS,
+    ACTIVITY_COLUMNS,
+    CONTACT_COLUMNS,
+    TRANSACTION_COLUMNS,
+)
 
 __all__ = [
     "ImportFileError",
@@ -110,7 +116,8 @@ class PreparedImport:
     attribute_dtypes: dict[str, str] = field(default_factory=dict)  # accounts: name -> TEXT|REAL
     account_ids: pl.Series | None = None  # distinct account ids of accepted lines (transactions)
     _accepted: pl.DataFrame | None = None
-    _raw: pl.DataFrame | None = None  # contacts: raw rows, for reasons found at commit
+    # contacts, activities: raw rows, for reasons found at commit
+    _raw: pl.DataFrame | None = None
     _spill: list[Path] = field(default_factory=list)  # streamed: accepted batches, Arrow IPC
 
     def __post_init__(self) -> None:
@@ -369,7 +376,7 @@ def prepare_import(
         attribute_dtypes=attribute_dtypes,
         account_ids=account_ids,
         _accepted=accepted,
-        _raw=frame if kind == "contacts" else None,
+        _raw=frame if kind in ("contacts", "activities") else None,
         _spill=spill,
     )
 
@@ -449,4 +456,5 @@ STORED_COLUMNS = {
     "accounts": tuple(ACCOUNT_COLUMNS),
     "transactions": tuple(TRANSACTION_COLUMNS),
     "contacts": tuple(CONTACT_COLUMNS),
+    "activities": tuple(ACTIVITY_COLUMNS),
 }

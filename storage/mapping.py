@@ -10,6 +10,7 @@ Targets besides the canonical columns (docs/architecture.md):
 - transactions: none; unmapped columns (``Country``, ``Description`` when a
   product code exists, ...) are ignored and reported;
 - contacts: ``first_name`` and ``last_name`` are joined into ``name``;
+- activities: none; unmapped columns are ignored and reported;
 - accounts: every unrecognised column is kept as an account attribute under a
   snake_case name (``Billing City`` -> ``billing_city``).
 
@@ -24,9 +25,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from core.errors import UsageError
 from storage.readers import ImportFileError
-from storage.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, TRANSACTION_COLUMNS
+from storage.schema import (
+    ACCOUNT_COLUMNS,
+    ACTIVITY_COLUMNS,
+    CONTACT_COLUMNS,
+    TRANSACTION_COLUMNS,
+)
 
-KINDS = ("accounts", "transactions", "contacts")
+KINDS = ("accounts", "transactions", "contacts", "activities")
 
 # Names in priority order; each is normalised with ``normalise`` before use.
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -253,6 +259,72 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "preferred_channel": ("preferred_channel", "Preferred Channel"),
         "email": ("email", "Email", "Email Address", "E-mail", "Mail"),
     },
+    # CRM activity exports: Salesforce tasks and events (AccountId before WhatId,
+    # which may name an opportunity), HubSpot engagements (associated company).
+    "activities": {
+        "account_id": (
+            "account_id",
+            "AccountId",
+            "Account ID",
+            "Associated Company ID",
+            "Associated Company IDs",
+            "Associated Company",
+            "Company ID",
+            "Customer ID",
+            "CustomerID",
+            "WhatId",
+            "Related To ID",
+        ),
+        "date": (
+            "date",
+            "ActivityDate",
+            "Activity Date",
+            "ActivityDateTime",
+            "StartDateTime",
+            "hs_timestamp",
+            "Timestamp",
+            "Activity Timestamp",
+            "Engagement Date",
+            "Date",
+            "Created Date",
+            "CreatedDate",
+        ),
+        "type": (
+            "type",
+            "Activity Type",
+            "Engagement Type",
+            "hs_engagement_type",
+            "hs_activity_type",
+            "TaskSubtype",
+            "EventSubtype",
+            "Type",
+            "Subtype",
+        ),
+        "owner": (
+            "owner",
+            "OwnerId",
+            "Owner ID",
+            "hubspot_owner_id",
+            "HubSpot Owner ID",
+            "Activity Owner",
+            "Assigned To",
+            "Activity assigned to",
+            "Owner",
+            "Sales Rep",
+        ),
+        "duration_minutes": (
+            "duration_minutes",
+            "DurationInMinutes",
+            "Duration In Minutes",
+            "Duration (minutes)",
+            "Duration Minutes",
+            "Duration",
+        ),
+        "activity_id": (
+            "activity_id", "Activity ID", "Engagement ID", "hs_object_id", "Record ID", "Id", "ID",
+        ),
+        "subject": ("subject", "Subject", "hs_engagement_title", "Title"),
+    },
 }
 
 # Per-account aggregates of purchases (issue 14): what the account bought from
@@ -298,6 +370,7 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "accounts": tuple(ACCOUNT_COLUMNS),
     "transactions": tuple(TRANSACTION_COLUMNS),
     "contacts": tuple(CONTACT_COLUMNS),
+    "activities": tuple(ACTIVITY_COLUMNS),
 }
 # Targets a mapping may name that are not stored columns themselves.
 PSEUDO_TARGETS = {"contacts": ("first_name", "last_name")}
@@ -517,13 +590,16 @@ def check_required(
     """
     mapped = set(mapping.values())
     needed = ["account_id"]
-    if kind == "transactions":
+    if kind in ("transactions", "activities"):
         needed.append("date")
+    if kind == "transactions":
         if "amount" not in mapped and not {"quantity", "unit_price"} <= mapped:
             needed.append("amount")
     for target in needed:
         if target not in mapped:
             what = REQUIRED_HINT[target]
+            if target == "date" and kind == "activities":
+                what = "the activity date"
             where = f" (sheet '{sheet}')" if sheet else ""
             hint = f"Name the column with --map 'COLUMN={target}'"
             if target == "account_id" and kind == "accounts":

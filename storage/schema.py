@@ -75,6 +75,20 @@ CONTACT_COLUMNS: dict[str, str] = {
 }
 
 
+# Activities (migration 7): CRM calls, meetings, visits, e-mails, the sales
+# effort behind DOMAIN.md "Coverage". ``duration_minutes`` is null where the
+# export gives none (core.coverage then uses the type's default).
+ACTIVITY_COLUMNS: dict[str, str] = {
+    "account_id": "TEXT NOT NULL REFERENCES accounts(account_id)",
+    "date": "INTEGER NOT NULL",
+    "type": "TEXT",
+    "owner": "TEXT",
+    "duration_minutes": "REAL",
+    "activity_id": "TEXT",
+    "subject": "TEXT",
+}
+
+
 def _columns_sql(columns: dict[str, str]) -> str:
     return ",\n    ".join(f"{name} {decl}" for name, decl in columns.items())
 
@@ -259,9 +273,20 @@ MIGRATION_5 = [
 # exactly as from the lines. Null on ordinary lines.
 MIGRATION_6 = ["ALTER TABLE transactions ADD COLUMN orders INTEGER"]
 
+# Migration 7: activities, the fourth import kind (storage.activities reads
+# them; core.coverage turns them into effort against potential).
+MIGRATION_7 = [
+    f"""CREATE TABLE activities (
+    id INTEGER PRIMARY KEY,
+    {_columns_sql(ACTIVITY_COLUMNS)},
+    import_id INTEGER
+)""",
+    "CREATE INDEX activities_account ON activities(account_id)",
+]
+
 # MIGRATIONS[i] brings a workspace from version i to version i + 1.
 MIGRATIONS: list[list[str]] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4,
-                               MIGRATION_5, MIGRATION_6]
+                               MIGRATION_5, MIGRATION_6, MIGRATION_7]
 LATEST_VERSION = len(MIGRATIONS)
 
 

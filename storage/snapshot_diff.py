@@ -34,7 +34,8 @@ from storage.workspace import DEFAULT_BUSY_TIMEOUT
 
 # Tables whose keys are not listed one by one (imported data, run rows, the undo log).
 BULK_TABLES = frozenset(
-    {"accounts", "transactions", "contacts", "assignments", "rejected_rows", "edits"}
+    {"accounts", "transactions", "contacts", "activities", "assignments", "rejected_rows",
+     "edits"}
 )
 # How many keys per category a detail lists (counts are always complete).
 MAX_KEYS = 50

@@ -79,6 +79,8 @@ NUMBER_BOUNDS = {
     "margin": limits.MAX_ABS_AMOUNT,
     "quantity": limits.MAX_ABS_QUANTITY,
     "unit_price": limits.MAX_ABS_UNIT_PRICE,
+    # a week of minutes: a longer "activity" is a data error, not effort
+    "duration_minutes": 7 * 24 * 60,
 }
 # Full-width digits and separators (Japanese and Chinese input methods) read as ASCII.
 _FULL_WIDTH = [chr(0xFF10 + i) for i in range(10)] + ["／", "－", "：", "．", "\u3000"]
@@ -89,15 +91,21 @@ INT_TARGETS = {
     "accounts": ("employees", "founded_year", "buying_center_size"),
     "transactions": ("orders",),
     "contacts": (),
+    "activities": (),
 }
 FLOAT_TARGETS = {
     "accounts": ("annual_revenue",),
     "transactions": ("amount", "margin", "quantity", "unit_price"),
     "contacts": (),
+    "activities": ("duration_minutes",),
 }
-DATE_TARGETS = {"accounts": (), "transactions": ("date",), "contacts": ()}
-BOOL_TARGETS = {"accounts": ("is_customer",), "transactions": (), "contacts": ()}
-ID_TARGET = {"accounts": "account_id", "transactions": None, "contacts": "contact_id"}
+DATE_TARGETS = {
+    "accounts": (), "transactions": ("date",), "contacts": (), "activities": ("date",),
+}
+BOOL_TARGETS = {"accounts": ("is_customer",), "transactions": (), "contacts": (), "activities": ()}
+ID_TARGET = {
+    "accounts": "account_id", "transactions": None, "contacts": "contact_id", "activities": None,
+}
 
 TRUE_WORDS = ["true", "yes", "y", "1", "x", "customer", "ja", "oui", "wahr"]
 FALSE_WORDS = ["false", "no", "n", "0", "prospect", "nein", "non", "falsch"]
@@ -644,7 +652,9 @@ def validate(
         )
 
     # Stage 4: required values that are missing (not merely unparseable).
-    required = ["account_id"] + (["date", "amount"] if kind == "transactions" else [])
+    required = ["account_id"] + (
+        ["date", "amount"] if kind == "transactions" else ["date"] if kind == "activities" else []
+    )
     missing: dict[str, pl.Expr] = {}
     type_flags = [pl.col(f) for f in flags]
     for target in required:
@@ -659,6 +669,27 @@ def validate(
             pl.lit(False), *type_flags
         )
         checks.append(_Check(f"__missing_{target}", f"{target} is missing", pl.lit(label)))
+
+    if kind == "activities":
+        # Effort is the duration, else the type's default: a row with neither
+        # has no effort to count; a negative duration is a data error.
+        if "duration_minutes" in typed:
+            missing["__negative_duration"] = t("duration_minutes") < 0
+            checks.append(_Check(
+                "__negative_duration", "duration_minutes is negative",
+                pl.format("duration_minutes {} is negative",
+                          t("duration_minutes").cast(pl.String)),
+            ))
+        no_type = t("type").is_null() if "type" in typed else pl.lit(True)
+        no_duration = (t("duration_minutes").is_null() if "duration_minutes" in typed
+                       else pl.lit(True))
+        missing["__no_effort"] = no_type & no_duration & ~pl.any_horizontal(
+            pl.lit(False), *type_flags
+        )
+        checks.append(_Check(
+            "__no_effort", "activity has no type and no duration",
+            pl.lit("the activity has no type and no duration: its effort is unknown"),
+        ))
 
     work = (
         frame.with_columns(

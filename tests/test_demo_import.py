@@ -22,6 +22,7 @@ import pytest
 from sample_data import demo as demo_module
 from sample_data.demo import DEMO_DIR, ensure_demo_workspace
 from sample_data.make_messy import MESSY_DIR, write_all
+from storage.activities import load_activities
 from storage.workspace import Workspace
 from tui.cli import main
 
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_ACCOUNTS = 2000
 DEMO_TRANSACTIONS = 59_978
 DEMO_CONTACTS = 5_138
+DEMO_ACTIVITIES = 63_428
 
 
 def _import(capsys: pytest.CaptureFixture[str], ws: Path, file: Path, kind: str) -> dict:
@@ -173,6 +175,8 @@ def _check_demo_workspace(path: Path) -> None:
         accounts = ws.load_accounts()
         tx = ws.load_transactions()
         contacts = ws.load_contacts()
+        activities = load_activities(ws)
+    assert activities.height == DEMO_ACTIVITIES
     assert accounts.height == DEMO_ACCOUNTS
     assert tx.height == DEMO_TRANSACTIONS
     assert contacts.height == DEMO_CONTACTS
@@ -192,6 +196,7 @@ def test_demo_set_imports_cleanly_through_the_cli(
         ("accounts.csv", "accounts", DEMO_ACCOUNTS),
         ("transactions.csv.gz", "transactions", DEMO_TRANSACTIONS),
         ("contacts.csv", "contacts", DEMO_CONTACTS),
+        ("activities.csv.gz", "activities", DEMO_ACTIVITIES),
     )
     for name, kind, rows in files:
         report = _import(capsys, workspace, DEMO_DIR / name, kind)

@@ -72,7 +72,8 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Pat
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         assert main(["--accounts", "250", "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
     a, b, c = (_files(tmp_path / n) for n in "abc")
-    assert set(a) == {"accounts.csv", "transactions.csv", "contacts.csv", "_truth.csv"}
+    assert set(a) == {"accounts.csv", "transactions.csv", "contacts.csv", "activities.csv",
+                      "_truth.csv"}
     assert a == b
     assert a["accounts.csv"] != c["accounts.csv"]
     assert a["transactions.csv"] != c["transactions.csv"]

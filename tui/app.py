@@ -58,6 +58,7 @@ SCREENS: list[tuple[str, str, str, str, str]] = [
 # Screens with a key the footer does not list (it shows "123456789 Screens").
 HIDDEN_SCREENS: list[tuple[str, str, str, str, str]] = [
     ("whitespace", "0", "White space", "tui.screens.whitespace", "WhitespaceScreen"),
+    ("coverage", "C", "Coverage", "tui.screens.coverage", "CoverageScreen"),
 ]
 
 

@@ -145,7 +145,7 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_migrations_are_forward_only_and_numbered() -> None:
-    assert LATEST_VERSION == len(schema.MIGRATIONS) == 6
+    assert LATEST_VERSION == len(schema.MIGRATIONS) == 7
     for statements in schema.MIGRATIONS:
         assert statements and all(isinstance(s, str) for s in statements)
 

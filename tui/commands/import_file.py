@@ -18,12 +18,13 @@ from typing import Any
 from storage.mapping import KINDS, parse_overrides
 
 DESCRIPTION = """\
-Import accounts, transactions or contacts into a workspace.
+Import accounts, transactions, contacts or activities into a workspace.
 
 FILE may be CSV (delimiter , ; tab or | sniffed; UTF-8 with or without BOM,
 or cp1252/latin-1; decimal comma understood), gzip-compressed CSV, XLSX (first
 sheet, or --sheet) or Parquet. Columns of common CRM and ERP exports are
-recognised (Salesforce, HubSpot, invoice lines); --map fixes the rest.
+recognised (Salesforce, HubSpot, invoice lines, CRM activity exports such as
+Salesforce tasks/events and HubSpot engagements); --map fixes the rest.
 
 SOURCE may also be a folder or glob of Parquet/CSV files (hive partitions
 become columns), '-' (standard input), a DuckDB database or a postgresql://
@@ -49,6 +50,7 @@ examples:
   segscope import ws.segscope postgresql://me@db/erp --table sales.lines --kind transactions
   segscope import ws.segscope accounts.csv --kind accounts --map "Org=name" --replace
   segscope import ws.segscope kunden.csv --kind accounts --encoding shift_jis
+  segscope import ws.segscope tasks.csv --kind activities
 """
 
 SHOW_REJECTED = 10
@@ -57,7 +59,7 @@ SHOW_REJECTED = 10
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "import",
-        help="import accounts, transactions or contacts (CSV, XLSX, Parquet)",
+        help="import accounts, transactions, contacts or activities (CSV, XLSX, Parquet)",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

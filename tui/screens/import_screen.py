@@ -28,7 +28,7 @@ from tui.screens import PaletteCommand, WorkbenchScreen
 from tui.widgets.footer import WorkbenchFooter
 from tui.widgets.path_suggester import PathSuggester
 
-KINDS = ("accounts", "transactions", "contacts")
+KINDS = ("accounts", "transactions", "contacts", "activities")
 IGNORE = "__ignore__"
 PREVIEW_ROWS = 12
 REJECTED_SAMPLE = 8
@@ -46,6 +46,8 @@ def guess_kind(path: Path) -> str:
         return "transactions"
     if any(w in name for w in ("contact", "people", "person")):
         return "contacts"
+    if any(w in name for w in ("activit", "task", "event", "engagement", "call", "meeting")):
+        return "activities"
     return "accounts"
 
 
