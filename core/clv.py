@@ -149,6 +149,10 @@ def _account_days(transactions: pl.DataFrame, calibration_end: dt.date) -> pl.Da
     )
 
 
+def _exact_cents(column: str) -> pl.Expr:
+    return (pl.col(column) * 100).round(0).cast(pl.Int64)
+
+
 def _summarise(
     days: pl.DataFrame, calibration_end: dt.date, unit: float, zero_amount_is_purchase: bool
 ) -> pl.DataFrame:
@@ -160,10 +164,13 @@ def _summarise(
             pl.len().cast(pl.Int64).alias("purchase_days"),
             pl.col("date").min().alias("first_purchase"),
             pl.col("date").max().alias("last_purchase"),
-            pl.col("amount").sum().alias("calibration_revenue"),
+            # summed in integer cents: a float sum's last bits depend on the
+            # order threads add them, and the Gamma-Gamma fit on a flat ridge
+            # then stopped differently from run to run
+            (_exact_cents("amount").sum() / 100).alias("calibration_revenue"),
             pl.col("amount").get(pl.col("date").arg_min()).alias("_first_amount"),
             pl.when(pl.col("has_margin").any())
-            .then(pl.col("margin").filter(pl.col("has_margin")).sum())
+            .then(_exact_cents("margin").filter(pl.col("has_margin")).sum() / 100)
             .alias("calibration_margin"),
             pl.col("margin_base").sum(),
         )
