@@ -36,14 +36,20 @@ import re
 import shutil
 import sys
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import SegscopeError, UsageError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    import pyarrow as pa
 
 PG_SCHEMES = ("postgresql", "postgres")
 DUCKDB_MAGIC_OFFSET = 8
@@ -354,20 +360,22 @@ def summary_sql(
 # -- engines ----------------------------------------------------------------------------
 
 
-class _Engine:
+class _Engine(ABC):
     """A connection that runs SQL and hands back Arrow record batches."""
 
     dialect = "duckdb"
     label = ""
 
+    @abstractmethod
     def schema(self, relation: str) -> dict[str, str]:
-        raise NotImplementedError
+        """{column: engine type name} of ``relation`` (a table or a parenthesised query)."""
 
-    def batches(self, sql: str) -> Any:  # pyarrow.RecordBatchReader
-        raise NotImplementedError
+    @abstractmethod
+    def batches(self, sql: str) -> pa.RecordBatchReader:
+        """The result of ``sql`` as Arrow record batches."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - engines without a connection to close
+        """Release the connection (nothing to do by default)."""
 
 
 class _DuckDB(_Engine):
@@ -391,7 +399,7 @@ class _DuckDB(_Engine):
             raise SourceError(f"{self.label}: {_first_line(exc)}") from None
         return {r[0]: str(r[1]) for r in rows}
 
-    def batches(self, sql: str) -> Any:
+    def batches(self, sql: str) -> pa.RecordBatchReader:
         try:
             return self.con.sql(sql).to_arrow_reader(100_000)
         except self._errors as exc:
@@ -436,7 +444,7 @@ class _Postgres(_Engine):
         # NUMERIC arrives as an opaque extension type named for the server's type
         return {f.name: str(getattr(f.type, "type_name", None) or f.type) for f in table.schema}
 
-    def batches(self, sql: str) -> Any:
+    def batches(self, sql: str) -> pa.RecordBatchReader:
         self._execute(sql)
         return self.cur.fetch_record_batch()
 
@@ -477,7 +485,7 @@ def _file_format(path: Path) -> str:
 # -- what the workspace holds already -----------------------------------------------------
 
 
-def overlap_notes(conn: Any, summarised: bool) -> list[str]:
+def overlap_notes(conn: sqlite3.Connection, summarised: bool) -> list[str]:
     """Warnings when a summary meets stored invoice lines, or another summary:
     a summary carries no invoice ids, so nothing it covers is replaced and the
     same period imported twice counts twice. ``conn`` is the workspace's
@@ -522,7 +530,7 @@ class Materialised:
         return f"{what} by {'PostgreSQL' if self.engine == 'postgres' else 'DuckDB'}"
 
 
-def _write_parquet(reader: Any, path: Path) -> int:
+def _write_parquet(reader: pa.RecordBatchReader, path: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
