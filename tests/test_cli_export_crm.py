@@ -113,3 +113,21 @@ def test_crm_table_joins_and_names() -> None:
                              "new_level_abc"]
     assert table.row(0) == ("A", "A", "target", 5.0, 1, 10.0, 3.5, "A")
     assert table.row(1) == ("B", "C", "lean", 0.0, 2, None, None, "C")
+
+
+def test_an_existing_file_needs_force_and_the_workspace_is_never_replaced(
+    ws_path: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "accounts-sf.csv"
+    out.write_text("keep me\n")
+    args = ["export", "crm", str(ws_path), "--for", "salesforce", "--model", "RFM",
+            "--out", str(out)]
+    assert main(args) == 1
+    assert "--force" in capsys.readouterr().err and out.read_text() == "keep me\n"
+    assert main([*args, "--force"]) == 0
+    assert out.read_text() != "keep me\n"
+    before = ws_path.read_bytes()[:100]
+    alias = tmp_path / "ws.csv"
+    alias.symlink_to(ws_path)
+    assert main([*args[:-1], str(alias), "--force"]) == 1
+    assert ws_path.read_bytes()[:100] == before

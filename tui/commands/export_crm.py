@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from core.errors import UsageError
+from tui.commands._safety import add_force, check_out, out_options
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the CRM column holding segscope's account ids (default: "
                         + ", ".join(f"{k} {v.id_column}" for k, v in sorted(CRMS.items())) + ")")
     parser.add_argument("--as-of", metavar="DATE", help="analysis date YYYY-MM-DD")
+    add_force(parser)
     parser.set_defaults(handler=run)
 
 
@@ -149,33 +151,24 @@ def crm_table(
 
 def run(args: argparse.Namespace) -> int:
     from core.clv import customer_lifetime_value
-    from core.potential import fit_potential, tam_by_segment
-    from core.targeting import DEFAULT_WEIGHTS, account_priority, segment_attractiveness
+    from core.targeting import DEFAULT_WEIGHTS, account_priority
     from storage.export import write_frame
     from tui.commands.segment import compute_profiles, open_workspace, parse_date
-    from tui.commands.targets import analyst_scores, weights_key
+    from tui.commands.targets import analyst_scores, rank_segments, weights_key
 
     if not str(args.out).lower().endswith((".csv", ".xlsx")):
         raise UsageError(f"--out {args.out}: a CRM import reads .csv or .xlsx")
+    check_out(args, args.out)
     convention = CRMS[args.crm]
     with open_workspace(args.workspace) as ws:
         weights = dict(DEFAULT_WEIGHTS, **(ws.get_setting(weights_key(args.model)) or {}))
         result = compute_profiles(ws, args.model, parse_date(args.as_of))
         scores, stored_status = analyst_scores(ws, args.model)
         transactions = ws.load_transactions()
-    frame, assignments = result["frame"], result["assignments"]
-    segments = assignments.with_columns(pl.col("segment").cast(pl.Utf8))
-    profiles = result["profiles"].with_columns(pl.col("segment").cast(pl.Utf8)).filter(
-        pl.col("segment") != "All accounts")
+    assignments = result["assignments"]
     # Target status and priority as 'segscope targets' computes them: the
     # stored status, else the suggestion from attractiveness x position.
-    pot = fit_potential(frame)
-    tam = tam_by_segment(pot.frame, segments)
-    profiles = profiles.join(tam.select("segment", "tam", "headroom", "share_of_wallet"),
-                             on="segment", how="left", maintain_order="left")
-    known = set(profiles["segment"].to_list())
-    ranking = segment_attractiveness(profiles, weights,
-                                     {s: v for s, v in scores.items() if s in known})
+    ranking, _profiles, segments, pot = rank_segments(result, weights, scores)
     status = ranking.select(
         "segment",
         pl.coalesce(
@@ -199,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         pot.frame.select(pl.col("account_id").cast(pl.Utf8), "potential"), clv,
         convention, args.id_column,
     )
-    path = write_frame(table, args.out)
+    path = write_frame(table, args.out, **out_options(args))
     print(f"{table.height:,} accounts written to {path} for a {args.crm} import "
           f"(matched on {table.columns[0]})", file=sys.stderr)
     return 0

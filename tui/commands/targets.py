@@ -98,9 +98,34 @@ def analyst_scores(ws: Any, model: str) -> tuple[dict[str, dict[str, float]], di
     return scores, status
 
 
-def run(args: argparse.Namespace) -> int:
+def rank_segments(
+    result: dict[str, Any], weights: dict[str, float], scores: dict[str, dict[str, float]]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Any]:
+    """The segments of ``result`` (``compute_profiles``) ranked by attractiveness.
+
+    The profiles gain TAM, headroom and share of wallet from a potential fit;
+    analyst scores of segments the model no longer has are dropped. Returns the
+    ranking, those profiles, the assignments (segment as text) and the fit.
+    Shared by ``segscope targets`` and ``segscope export crm``.
+    """
     from core.potential import fit_potential, tam_by_segment
-    from core.targeting import DEFAULT_WEIGHTS, account_priority, segment_attractiveness
+    from core.targeting import segment_attractiveness
+
+    assignments = result["assignments"].with_columns(pl.col("segment").cast(pl.Utf8))
+    profiles = result["profiles"].with_columns(pl.col("segment").cast(pl.Utf8)).filter(
+        pl.col("segment") != "All accounts")
+    pot = fit_potential(result["frame"])
+    tam = tam_by_segment(pot.frame, assignments)
+    profiles = profiles.join(tam.select("segment", "tam", "headroom", "share_of_wallet"),
+                             on="segment", how="left", maintain_order="left")
+    known = set(profiles["segment"].to_list())
+    ranking = segment_attractiveness(profiles, weights,
+                                     {s: v for s, v in scores.items() if s in known})
+    return ranking, profiles, assignments, pot
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.targeting import DEFAULT_WEIGHTS, account_priority
     from storage.export import write_frame
     from tui.commands.segment import (
         compute_profiles,
@@ -124,16 +149,8 @@ def run(args: argparse.Namespace) -> int:
         scores, stored_status = analyst_scores(ws, args.model)
         if args.save_weights:
             ws.set_setting(weights_key(args.model), weights)
-    frame, assignments = result["frame"], result["assignments"]
-    assignments = assignments.with_columns(pl.col("segment").cast(pl.Utf8))
-    profiles = result["profiles"].with_columns(pl.col("segment").cast(pl.Utf8)).filter(
-        pl.col("segment") != "All accounts")
-    pot = fit_potential(frame)
-    tam = tam_by_segment(pot.frame, assignments)
-    profiles = profiles.join(tam.select("segment", "tam", "headroom", "share_of_wallet"),
-                             on="segment", how="left", maintain_order="left")
-    scores = {s: v for s, v in scores.items() if s in set(profiles["segment"].to_list())}
-    ranking = segment_attractiveness(profiles, weights, scores)
+    frame = result["frame"]
+    ranking, profiles, assignments, pot = rank_segments(result, weights, scores)
     ranking = ranking.join(
         profiles.select("segment", "accounts", "revenue", "tam", "headroom"), on="segment",
         how="left", maintain_order="left",
