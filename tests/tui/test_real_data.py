@@ -284,3 +284,25 @@ class TestValidationProgress:
             await settle(app, pilot)
             assert not screen.query_one("#import-progress", ProgressBar).display
             assert int(screen._prepared.rows_accepted) == 272
+
+
+class TestScreensBeyondTheNumberKeysOnRealData:
+    """White space (0), Coverage (C) and the Why? dialog (w on Accounts) on every real
+    workspace: Maven CRM accounts have no name, and the White space detail crashed the
+    app joining the names of the peers (None)."""
+
+    @pytest.mark.parametrize("name", sorted(WORKSPACES))
+    async def test_no_exception_text_and_the_app_keeps_running(self, open_real, settle, name):
+        app = open_real(name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            problems: list[str] = []
+            for keys in ("0", "C", "2w"):
+                for key in keys:
+                    await pilot.press(key)
+                    await settle(app, pilot)
+                problems += [f"keys {keys}: {p}" for p in problems_on_screen(screen_lines(app))]
+                assert app.is_running, f"the app stopped after {keys!r}"
+                await pilot.press("escape")
+            problems += _notice_problems(app)
+        assert problems == []

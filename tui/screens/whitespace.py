@@ -117,8 +117,10 @@ class WhitespaceScreen(WorkbenchScreen):
                              frame=frame, as_of=state.as_of, peers=self.peers, top=5)
         names = {}
         if "name" in frame.columns:
+            # accounts without a name (Maven CRM has none) are shown by their id
             names = dict(frame.select(pl.col("account_id").cast(pl.String),
-                                      pl.col("name").cast(pl.String)).iter_rows())
+                                      pl.col("name").cast(pl.String))
+                         .filter(pl.col("name").is_not_null()).iter_rows())
         self.app.call_from_thread(self.show, result, names)
 
     def show_empty(self) -> None:
