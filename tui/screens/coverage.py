@@ -147,7 +147,7 @@ class CoverageScreen(WorkbenchScreen):
         if activity_count(ws) == 0 or transactions is None or transactions.is_empty():
             self.app.call_from_thread(self.show_empty, "No coverage to show: the workspace "
                                       "needs transactions and imported activities "
-                                      "(segscope import WS FILE --kind activities).")
+                                      "(on the Import screen, key 3, choose the kind activities).")
             return
         frame = state.frame
         potential, source = potential_frame(ws, frame, state.as_of)

@@ -15,7 +15,7 @@ import polars as pl
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -102,6 +102,12 @@ class WhitespaceScreen(WorkbenchScreen):
     def refresh_from_state(self) -> None:
         self.compute()
 
+    def on_resize(self, event: events.Resize) -> None:
+        was_narrow = self.has_class("-narrow")
+        super().on_resize(event)
+        if self._result is not None and self.has_class("-narrow") != was_narrow:
+            self.show(self._result, self._names)  # the list's columns follow the width
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="whitespace")
     def compute(self) -> None:
         from core.whitespace import white_space
@@ -137,12 +143,20 @@ class WhitespaceScreen(WorkbenchScreen):
             f"{self.model_name or 'no model'}: white space {format_money(total)} "
             f"(peer penetration x median peer revenue) · lines by {what} · peers: {peers}")
         self.query_one("#ws-heat", Static).update(heat_map(result.penetration, self.size.width))
+        narrow = self.has_class("-narrow")
+        width = 18 if narrow else 26
+        account = pl.col("account_id").replace_strict(names, default=pl.col("account_id"))
+        account = (
+            pl.when(account.str.len_chars() > width)
+            .then(account.str.slice(0, width - 1) + "…")
+            .otherwise(account)
+            .alias("account")
+        )
+        value = pl.col("white_space_value").alias("white space")
+        # narrow: the value first and nothing after the name, so no figure is cut
         shown = result.accounts.head(LIST_ROWS).select(
-            pl.col("account_id").replace_strict(names, default=pl.col("account_id"))
-            .str.slice(0, 26).alias("account"),
-            pl.col("white_space_value").alias("white space"),
-            pl.col("white_space_lines").alias("lines"),
-            "segment",
+            [value, account] if narrow
+            else [account, value, pl.col("white_space_lines").alias("lines"), "segment"]
         )
         self._shown = result.accounts.head(LIST_ROWS)
         table = self.query_one("#ws-accounts", DataTable)
